@@ -1,0 +1,37 @@
+# Quire's developer entry points. `make test` is what CI runs.
+GO ?= go
+
+.PHONY: all build test unit check bench demo clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+## test: set up RabbitMQ and MinIO from nothing, then run unit and integration tests.
+test:
+	./scripts/test-services.sh
+	. ./.test-env && $(GO) test -tags integration -count=1 -timeout 30m ./... ; \
+		status=$$?; ./scripts/stop-minio.sh; exit $$status
+
+## unit: fast tests only, no services needed.
+unit:
+	$(GO) test ./...
+
+## check: formatting, vet and staticcheck.
+check:
+	test -z "$$(gofmt -l .)" || (gofmt -l . && false)
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+## bench: the render benchmark (figures quoted in README.md).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./renderer/...
+
+## demo: Quire's main job on its embedded defaults: in-process queue, files under ./quire-data.
+demo:
+	$(GO) run ./cmd/quire demo
+
+clean:
+	rm -rf quire-data out .test-env

@@ -1,0 +1,87 @@
+// Package request defines version 1 of the envelope request that the
+// upstream application service sends to Quire: the recipient, the carriage
+// letter and the certificates to post together in one envelope.
+//
+// Decoding is strict and validation reports every problem at once, each as a
+// FieldError naming the field by its JSON path and saying what is wrong in
+// words a caseworker would understand. Field errors never repeat the value
+// that was sent, so they can leave the process without carrying personal data.
+package request
+
+// SchemaVersion is the version of the request model this package reads.
+const SchemaVersion = 1
+
+// Letter formats.
+const (
+	FormatStandard   = "standard"
+	FormatLargePrint = "large-print"
+)
+
+// Values of Certificate.Sex. An empty Sex leaves the box blank.
+const (
+	SexMale    = "male"
+	SexFemale  = "female"
+	SexUnknown = "unknown"
+)
+
+// Default template ids, used when a request does not name one.
+const (
+	DefaultLetterTemplate      = "carriage-letter"
+	DefaultCertificateTemplate = "baby-loss-certificate"
+)
+
+// Envelope is one posted item: a carriage letter followed by one or more
+// certificates for the same recipient. EnvelopeID is the idempotency key.
+type Envelope struct {
+	// SchemaVersion must be 1.
+	SchemaVersion int `json:"schemaVersion"`
+	// EnvelopeID identifies the envelope; 1 to 64 characters from
+	// A-Z a-z 0-9 . _ - (it becomes part of storage keys).
+	EnvelopeID   string        `json:"envelopeId"`
+	Recipient    Recipient     `json:"recipient"`
+	Letter       Letter        `json:"letter"`
+	Certificates []Certificate `json:"certificates"`
+}
+
+// Recipient is who the envelope is addressed to.
+type Recipient struct {
+	// Name is the first line of the address block, e.g. "Ms A Smith".
+	Name string `json:"name"`
+	// Address holds the lines printed under the name: 2 to 6 lines (so the
+	// block is 3 to 7 lines with the name), the last a UK postcode or a BFPO
+	// number.
+	Address []string `json:"address"`
+}
+
+// Letter chooses the carriage letter's template and format.
+type Letter struct {
+	// Template is a template id, optionally pinned to a version as
+	// "id@version". Empty means DefaultLetterTemplate at its current version.
+	Template string `json:"template,omitempty"`
+	// Format is FormatStandard or FormatLargePrint (for people with a
+	// recorded communication need). Empty means standard.
+	Format string `json:"format,omitempty"`
+}
+
+// Certificate holds the eight boxes of the baby loss certificate.
+type Certificate struct {
+	// Template is a template id, optionally "id@version". Empty means
+	// DefaultCertificateTemplate at its current version.
+	Template string `json:"template,omitempty"`
+	// Box 1.
+	Reference string `json:"reference"`
+	// Box 2, a full date YYYY-MM-DD.
+	DateOfIssue string `json:"dateOfIssue"`
+	// Box 3.
+	ParentName string `json:"parentName"`
+	// Box 4, optional.
+	OtherParentName string `json:"otherParentName,omitempty"`
+	// Box 5, optional: a first name, full name or nickname.
+	BabyName string `json:"babyName,omitempty"`
+	// Box 6, optional: SexMale, SexFemale or SexUnknown.
+	Sex string `json:"sex,omitempty"`
+	// Box 7, optional: YYYY-MM-DD, YYYY-MM or YYYY.
+	DateOfLoss string `json:"dateOfLoss,omitempty"`
+	// Box 8, optional free text: a town, a hospital, "Canterbury, Kent".
+	PlaceOfLoss string `json:"placeOfLoss,omitempty"`
+}

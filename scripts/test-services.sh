@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs and starts everything Quire's tests need, from nothing, on a
+# Debian machine with Go: the PDF tools, RabbitMQ and a MinIO server built
+# from the Go module proxy at a pinned version (cached between runs).
+#
+# It writes the settings the integration tests read to $QUIRE_TEST_ENV
+# (default .test-env), which `make test` sources.
+set -euo pipefail
+
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+CACHE=${QUIRE_CACHE:-$HOME/.cache/quire}
+MINIO_BIN=$CACHE/minio-$MINIO_VERSION/minio
+MINIO_ADDR=${QUIRE_TEST_MINIO_ADDR:-127.0.0.1:9000}
+MINIO_DATA=${QUIRE_TEST_MINIO_DATA:-$CACHE/minio-data}
+ENV_FILE=${QUIRE_TEST_ENV:-.test-env}
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+need_pkgs=()
+command -v qpdf >/dev/null || need_pkgs+=(qpdf)
+command -v pdftotext >/dev/null || need_pkgs+=(poppler-utils)
+command -v rabbitmq-server >/dev/null || need_pkgs+=(rabbitmq-server)
+command -v curl >/dev/null || need_pkgs+=(curl)
+if ((${#need_pkgs[@]})); then
+	log "installing ${need_pkgs[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+# RabbitMQ: start it if it does not answer.
+if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
+	log "starting RabbitMQ"
+	rabbitmq-server -detached >/dev/null 2>&1 || true
+	for _ in $(seq 120); do rabbitmq-diagnostics -q ping >/dev/null 2>&1 && break; sleep 1; done
+fi
+rabbitmq-diagnostics -q ping >/dev/null || { log "RabbitMQ did not start"; exit 1; }
+
+# MinIO: build once at the pinned version, then reuse the binary.
+if [ ! -x "$MINIO_BIN" ]; then
+	log "building MinIO $MINIO_VERSION (about 5 minutes, cached afterwards)"
+	mkdir -p "$(dirname "$MINIO_BIN")"
+	GOBIN=$(dirname "$MINIO_BIN") GOFLAGS=-mod=mod go install "github.com/minio/minio@$MINIO_VERSION"
+fi
+
+export MINIO_ROOT_USER=${QUIRE_TEST_S3_ACCESS_KEY:-quiretest}
+export MINIO_ROOT_PASSWORD=${QUIRE_TEST_S3_SECRET_KEY:-quiretest-secret}
+export MINIO_KMS_SECRET_KEY=${MINIO_KMS_SECRET_KEY:-quire-test-key:bXltaW5pb2ttc3NlY3JldGtleWZvcnRlc3RzMDEyMzQ=}
+if ! curl -fsS "http://$MINIO_ADDR/minio/health/live" >/dev/null 2>&1; then
+	log "starting MinIO on $MINIO_ADDR"
+	mkdir -p "$MINIO_DATA"
+	nohup "$MINIO_BIN" server "$MINIO_DATA" --address "$MINIO_ADDR" --quiet >"$CACHE/minio.log" 2>&1 &
+	echo $! >"$CACHE/minio.pid"
+	for _ in $(seq 60); do
+		curl -fsS "http://$MINIO_ADDR/minio/health/live" >/dev/null 2>&1 && break
+		sleep 1
+	done
+fi
+curl -fsS "http://$MINIO_ADDR/minio/health/live" >/dev/null || { log "MinIO did not start"; exit 1; }
+
+cat >"$ENV_FILE" <<ENV
+export QUIRE_TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/
+export QUIRE_TEST_S3_ENDPOINT=$MINIO_ADDR
+export QUIRE_TEST_S3_ACCESS_KEY=$MINIO_ROOT_USER
+export QUIRE_TEST_S3_SECRET_KEY=$MINIO_ROOT_PASSWORD
+export QUIRE_TEST_MINIO_BIN=$MINIO_BIN
+export QUIRE_TEST_MINIO_DATA=$MINIO_DATA
+ENV
+log "services ready; settings in $ENV_FILE"
