@@ -7,7 +7,11 @@
 // filesystem (pipeline/storage/fsstore) implement storage.Store.
 package pipeline
 
-import "context"
+import (
+	"context"
+
+	"github.com/quire-print/quire/request"
+)
 
 // Message kinds: stable strings used as AMQP routing keys and in the
 // in-process queue. They never change meaning; a new shape gets a new kind.
@@ -47,13 +51,7 @@ type Reason struct {
 	// Detail is a short human-readable explanation.
 	Detail string `json:"detail,omitempty"`
 	// Fields lists field-level problems, when the reason is validation.
-	Fields []FieldProblem `json:"fields,omitempty"`
-}
-
-// FieldProblem is one field-level validation problem, as in request.FieldError.
-type FieldProblem struct {
-	Field   string `json:"field"`
-	Problem string `json:"problem"`
+	Fields []request.FieldError `json:"fields,omitempty"`
 }
 
 // Handler processes one delivery.
