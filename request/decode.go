@@ -123,9 +123,9 @@ func (b *binder) object(path string, v *jsonValue, members []member) {
 	for _, m := range v.members {
 		if !plainFieldName.MatchString(m.name) {
 			if path == "" {
-				b.errs.Add("", "the request has a field whose name Quire does not know and cannot show: check the spelling")
+				b.errs.Add("", "the request has a field whose name Quire does not know and cannot show – check the spelling")
 			} else {
-				b.errs.Add(path, "has a field whose name Quire does not know and cannot show: check the spelling")
+				b.errs.Add(path, "has a field whose name Quire does not know and cannot show – check the spelling")
 			}
 			continue
 		}
@@ -133,7 +133,7 @@ func (b *binder) object(path string, v *jsonValue, members []member) {
 		i := indexOf(members, m.name)
 		switch {
 		case i < 0:
-			b.fail(p, "is not a field Quire knows – check the spelling")
+			b.fail(p, "is not a field Quire knows – check the spelling%s", suggestion(members, m.name))
 		case seen[m.name]:
 			b.fail(p, "is given more than once")
 		case m.value.kind == jsonNull:
@@ -143,6 +143,17 @@ func (b *binder) object(path string, v *jsonValue, members []member) {
 			members[i].bind(p, m.value)
 		}
 	}
+}
+
+// suggestion names the known field that differs from name only in letter
+// case ("babyname" for "babyName"), the commonest slip.
+func suggestion(members []member, name string) string {
+	for _, m := range members {
+		if strings.EqualFold(m.name, name) {
+			return " (did you mean " + m.name + "?)"
+		}
+	}
+	return ""
 }
 
 func indexOf(members []member, name string) int {

@@ -39,7 +39,7 @@ const (
 // described says what a value of this kind is, for "must be text, not …".
 var described = map[jsonKind]string{
 	jsonNull:   "null",
-	jsonBool:   "true or false",
+	jsonBool:   "a yes/no value (true or false)",
 	jsonNumber: "a number",
 	jsonString: "text",
 	jsonArray:  "a list",
@@ -113,7 +113,7 @@ func syntaxProblem(data []byte, err error) string {
 		return fmt.Sprintf("the request has more data after its end (after line %d, column %d)", line, col)
 	}
 	if syn.Offset >= int64(len(data)) {
-		return "the request is not valid JSON: it stops before its end"
+		return "the request is not valid JSON – it stops before its end"
 	}
 	// Offset counts the bytes read, so the bad byte is the one before it.
 	line, col := position(data, syn.Offset-1)

@@ -63,7 +63,7 @@ func (f field) check(errs *Errors) {
 		}
 	}
 	if n := utf8.RuneCountInString(f.value); f.maxLen > 0 && n > f.maxLen {
-		errs.Add(f.path, "is too long: it has %d characters and the most allowed is %d", n, f.maxLen)
+		errs.Add(f.path, "is too long – it has %d characters and the most allowed is %d", n, f.maxLen)
 	}
 	if f.rule != nil {
 		if p := f.rule(f.value); p != "" {
@@ -104,7 +104,7 @@ func (e *Envelope) Validate() Errors {
 
 	switch n := len(e.Certificates); {
 	case n == 0:
-		errs.Add("certificates", "is missing: an envelope needs at least one certificate")
+		errs.Add("certificates", "is missing – an envelope needs at least one certificate")
 	case n > maxCertificates:
 		errs.Add("certificates", "has %d certificates, but one envelope can hold at most %d", n, maxCertificates)
 	}
@@ -117,7 +117,7 @@ func (e *Envelope) Validate() Errors {
 			continue
 		}
 		if first, seen := firstWithReference[c.Reference]; seen {
-			errs.Add(path+".reference", "is the same as certificates[%d].reference: each certificate needs its own reference", first)
+			errs.Add(path+".reference", "is the same as certificates[%d].reference – each certificate needs its own reference", first)
 		} else {
 			firstWithReference[c.Reference] = i
 		}
@@ -144,7 +144,7 @@ func validateAddress(errs *Errors, lines []string) {
 	for i, line := range lines {
 		path := fmt.Sprintf("recipient.address[%d]", i)
 		if line == "" {
-			errs.Add(path, "is blank: leave out empty address lines")
+			errs.Add(path, "is blank – leave out empty address lines")
 			continue
 		}
 		rule := noFixedAbodeProblem
@@ -229,7 +229,7 @@ func dateOfIssueProblem(s string) string {
 	d, err := ParseDate(s)
 	switch {
 	case errors.Is(err, errDateNotReal):
-		return "is not a real calendar date: check the day and the month"
+		return "is not a real calendar date – check the day and the month"
 	case err != nil || d.Day == 0:
 		return "must be a full date written YYYY-MM-DD"
 	}
@@ -242,14 +242,14 @@ func dateOfLossProblem(s, dateOfIssue string) string {
 	d, err := ParseDate(s)
 	switch {
 	case errors.Is(err, errDateNotReal):
-		return "is not a real calendar date: check the day and the month"
+		return "is not a real calendar date – check the day and the month"
 	case err != nil:
 		return "must be a date written YYYY-MM-DD, or YYYY-MM for a month, or YYYY for a year"
 	case d.Year < earliestLossYear:
 		return fmt.Sprintf("must be in %d or later", earliestLossYear)
 	}
 	if issue, err := ParseDate(dateOfIssue); err == nil && issue.Day != 0 && d.after(issue) {
-		return "is after the date of issue: a loss cannot be later than its certificate"
+		return "is after the date of issue – a loss cannot be later than its certificate"
 	}
 	return ""
 }
@@ -259,7 +259,7 @@ func postcodeProblem(s string) string {
 	case postcodeBadShape:
 		return `must be a UK postcode like "SW1A 1AA" or a BFPO number like "BFPO 1234", because it is the last line of the address`
 	case postcodeUnknownArea:
-		return "is not a real UK postcode: its first letters are not a UK postcode area"
+		return "is not a real UK postcode – its first letters are not a UK postcode area"
 	}
 	return ""
 }
@@ -284,7 +284,7 @@ func noFixedAbodeProblem(s string) string {
 	if !saysIt {
 		return ""
 	}
-	return "says the recipient has no fixed abode: Quire cannot post to an address without a fixed abode"
+	return "says the recipient has no fixed abode – Quire cannot post to an address without a fixed abode"
 }
 
 // unprintable lists the kinds of character Quire refuses in any text, tested
