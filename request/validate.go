@@ -311,10 +311,11 @@ var unprintable = []struct {
 }
 
 // isAssigned reports whether r has a meaning in the Unicode version Go
-// knows. Go has no table for unassigned code points, so this tests every
-// assigned category.
+// knows. Go has no table of unassigned code points (its unicode.C includes
+// them), so this tests every assigned category.
 func isAssigned(r rune) bool {
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C)
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z,
+		unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
 }
 
 // unprintableProblem describes r if it cannot be printed, or returns "".
