@@ -6,10 +6,12 @@ import (
 	"unicode/utf8"
 )
 
-// Limits on keys, in bytes: S3's limit on a whole key, and the usual limit
-// on a file name for each segment.
+// Limits on keys, in bytes. S3 takes keys of up to 1024 bytes; MaxKeyLen
+// leaves room for a store's own prefix of up to MaxPrefixLen. MaxSegmentLen
+// is the usual limit on a file name.
 const (
-	MaxKeyLen     = 1024
+	MaxKeyLen     = 768
+	MaxPrefixLen  = 1024 - MaxKeyLen
 	MaxSegmentLen = 255
 )
 

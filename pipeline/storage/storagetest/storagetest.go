@@ -30,9 +30,10 @@ const (
 	// parts, so an upload that held it in memory would show.
 	StreamSize = 40 << 20
 	// MaxStreamAlloc bounds what a store may allocate while streaming
-	// StreamSize bytes in and out: one 16 MiB S3 part and change, well
-	// under the object's size.
-	MaxStreamAlloc = StreamSize / 2
+	// StreamSize bytes in and out: one 16 MiB S3 part (minio-go's buffer)
+	// and 8 MiB for the rest, well under the object's size, so a store that
+	// held the object even once would fail.
+	MaxStreamAlloc = 24 << 20
 )
 
 // Run runs the suite. newStore must return an empty store of its own (its

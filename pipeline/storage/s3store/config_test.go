@@ -1,0 +1,77 @@
+package s3store
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func validConfig() Config {
+	return Config{Endpoint: "s3.eu-west-2.amazonaws.com", Bucket: "quire-outputs", AccessKey: "AK", SecretKey: "SK"}
+}
+
+func TestDefaults(t *testing.T) {
+	c := validConfig().withDefaults()
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Encryption != EncryptionNone || c.DialTimeout != 5*time.Second || c.ResponseTimeout != 30*time.Second ||
+		c.MaxAttempts != 3 || c.PartSize != 16<<20 || c.DisableTLS || c.PathStyle || c.CreateBucket {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"no endpoint", func(c *Config) { c.Endpoint = "" }, "endpoint cannot be empty"},
+		{"scheme", func(c *Config) { c.Endpoint = "https://s3.amazonaws.com" }, "without a scheme"},
+		{"path", func(c *Config) { c.Endpoint = "s3.amazonaws.com/bucket" }, "without a path"},
+		{"no bucket", func(c *Config) { c.Bucket = "" }, "bucket cannot be empty"},
+		{"bad bucket", func(c *Config) { c.Bucket = "Quire_Outputs" }, "not a valid bucket name"},
+		{"no access key", func(c *Config) { c.AccessKey = "" }, "access key cannot be empty"},
+		{"no secret key", func(c *Config) { c.SecretKey = "" }, "secret key cannot be empty"},
+		{"unknown encryption", func(c *Config) { c.Encryption = "AES" }, `encryption must be "none", "SSE-S3" or "SSE-KMS"`},
+		{"KMS without key", func(c *Config) { c.Encryption = EncryptionKMS }, "KMS key id cannot be empty"},
+		{"key without KMS", func(c *Config) { c.Encryption = EncryptionS3; c.KMSKeyID = "k" }, "KMS key id must be empty"},
+		{"prefix without slash", func(c *Config) { c.Prefix = "quire" }, "prefix must end with /"},
+		{"bad prefix", func(c *Config) { c.Prefix = "a//" }, "prefix:"},
+		{"long prefix", func(c *Config) { c.Prefix = strings.Repeat("p/", 200) }, "prefix cannot be longer than 256 bytes"},
+		{"negative dial", func(c *Config) { c.DialTimeout = -1 }, "dial timeout cannot be negative"},
+		{"negative response", func(c *Config) { c.ResponseTimeout = -1 }, "response timeout cannot be negative"},
+		{"attempts", func(c *Config) { c.MaxAttempts = -1 }, "max attempts cannot be less than 1"},
+		{"small parts", func(c *Config) { c.PartSize = 1 << 20 }, "part size cannot be less than 5 MiB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validConfig()
+			tc.change(&c)
+			err := c.withDefaults().validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("validate() = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Every problem is reported at once.
+func TestValidateJoins(t *testing.T) {
+	err := Config{}.withDefaults().validate()
+	if err == nil {
+		t.Fatal("empty config accepted")
+	}
+	for _, want := range []string{"endpoint cannot be empty", "bucket cannot be empty", "access key cannot be empty", "secret key cannot be empty"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%v\ndoes not say %q", err, want)
+		}
+	}
+}
+
+func TestNewRefusesInvalidConfig(t *testing.T) {
+	_, err := New(t.Context(), Config{Endpoint: "localhost:1"})
+	if err == nil || !strings.Contains(err.Error(), "bucket cannot be empty") {
+		t.Errorf("New = %v", err)
+	}
+}
