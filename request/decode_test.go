@@ -213,6 +213,17 @@ func TestDecodeNormalises(t *testing.T) {
 	}
 }
 
+func TestDecodeFindsDuplicatesAfterNormalising(t *testing.T) {
+	data := strings.Replace(validJSON, `[{"reference": "BLC-1", "dateOfIssue": "2025-03-03", "parentName": "Jo Bloggs"}]`,
+		`[{"reference": "BLC-1", "dateOfIssue": "2025-03-03", "parentName": "Jo Bloggs"},
+		  {"reference": " blc-1", "dateOfIssue": "2025-03-03", "parentName": "Jo Bloggs"}]`, 1)
+	_, errs := decodeErrors(t, data)
+	want := Errors{problem("certificates[1].reference", "is the same as certificates[0].reference – each certificate needs its own reference")}
+	if !reflect.DeepEqual(errs, want) {
+		t.Errorf("got %v, want %v", errs, want)
+	}
+}
+
 func TestDecodeLeavesTheEnvelopeIDAlone(t *testing.T) {
 	// The id is the upstream service's key and is echoed in status events:
 	// it is refused, not trimmed.
