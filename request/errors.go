@@ -14,6 +14,8 @@ type FieldError struct {
 	Problem string `json:"problem"`
 }
 
+// String returns the problem on one line, after its field when it has one:
+// "certificates[0].sex: must be …".
 func (e FieldError) String() string {
 	if e.Field == "" {
 		return e.Problem

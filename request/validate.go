@@ -86,6 +86,8 @@ func (e *Envelope) Validate() Errors {
 	default:
 		errs.Add("schemaVersion", "must be %d, the version of the request model this Quire reads", SchemaVersion)
 	}
+	// Fields are checked in the order they appear in a request, so the
+	// list reads top to bottom like the request itself.
 	fields := []field{
 		{path: "envelopeId", value: e.EnvelopeID, required: true, rule: envelopeIDProblem},
 		{path: "recipient.name", value: e.Recipient.Name, required: true, maxLen: maxRecipientName, rule: noFixedAbodeProblem},
