@@ -1,0 +1,553 @@
+// Package envelopes keeps rendered envelopes in a storage.Store: where each
+// object goes, what the render record and the cancellation marker hold, and
+// the commit protocol that makes a redelivered or competing render store an
+// envelope exactly once.
+//
+// Key layout (docs/storage.md explains it in full):
+//
+//	envelopes/<id>/record.json                 render record; the commit point
+//	envelopes/<id>/cancel.json                 cancellation marker
+//	envelopes/<id>/files/<sha256>/request.json normalised request (personal data)
+//	envelopes/<id>/files/<sha256>/<name>.pdf   rendered documents (personal data)
+//	ready/<id>                                 index of committed envelopes for the batcher
+//
+// Files are stored under the SHA-256 of their own content, so a key only
+// ever names one content: two workers rendering the same envelope at once
+// can never overwrite a file the other's record points to, and the record
+// always describes exactly the bytes it names.
+//
+// Nothing here reads a clock: callers pass the times to record.
+package envelopes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/internal/checksum"
+)
+
+// SchemaVersion is the version of the record and marker formats written
+// here. A reader refuses a version it does not know.
+const SchemaVersion = 1
+
+// StatusRendered is the status of a committed render record. Records are
+// immutable; later states (batched, posted, …) are kept by their own
+// markers.
+const StatusRendered = "rendered"
+
+// Limits on cancellation markers.
+const (
+	MaxReasonLen = 200 // characters of Cancellation.Reason
+	maxFiles     = 100 // documents in one envelope, a sanity bound
+)
+
+// Errors.
+var (
+	// ErrConflict: the envelope id is already committed with a different
+	// request. The message is permanent: retrying cannot help.
+	ErrConflict = errors.New("envelope id already committed with a different request")
+	// ErrInvalid: the input cannot be stored as given (bad id, missing
+	// field). Permanent as well.
+	ErrInvalid = errors.New("invalid envelope data")
+	// ErrNotFound: no record or marker for the id. It wraps
+	// storage.ErrNotFound.
+	ErrNotFound = fmt.Errorf("envelopes: %w", storage.ErrNotFound)
+)
+
+// Prefixes of the layout. Personal data lives under EnvelopesPrefix only.
+const (
+	EnvelopesPrefix = "envelopes/"
+	ReadyPrefix     = "ready/"
+)
+
+// idShape is request.Envelope's rule for envelope ids; "." and ".." match
+// it but cannot be a key segment, and are refused separately.
+var idShape = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// ValidID reports whether id can name an envelope in storage.
+func ValidID(id string) error {
+	if !idShape.MatchString(id) || id == "." || id == ".." {
+		return fmt.Errorf("%w: envelope id must be 1 to 64 characters from A-Z a-z 0-9 . _ - and not \".\" or \"..\"", ErrInvalid)
+	}
+	return nil
+}
+
+// RecordKey is the key of id's render record.
+func RecordKey(id string) string { return EnvelopesPrefix + id + "/record.json" }
+
+// CancelKey is the key of id's cancellation marker.
+func CancelKey(id string) string { return EnvelopesPrefix + id + "/cancel.json" }
+
+// ReadyKey is the key of id's entry in the batcher's index.
+func ReadyKey(id string) string { return ReadyPrefix + id }
+
+// fileKey is where a file with content hash sum is kept.
+func fileKey(id, sum, name string) string {
+	return EnvelopesPrefix + id + "/files/" + sum + "/" + name
+}
+
+// File locates one stored file and says what it must contain.
+type File struct {
+	Key    string `json:"key"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+// Document is one rendered document in a render record.
+type Document struct {
+	// Kind is "letter" or "certificate" (renderer.KindLetter, …).
+	Kind string `json:"kind"`
+	// Name is the document's file name within the envelope, e.g.
+	// "certificate-1.pdf".
+	Name string `json:"name"`
+	// TemplateID and TemplateVersion say which template laid it out.
+	TemplateID      string `json:"templateId"`
+	TemplateVersion int    `json:"templateVersion"`
+	// Pages and Sheets count A4 pages and the sheets they print on.
+	Pages  int `json:"pages"`
+	Sheets int `json:"sheets"`
+	File
+}
+
+// Record is what a committed envelope's record.json holds. It carries ids,
+// hashes and counts only: no names, addresses or dates of loss, so it may
+// outlive the personal data it points to.
+type Record struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	EnvelopeID    string `json:"envelopeId"`
+	// RequestHash is request.Envelope.ContentHash: same id and a different
+	// hash is a conflict.
+	RequestHash string `json:"requestHash"`
+	// Request is the stored normalised request, for re-rendering at batch
+	// time and for identical copies later.
+	Request File `json:"request"`
+	// Documents are in envelope order: the letter, then the certificates.
+	Documents  []Document `json:"documents"`
+	Status     string     `json:"status"`
+	RenderedAt time.Time  `json:"renderedAt"`
+}
+
+// Files returns every file the record points to.
+func (r Record) Files() []File {
+	fs := []File{r.Request}
+	for _, d := range r.Documents {
+		fs = append(fs, d.File)
+	}
+	return fs
+}
+
+// Rendered is what Commit stores: one rendered envelope.
+type Rendered struct {
+	EnvelopeID string
+	// RequestHash is request.Envelope.ContentHash of the request rendered.
+	RequestHash string
+	// Request is the normalised request as JSON.
+	Request []byte
+	// Documents in envelope order.
+	Documents []RenderedDocument
+	// RenderedAt is when rendering finished, by the caller's clock.
+	RenderedAt time.Time
+}
+
+// RenderedDocument is one document of a Rendered envelope; it mirrors
+// renderer.Document.
+type RenderedDocument struct {
+	Kind            string
+	Name            string
+	TemplateID      string
+	TemplateVersion int
+	Pages           int
+	Sheets          int
+	PDF             []byte
+}
+
+// Cancellation is what an envelope's cancel.json holds. It carries no
+// personal data.
+type Cancellation struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	EnvelopeID    string `json:"envelopeId"`
+	// Code is a stable machine-readable reason, e.g. "requested-by-parent":
+	// 1 to 64 characters from a-z 0-9 -.
+	Code string `json:"code"`
+	// Reason is an optional short explanation, at most MaxReasonLen
+	// characters, that must not hold personal data.
+	Reason string `json:"reason,omitempty"`
+	// At is when the cancellation was received, by the caller's clock.
+	At time.Time `json:"at"`
+}
+
+// Store keeps envelopes in a storage.Store. It is safe for concurrent use,
+// by many goroutines and processes sharing the store.
+type Store struct {
+	s storage.Store
+}
+
+// New returns a Store keeping envelopes in s.
+func New(s storage.Store) *Store { return &Store{s: s} }
+
+// Commit stores a rendered envelope once. It returns the envelope's record
+// and whether this call committed it:
+//   - true: this call's record is the commit. Count it.
+//   - false: the envelope had already been committed with the same request
+//     (a redelivery, or a competing worker that got there first); the
+//     earlier record is returned and nothing is changed. Announcing it
+//     again is harmless; counting it again is not.
+//   - an error wrapping ErrConflict: the id was committed with a different
+//     request. Nothing is changed.
+//
+// It writes the files first, then the ready index entry, then creates
+// record.json, which is the commit point: an envelope without a record is
+// not committed, whatever files it has, and is written again by the next
+// attempt. Files left by a losing attempt are deleted.
+func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
+	if err := r.validate(); err != nil {
+		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", r.EnvelopeID, err)
+	}
+	id := r.EnvelopeID
+
+	// Most redeliveries find the record: answer them without writing.
+	if stored, err := s.Record(ctx, id); err == nil {
+		return s.settle(ctx, r, stored, nil)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return Record{}, false, err
+	}
+
+	rec := Record{
+		SchemaVersion: SchemaVersion,
+		EnvelopeID:    id,
+		RequestHash:   r.RequestHash,
+		Status:        StatusRendered,
+		RenderedAt:    r.RenderedAt.UTC(),
+	}
+	writes := []struct {
+		file *File
+		data []byte
+	}{{&rec.Request, r.Request}}
+	for _, d := range r.Documents {
+		rec.Documents = append(rec.Documents, Document{
+			Kind: d.Kind, Name: d.Name,
+			TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion,
+			Pages: d.Pages, Sheets: d.Sheets,
+		})
+	}
+	for i, d := range r.Documents {
+		writes = append(writes, struct {
+			file *File
+			data []byte
+		}{&rec.Documents[i].File, d.PDF})
+	}
+	names := append([]string{"request.json"}, docNames(r.Documents)...)
+	for i, w := range writes {
+		sum := checksum.Sum(w.data)
+		*w.file = File{Key: fileKey(id, sum, names[i]), SHA256: sum, Size: int64(len(w.data))}
+	}
+
+	// The files and the ready entry go in parallel: they are independent,
+	// and an envelope's latency is the slowest of them plus the record.
+	errs := make([]error, len(writes)+1)
+	var wg sync.WaitGroup
+	for i, w := range writes {
+		wg.Go(func() {
+			// Put, not Create: the key names its content, so whoever wrote
+			// it before wrote the same bytes.
+			_, errs[i] = s.s.Put(ctx, w.file.Key, w.data)
+		})
+	}
+	wg.Go(func() {
+		// Written before the record so that no committed envelope is ever
+		// missing from the index; an entry without a record is ignored by
+		// the batcher and rewritten by the next attempt.
+		_, errs[len(writes)] = s.s.Put(ctx, ReadyKey(id), readyEntry(id))
+	})
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", id, err)
+	}
+
+	data, err := marshal(rec)
+	if err != nil {
+		return Record{}, false, err
+	}
+	if _, err := s.s.Create(ctx, RecordKey(id), data); err == nil {
+		return rec, true, nil
+	} else if !errors.Is(err, storage.ErrExists) {
+		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", id, err)
+	}
+
+	// Someone committed first. (Or this very Create succeeded, its answer
+	// was lost and its retry found the record: then the record is ours, but
+	// identical bytes cannot prove it, since two workers may render
+	// identically, so it is answered as a duplicate. An envelope may go
+	// uncounted that way, as when a worker dies just after committing;
+	// it is never counted twice.)
+	stored, err := s.Record(ctx, id)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("envelopes: commit %s: reading the committed record: %w", id, err)
+	}
+	return s.settle(ctx, r, stored, &rec)
+}
+
+// settle answers a Commit that found stored already committed, deleting the
+// files that mine (if it wrote any) wrote and stored does not use. Once a
+// record exists no other record can, so nothing else will ever refer to
+// them.
+func (s *Store) settle(ctx context.Context, r Rendered, stored Record, mine *Record) (Record, bool, error) {
+	if mine != nil {
+		keep := map[string]bool{}
+		for _, f := range stored.Files() {
+			keep[f.Key] = true
+		}
+		var errs []error
+		for _, f := range mine.Files() {
+			if !keep[f.Key] {
+				errs = append(errs, s.s.Delete(ctx, f.Key))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			// The outcome stands; the files are left for the retention sweep.
+			return Record{}, false, fmt.Errorf("envelopes: commit %s: removing files of the losing attempt: %w", r.EnvelopeID, err)
+		}
+	}
+	if stored.RequestHash != r.RequestHash {
+		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w (committed request %s, this request %s)",
+			r.EnvelopeID, ErrConflict, stored.RequestHash, r.RequestHash)
+	}
+	return stored, false, nil
+}
+
+func docNames(docs []RenderedDocument) []string {
+	names := make([]string, len(docs))
+	for i, d := range docs {
+		names[i] = d.Name
+	}
+	return names
+}
+
+func readyEntry(id string) []byte {
+	b, _ := json.Marshal(struct {
+		SchemaVersion int    `json:"schemaVersion"`
+		EnvelopeID    string `json:"envelopeId"`
+	}{SchemaVersion, id})
+	return b
+}
+
+// Record returns id's render record, or an error wrapping ErrNotFound if it
+// has not been committed.
+func (s *Store) Record(ctx context.Context, id string) (Record, error) {
+	if err := ValidID(id); err != nil {
+		return Record{}, err
+	}
+	data, err := s.s.Get(ctx, RecordKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return Record{}, fmt.Errorf("%w: no record for envelope %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	return unmarshalRecord(id, data)
+}
+
+func unmarshalRecord(id string, data []byte) (Record, error) {
+	var rec Record
+	if err := unmarshal(data, &rec); err != nil {
+		return Record{}, fmt.Errorf("envelopes: record of %s: %w", id, err)
+	}
+	if rec.SchemaVersion != SchemaVersion || rec.EnvelopeID != id {
+		return Record{}, fmt.Errorf("envelopes: record of %s: schema version %d, envelope id %q: not a record this version reads",
+			id, rec.SchemaVersion, rec.EnvelopeID)
+	}
+	return rec, nil
+}
+
+// Verify checks that every file rec points to is stored with the size and
+// SHA-256 it records. The batcher calls it before printing an envelope.
+func (s *Store) Verify(ctx context.Context, rec Record) error {
+	var errs []error
+	for _, f := range rec.Files() {
+		info, err := s.s.Stat(ctx, f.Key)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case info.Size != f.Size || info.SHA256 != f.SHA256:
+			errs = append(errs, fmt.Errorf("%s: stored size %d SHA-256 %s, record says %d %s: %w",
+				f.Key, info.Size, info.SHA256, f.Size, f.SHA256, storage.ErrChecksum))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("envelopes: verify %s: %w", rec.EnvelopeID, err)
+	}
+	return nil
+}
+
+// Cancel records that id is cancelled. The first cancellation of an id wins
+// and is kept: Cancel returns the stored one and whether this call stored
+// it (false for a redelivered cancellation, as for Commit).
+// An id that has not been seen yet is cancelled all the same, so that an
+// envelope arriving later is never printed. Whether a committed envelope is
+// still stopped in time is the batcher's to decide (docs/storage.md).
+func (s *Store) Cancel(ctx context.Context, c Cancellation) (Cancellation, bool, error) {
+	c.SchemaVersion = SchemaVersion
+	c.At = c.At.UTC()
+	if err := c.validate(); err != nil {
+		return Cancellation{}, false, fmt.Errorf("envelopes: cancel %s: %w", c.EnvelopeID, err)
+	}
+	data, err := marshal(c)
+	if err != nil {
+		return Cancellation{}, false, err
+	}
+	if _, err := s.s.Create(ctx, CancelKey(c.EnvelopeID), data); err == nil {
+		return c, true, nil
+	} else if !errors.Is(err, storage.ErrExists) {
+		return Cancellation{}, false, fmt.Errorf("envelopes: cancel %s: %w", c.EnvelopeID, err)
+	}
+	stored, err := s.Cancellation(ctx, c.EnvelopeID)
+	if err != nil {
+		return Cancellation{}, false, fmt.Errorf("envelopes: cancel %s: reading the stored cancellation: %w", c.EnvelopeID, err)
+	}
+	return stored, false, nil
+}
+
+// Cancellation returns id's cancellation, or an error wrapping ErrNotFound
+// if it has none.
+func (s *Store) Cancellation(ctx context.Context, id string) (Cancellation, error) {
+	if err := ValidID(id); err != nil {
+		return Cancellation{}, err
+	}
+	data, err := s.s.Get(ctx, CancelKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return Cancellation{}, fmt.Errorf("%w: no cancellation for envelope %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return Cancellation{}, err
+	}
+	return unmarshalCancellation(id, data)
+}
+
+func unmarshalCancellation(id string, data []byte) (Cancellation, error) {
+	var c Cancellation
+	if err := unmarshal(data, &c); err != nil {
+		return Cancellation{}, fmt.Errorf("envelopes: cancellation of %s: %w", id, err)
+	}
+	if c.SchemaVersion != SchemaVersion || c.EnvelopeID != id {
+		return Cancellation{}, fmt.Errorf("envelopes: cancellation of %s: schema version %d, envelope id %q: not a marker this version reads",
+			id, c.SchemaVersion, c.EnvelopeID)
+	}
+	return c, nil
+}
+
+// Ready yields the ids in the batcher's index, in lexical order. The index
+// is a hint: an id may be listed whose record is not committed yet (a
+// render in progress or abandoned), or that is cancelled or already
+// batched; the batcher checks each against its record and markers.
+func (s *Store) Ready(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for info, err := range s.s.List(ctx, ReadyPrefix) {
+			if err != nil {
+				yield("", err)
+				return
+			}
+			if !yield(strings.TrimPrefix(info.Key, ReadyPrefix), nil) {
+				return
+			}
+		}
+	}
+}
+
+func (r Rendered) validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := ValidID(r.EnvelopeID); err != nil {
+		errs = append(errs, err)
+	}
+	if checksum.Valid(r.RequestHash) != nil {
+		add("request hash must be a lowercase hex SHA-256")
+	}
+	if len(r.Request) == 0 {
+		add("request cannot be empty")
+	}
+	if r.RenderedAt.IsZero() {
+		add("rendered-at time cannot be zero")
+	}
+	if len(r.Documents) == 0 || len(r.Documents) > maxFiles {
+		add("an envelope needs 1 to %d documents, not %d", maxFiles, len(r.Documents))
+	}
+	seen := map[string]bool{}
+	for i, d := range r.Documents {
+		switch {
+		case !docName.MatchString(d.Name) || d.Name == "." || d.Name == ".." || d.Name == "request.json":
+			add("document %d: name must be 1 to 64 characters from A-Z a-z 0-9 . _ -, not \"request.json\"", i+1)
+		case seen[d.Name]:
+			add("document %d: name %q is used twice", i+1, d.Name)
+		}
+		seen[d.Name] = true
+		if d.Kind == "" || d.TemplateID == "" {
+			add("document %d: kind and template id cannot be empty", i+1)
+		}
+		if d.TemplateVersion < 1 || d.Pages < 1 || d.Sheets < 1 {
+			add("document %d: template version, pages and sheets must be at least 1", i+1)
+		}
+		if len(d.PDF) == 0 {
+			add("document %d: PDF cannot be empty", i+1)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+var (
+	docName    = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	reasonCode = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+)
+
+func (c Cancellation) validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := ValidID(c.EnvelopeID); err != nil {
+		errs = append(errs, err)
+	}
+	if !reasonCode.MatchString(c.Code) {
+		add("reason code must be 1 to 64 characters from a-z 0-9 -")
+	}
+	if n := utf8.RuneCountInString(c.Reason); n > MaxReasonLen {
+		add("reason cannot be longer than %d characters, got %d", MaxReasonLen, n)
+	}
+	if !utf8.ValidString(c.Reason) || strings.ContainsFunc(c.Reason, unicode.IsControl) {
+		add("reason must be UTF-8 text on one line")
+	}
+	if c.At.IsZero() {
+		add("cancellation time cannot be zero")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+func marshal(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("envelopes: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// unmarshal is strict, so that a record from a newer Quire with fields this
+// one does not know is refused rather than half-read.
+func unmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
