@@ -556,3 +556,64 @@ func TestDepthsCountsRetries(t *testing.T) {
 		t.Errorf("Stats.Retried = %d, want 1", s.Retried)
 	}
 }
+
+// TestRetriesSurviveRestart: messages waiting out a retry delay when
+// RabbitMQ restarts come back afterwards, on their next attempt.
+func TestRetriesSurviveRestart(t *testing.T) {
+	const n = 20
+	b := newBroker(t, broker.Config{RetryDelays: []time.Duration{2 * time.Second}})
+	var mu sync.Mutex
+	acked := map[string]int{} // id → attempt acked on
+	all := make(chan struct{})
+	consume(t, b, func(c context.Context, d pipeline.Delivery) {
+		if d.Attempt() == 1 {
+			if err := d.Retry(c, "store-down"); err != nil && !errors.Is(err, broker.ErrStale) {
+				t.Errorf("Retry: %v", err)
+			}
+			return
+		}
+		if err := d.Ack(c); err != nil {
+			return // stale: it comes again
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		acked[d.MessageID()] = d.Attempt()
+		if len(acked) == n {
+			close(all)
+		}
+	})
+	for i := range n {
+		if err := b.PublishMessage(ctx(t), broker.Message{Kind: pipeline.KindRender, MessageID: fmt.Sprintf("r-%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(queuetest.Timeout)
+	for {
+		d, err := b.Depths(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Retry == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Depths = %+v, want all %d waiting in the retry path", d, n)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
+	}
+	start := stopRabbitMQ(t)
+	start()
+	select {
+	case <-all:
+	case <-time.After(2 * queuetest.Timeout):
+		mu.Lock()
+		t.Fatalf("after the restart %d of %d retried messages came back", len(acked), n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, attempt := range acked {
+		if attempt != 2 {
+			t.Errorf("%s acked on attempt %d, want 2", id, attempt)
+		}
+	}
+}

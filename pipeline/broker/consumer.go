@@ -159,9 +159,11 @@ func (s *consumeSession) close() error {
 	return s.conn.Close()
 }
 
-// errConsumerGone: the broker cancelled a consumer (its queue was deleted)
-// or the delivery stream ended with the channel.
-var errConsumerGone = errors.New("broker: delivery stream ended")
+// Why a session ended, when the broker sent no error.
+var (
+	errConsumerGone = errors.New("broker: the broker cancelled the consumer (queue deleted?)")
+	errChannelGone  = errors.New("broker: channel closed")
+)
 
 // serve hands deliveries to handlers until ctx ends or the session breaks.
 func (b *Broker) serve(ctx context.Context, s *consumeSession, h pipeline.Handler, hctx context.Context,
@@ -190,7 +192,7 @@ func (b *Broker) serve(ctx context.Context, s *consumeSession, h pipeline.Handle
 			}
 		}
 		if !ok {
-			return s.lostErr()
+			return s.streamEnded()
 		}
 		select {
 		case sem <- struct{}{}:
@@ -217,15 +219,30 @@ func (b *Broker) serve(ctx context.Context, s *consumeSession, h pipeline.Handle
 	}
 }
 
+// lostErr says why the session ended.
 func (s *consumeSession) lostErr() error {
 	select {
 	case <-s.done:
 		if s.lost != nil {
 			return s.lost
 		}
+		return errChannelGone
 	default:
+		return errConsumerGone
 	}
-	return errConsumerGone
+}
+
+// streamEnded says why a delivery stream closed. The stream closes just
+// before the channel reports its close error, so give the report a moment:
+// it is what the log needs to tell a broker restart from a deleted queue.
+func (s *consumeSession) streamEnded() error {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-s.done:
+	case <-t.C:
+	}
+	return s.lostErr()
 }
 
 // handle runs h, turning a panic into a requeued delivery so that input can

@@ -82,15 +82,6 @@ func delayName(d time.Duration) string {
 	}
 }
 
-// queues lists every queue, for tests and operators.
-func (t Topology) queues() []string {
-	q := []string{t.Render, t.Cancel, t.Dead, t.EventsUnrouted}
-	for _, s := range t.Retry {
-		q = append(q, s.Name)
-	}
-	return q
-}
-
 // workQueueArgs are the arguments of the Render and Cancel queues.
 //
 // Dead-lettering from a quorum queue is at-most-once unless the strategy is
