@@ -58,6 +58,8 @@ type Info struct {
 	// it, so ask Stat.
 	SHA256 string
 	// Modified is when the object was last written, by the store's clock.
+	// In the Info an S3 write returns it is when the service answered,
+	// to the second (S3 does not report Last-Modified on PutObject).
 	Modified time.Time
 }
 
@@ -76,12 +78,12 @@ type Store interface {
 	// succeeds.
 	Create(ctx context.Context, key string, data []byte) (Info, error)
 
-	// PutStream stores size bytes read from r at key, replacing any object
-	// there, without holding the content in memory (beyond one S3 part,
-	// 16 MiB by default). sha256 is the lowercase hex SHA-256 the content
-	// must have: if r yields other content, or more or fewer than size bytes,
-	// nothing is stored and the error wraps ErrChecksum (or the reader's
-	// error).
+	// PutStream stores the next size bytes read from r at key, replacing
+	// any object there, without holding the content in memory (beyond one
+	// S3 part, 16 MiB by default). sha256 is the lowercase hex SHA-256 they
+	// must have: if they do not, or r ends before size bytes, nothing is
+	// stored and the error wraps ErrChecksum (or the reader's error). Bytes
+	// beyond size are not read.
 	PutStream(ctx context.Context, key string, r io.Reader, size int64, sha256 string) (Info, error)
 
 	// Get returns the whole content of the object at key, after checking it
