@@ -141,6 +141,7 @@ type DeadLetter struct {
 // pipeline/broker and from here.
 type Stats struct {
 	Published     uint64 // messages published to the intake queue
+	Events        uint64 // events published on Events
 	Consumed      uint64 // deliveries handed to a handler
 	Redelivered   uint64 // of those, deliveries of a message returned unsettled
 	Acked         uint64
@@ -173,7 +174,7 @@ type Queue struct {
 
 	events *Events
 
-	published, consumed, redelivered, acked, retried, deadLettered, panics atomic.Uint64
+	published, eventCount, consumed, redelivered, acked, retried, deadLettered, panics atomic.Uint64
 }
 
 // entry is a message in the queue with its delivery state.
@@ -385,6 +386,7 @@ func (q *Queue) Depths(ctx context.Context) (Depths, error) {
 func (q *Queue) Stats() Stats {
 	return Stats{
 		Published:     q.published.Load(),
+		Events:        q.eventCount.Load(),
 		Consumed:      q.consumed.Load(),
 		Redelivered:   q.redelivered.Load(),
 		Acked:         q.acked.Load(),
@@ -505,6 +507,7 @@ func (e *Events) PublishMessage(ctx context.Context, m Message) error {
 		e.log = append(e.log[:0:0], e.log[over:]...)
 	}
 	e.mu.Unlock()
+	e.q.eventCount.Add(1)
 	if e.q.cfg.OnEvent != nil {
 		e.q.cfg.OnEvent(m)
 	}
