@@ -153,7 +153,9 @@ func (s *Store) write(ctx context.Context, key string, r io.Reader, size int64, 
 	if err != nil {
 		return storage.Info{}, err
 	}
-	if err := syncDir(filepath.Dir(final)); err != nil {
+	if err := syncDir(filepath.Dir(final)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// (A directory that has gone was emptied by a concurrent Delete of
+		// this key: the write happened and was then deleted.)
 		return storage.Info{}, err
 	}
 	s.remember(key, fi, sum)
@@ -183,10 +185,10 @@ func fill(ctx context.Context, f *os.File, r io.Reader, size int64, sum string) 
 func (s *Store) place(path string, op func() error) error {
 	var err error
 	for range 10 {
-		if err = s.mkdirs(filepath.Dir(path)); err != nil {
-			return err
+		if err = s.mkdirs(filepath.Dir(path)); err == nil {
+			err = op()
 		}
-		if err = op(); !errors.Is(err, fs.ErrNotExist) {
+		if !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
@@ -203,6 +205,9 @@ func (s *Store) mkdirs(dir string) error {
 			return errFolder
 		}
 		return nil
+	}
+	if errors.Is(err, syscall.ENOTDIR) {
+		return errFolder
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -415,8 +420,8 @@ func (s *Store) delete(ctx context.Context, key string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return err
+	if err := syncDir(filepath.Dir(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err // (gone: pruned by a concurrent Delete)
 	}
 	os.Remove(s.sumPath(key))
 	pruneEmpty(s.objects, filepath.Dir(path))

@@ -2,10 +2,12 @@ package fsstore_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/quire-print/quire/pipeline/storage"
@@ -156,5 +158,39 @@ func TestPermissions(t *testing.T) {
 		if st.Mode().Perm()&0o077 != 0 {
 			t.Errorf("%s has mode %v, want no access for group or others", p, st.Mode().Perm())
 		}
+	}
+}
+
+// Deleting the last object of a directory removes the directory, while
+// other writers may be about to put files in it: no write may fail or be
+// lost because of that.
+func TestPutDeleteRace(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				key := fmt.Sprintf("envelopes/E/files/%d-%d", w, i)
+				if _, err := s.Put(ctx, key, []byte("x")); err != nil {
+					t.Errorf("Put: %v", err)
+					return
+				}
+				if i%2 == 0 {
+					if got, err := s.Get(ctx, key); err != nil || string(got) != "x" {
+						t.Errorf("Get(%s) after Put = %q, %v", key, got, err)
+						return
+					}
+				}
+				if err := s.Delete(ctx, key); err != nil {
+					t.Errorf("Delete: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for info, err := range s.List(ctx, "") {
+		t.Errorf("left after the race: %+v, %v", info, err)
 	}
 }
