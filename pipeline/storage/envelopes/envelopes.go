@@ -230,27 +230,17 @@ func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 		Status:        StatusRendered,
 		RenderedAt:    r.RenderedAt.UTC(),
 	}
-	writes := []struct {
-		file *File
-		data []byte
-	}{{&rec.Request, r.Request}}
+	rec.Request = fileFor(id, "request.json", r.Request)
+	writes := []write{{rec.Request, r.Request}}
 	for _, d := range r.Documents {
-		rec.Documents = append(rec.Documents, Document{
+		doc := Document{
 			Kind: d.Kind, Name: d.Name,
 			TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion,
 			Pages: d.Pages, Sheets: d.Sheets,
-		})
-	}
-	for i, d := range r.Documents {
-		writes = append(writes, struct {
-			file *File
-			data []byte
-		}{&rec.Documents[i].File, d.PDF})
-	}
-	names := append([]string{"request.json"}, docNames(r.Documents)...)
-	for i, w := range writes {
-		sum := checksum.Sum(w.data)
-		*w.file = File{Key: fileKey(id, sum, names[i]), SHA256: sum, Size: int64(len(w.data))}
+			File: fileFor(id, d.Name, d.PDF),
+		}
+		rec.Documents = append(rec.Documents, doc)
+		writes = append(writes, write{doc.File, d.PDF})
 	}
 
 	// The files and the ready entry go in parallel: they are independent,
@@ -315,7 +305,9 @@ func (s *Store) settle(ctx context.Context, r Rendered, stored Record, mine *Rec
 			}
 		}
 		if err := errors.Join(errs...); err != nil {
-			// The outcome stands; the files are left for the retention sweep.
+			// Reported, so that the message is retried: the retry answers
+			// from the record, and these files are left to the retention
+			// sweep.
 			return Record{}, false, fmt.Errorf("envelopes: commit %s: removing files of the losing attempt: %w", r.EnvelopeID, err)
 		}
 	}
@@ -326,12 +318,16 @@ func (s *Store) settle(ctx context.Context, r Rendered, stored Record, mine *Rec
 	return stored, false, nil
 }
 
-func docNames(docs []RenderedDocument) []string {
-	names := make([]string, len(docs))
-	for i, d := range docs {
-		names[i] = d.Name
-	}
-	return names
+type write struct {
+	file File
+	data []byte
+}
+
+// fileFor says where data, named name in envelope id, is kept: under its
+// own SHA-256.
+func fileFor(id, name string, data []byte) File {
+	sum := checksum.Sum(data)
+	return File{Key: fileKey(id, sum, name), SHA256: sum, Size: int64(len(data))}
 }
 
 func readyEntry(id string) []byte {
