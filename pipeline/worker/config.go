@@ -1,0 +1,158 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/metrics"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/request"
+)
+
+// Renderer renders one validated envelope request into its documents, in
+// envelope order (letter first). It returns request.Errors for a request
+// that cannot be printed as asked (text too long for its box, a character
+// no font has): a permanent refusal. Any other error is a Quire bug. It is
+// safe for concurrent use. cmd/quire adapts *renderer.Renderer to it.
+type Renderer interface {
+	Render(env *request.Envelope) ([]envelopes.RenderedDocument, error)
+}
+
+// Store is where the worker commits envelopes and cancellations:
+// *envelopes.Store, whose commit protocol makes every write idempotent.
+type Store interface {
+	Commit(ctx context.Context, r envelopes.Rendered) (envelopes.Record, bool, error)
+	Record(ctx context.Context, id string) (envelopes.Record, error)
+	Cancel(ctx context.Context, c envelopes.Cancellation) (envelopes.Cancellation, bool, error)
+	Cancellation(ctx context.Context, id string) (envelopes.Cancellation, error)
+}
+
+var _ Store = (*envelopes.Store)(nil)
+
+// Clock tells the time and schedules the storage gate's probes. Tests use
+// *memqueue.ManualClock, which satisfies it.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f once d has passed.
+	AfterFunc(d time.Duration, f func())
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                      { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) { time.AfterFunc(d, f) }
+
+// Defaults for Config's zero values.
+const (
+	DefaultTimeout        = 2 * time.Minute
+	DefaultSettleTimeout  = 30 * time.Second
+	DefaultPingTimeout    = 5 * time.Second
+	DefaultGateBackoffMin = 250 * time.Millisecond
+	DefaultGateBackoffMax = 15 * time.Second
+)
+
+// Config configures a Worker. Source, Store, Ping, Renderer and Events are
+// required; every other field has the default given in its comment, used
+// when the field is zero.
+type Config struct {
+	// Source delivers intake messages: *broker.Broker or *memqueue.Queue.
+	Source pipeline.Source
+	// Store keeps envelopes and cancellations.
+	Store Store
+	// Ping checks that the store answers (storage.Store.Ping). While it
+	// fails after a storage error, the worker takes no new work.
+	Ping func(ctx context.Context) error
+	// Renderer renders envelopes.
+	Renderer Renderer
+	// Events publishes status events, with confirms: the broker's or the
+	// in-process queue's events publisher.
+	Events pipeline.Publisher
+
+	// Clock stamps events and records and times the storage gate.
+	// Default: the system clock.
+	Clock Clock
+	// Metrics receives counts and timings. Default: a set registered
+	// nowhere.
+	Metrics *metrics.Metrics
+	// Logger receives one line per outcome, with envelope ids and reason
+	// codes only. Default slog.Default().
+	Logger *slog.Logger
+
+	// Timeout bounds the storage work for one message (lookups and the
+	// commit). Default 2m.
+	Timeout time.Duration
+	// SettleTimeout bounds publishing an event and settling a message
+	// (ack, retry, dead-letter), which happens even during a shutdown.
+	// Default 30s.
+	SettleTimeout time.Duration
+	// PingTimeout bounds one storage probe while the gate is closed.
+	// Default 5s.
+	PingTimeout time.Duration
+	// GateBackoffMin and GateBackoffMax bound the exponential backoff,
+	// with jitter, between storage probes while the gate is closed.
+	// Defaults 250ms and 15s.
+	GateBackoffMin, GateBackoffMax time.Duration
+}
+
+func (c Config) validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("worker: "+format, args...)) }
+	if c.Source == nil {
+		add("Source is required")
+	}
+	if c.Store == nil {
+		add("Store is required")
+	}
+	if c.Ping == nil {
+		add("Ping is required: the worker stops taking work while storage does not answer it")
+	}
+	if c.Renderer == nil {
+		add("Renderer is required")
+	}
+	if c.Events == nil {
+		add("Events is required")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"Timeout", c.Timeout}, {"SettleTimeout", c.SettleTimeout}, {"PingTimeout", c.PingTimeout},
+		{"GateBackoffMin", c.GateBackoffMin}, {"GateBackoffMax", c.GateBackoffMax}} {
+		if d.v < 0 {
+			add("%s cannot be negative (got %v)", d.name, d.v)
+		}
+	}
+	if c.GateBackoffMin > 0 && c.GateBackoffMax > 0 && c.GateBackoffMax < c.GateBackoffMin {
+		add("GateBackoffMax (%v) cannot be shorter than GateBackoffMin (%v)", c.GateBackoffMax, c.GateBackoffMin)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New(nil)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.Timeout, DefaultTimeout)
+	def(&c.SettleTimeout, DefaultSettleTimeout)
+	def(&c.PingTimeout, DefaultPingTimeout)
+	def(&c.GateBackoffMin, DefaultGateBackoffMin)
+	def(&c.GateBackoffMax, DefaultGateBackoffMax)
+	if c.GateBackoffMax < c.GateBackoffMin {
+		c.GateBackoffMax = c.GateBackoffMin
+	}
+	return c
+}
