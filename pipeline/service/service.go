@@ -1,0 +1,252 @@
+// Package service assembles quire serve: the intake queue (RabbitMQ, or the
+// in-process queue), the store (S3, or a directory), the render worker, and
+// one HTTP server for /metrics, /healthz, /readyz and, with the in-process
+// queue, the loopback intake endpoint that quire submit uses.
+//
+// cmd/quire only turns flags and environment into a Config and passes the
+// real renderer; everything else is here, so tests run the whole service
+// with a fake renderer. Other packages' HTTP handlers (the preview
+// endpoints) are mounted on Service.Mux before Run.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/broker"
+	"github.com/quire-print/quire/pipeline/health"
+	"github.com/quire-print/quire/pipeline/memqueue"
+	"github.com/quire-print/quire/pipeline/metrics"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/fsstore"
+	"github.com/quire-print/quire/pipeline/storage/s3store"
+	"github.com/quire-print/quire/pipeline/worker"
+)
+
+// Service is one quire serve process.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	source   pipeline.Source
+	mem      *memqueue.Queue // with the embedded queue only
+	brk      *broker.Broker  // with RabbitMQ only
+	store    storage.Store
+	envs     *envelopes.Store
+	worker   *worker.Worker
+	registry *prometheus.Registry
+	mux      *http.ServeMux
+	ln       net.Listener
+	srv      *http.Server
+	stopping atomic.Bool
+}
+
+// New connects to (or sets up) the queue and the store, builds the worker
+// and opens the HTTP listener. It does not consume until Run.
+func New(ctx context.Context, cfg Config, r worker.Renderer) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, errors.New("service: a renderer is required")
+	}
+	cfg = cfg.withDefaults()
+	s := &Service{cfg: cfg, log: cfg.Logger, registry: metrics.NewRegistry(), mux: http.NewServeMux()}
+
+	var err error
+	var events pipeline.Publisher
+	var queue metrics.Queue
+	if cfg.Embedded() {
+		mcfg := memqueue.Config{Concurrency: cfg.Concurrency, RetryDelays: cfg.RetryDelays, Logger: cfg.Logger}
+		if cfg.OnEvent != nil {
+			mcfg.OnEvent = func(m memqueue.Message) { cfg.OnEvent(m.Kind, m.Body) }
+		}
+		if s.mem, err = memqueue.New(mcfg); err != nil {
+			return nil, err
+		}
+		s.source, events, queue = s.mem, s.mem.Events(), memQueue{s.mem}
+	} else {
+		s.brk, err = broker.New(broker.Config{
+			URL: cfg.AMQPURL, Prefix: cfg.Prefix, Concurrency: cfg.Concurrency, Prefetch: cfg.Prefetch,
+			RetryDelays: cfg.RetryDelays, ConnectionName: "quire serve", Logger: cfg.Logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.source, events, queue = s.brk, s.brk.Events(), brokerQueue{s.brk}
+	}
+
+	if cfg.S3.Endpoint != "" {
+		if s.store, err = s3store.New(ctx, cfg.S3); err != nil {
+			return nil, err
+		}
+	} else {
+		if s.store, err = fsstore.New(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	s.envs = envelopes.New(s.store)
+
+	m := metrics.New(s.registry)
+	if err := metrics.RegisterQueue(s.registry, queue, 2*time.Second); err != nil {
+		return nil, err
+	}
+	s.worker, err = worker.New(worker.Config{
+		Source: s.source, Store: s.envs, Ping: s.store.Ping, Renderer: r, Events: events,
+		Metrics: m, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	ready := health.Readiness{Checks: []health.Check{
+		{Name: "service", Ping: func(context.Context) error {
+			if s.stopping.Load() {
+				return errors.New("stopping")
+			}
+			return nil
+		}},
+		{Name: "broker", Ping: func(ctx context.Context) error { _, err := queue.Depths(ctx); return err }},
+		{Name: "storage", Ping: s.store.Ping},
+	}}
+	s.mux.Handle("GET /metrics", metrics.Handler(s.registry))
+	s.mux.Handle("GET /healthz", health.Liveness())
+	s.mux.Handle("GET /readyz", ready)
+	if s.mem != nil {
+		s.mux.Handle("POST "+IntakePath+"{kind}", &intake{q: s.mem, log: cfg.Logger})
+	}
+
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("service: HTTP listen address %s: %w", cfg.Listen, err)
+	}
+	s.srv = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Mux is the HTTP server's mux, for mounting more handlers (the preview
+// endpoints) before Run.
+func (s *Service) Mux() *http.ServeMux { return s.mux }
+
+// Registry is the Prometheus registry /metrics serves, for more
+// collectors.
+func (s *Service) Registry() *prometheus.Registry { return s.registry }
+
+// Addr is the HTTP server's address, with the port chosen when Listen
+// ended in ":0".
+func (s *Service) Addr() string { return s.ln.Addr().String() }
+
+// Embedded reports whether the service runs the in-process queue.
+func (s *Service) Embedded() bool { return s.mem != nil }
+
+// DataDir is the filesystem store's directory (absolute), or "" with S3.
+func (s *Service) DataDir() string {
+	if s.cfg.S3.Endpoint != "" {
+		return ""
+	}
+	abs, err := filepath.Abs(s.cfg.DataDir)
+	if err != nil {
+		return s.cfg.DataDir
+	}
+	return abs
+}
+
+// Envelopes is the envelope store, for reading records and markers.
+func (s *Service) Envelopes() *envelopes.Store { return s.envs }
+
+// Run serves HTTP and consumes until ctx ends, then drains: it stops taking
+// messages, lets the envelopes in hand finish and settle (within
+// ShutdownTimeout), then shuts the HTTP server down (with a fresh
+// ShutdownTimeout). It returns nil after a clean drain, and an error if the
+// queue stopped for good (bad credentials, a topology clash) or the drain
+// ran out of time, in which case unsettled messages go back to the queue
+// when the process exits.
+func (s *Service) Run(ctx context.Context) error {
+	httpErr := make(chan error, 1)
+	go func() {
+		if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+			httpErr <- err
+		}
+		close(httpErr)
+	}()
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	workDone := make(chan error, 1)
+	go func() { workDone <- s.worker.Run(workCtx) }()
+	s.log.Info("quire serve: running", "http", s.Addr(), "embedded_queue", s.Embedded(), "data_dir", s.DataDir())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("quire serve: stopping; finishing envelopes in hand")
+	case err := <-workDone:
+		// The queue gave up (403, 406): nothing more can be done here.
+		runErr = fmt.Errorf("service: consuming stopped: %w", err)
+		workDone = nil
+	case err := <-httpErr:
+		runErr = fmt.Errorf("service: HTTP server: %w", err)
+	}
+	s.stopping.Store(true)
+	stopWork()
+	if workDone != nil {
+		t := time.NewTimer(s.cfg.ShutdownTimeout)
+		select {
+		case err := <-workDone:
+			if err != nil && runErr == nil {
+				runErr = fmt.Errorf("service: consuming: %w", err)
+			}
+		case <-t.C:
+			runErr = errors.Join(runErr, fmt.Errorf("service: envelopes still in hand after %v; they go back to the queue", s.cfg.ShutdownTimeout))
+		}
+		t.Stop()
+	}
+	// A fresh context: ctx is already done, and requests in flight
+	// deserve their own time to finish.
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.srv.Shutdown(sctx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("service: HTTP shutdown: %w", err))
+	}
+	if s.brk != nil {
+		_ = s.brk.Close()
+	}
+	if runErr == nil {
+		s.log.Info("quire serve: stopped cleanly")
+	}
+	return runErr
+}
+
+// memQueue and brokerQueue give the metrics the queue's depths and
+// reconnects.
+type memQueue struct{ q *memqueue.Queue }
+
+func (m memQueue) Depths(ctx context.Context) (metrics.QueueDepths, error) {
+	d, err := m.q.Depths(ctx)
+	return metrics.QueueDepths{Render: d.Render, Cancel: d.Cancel, Retry: d.Retry, Dead: d.Dead}, err
+}
+func (m memQueue) Reconnects() uint64 { return 0 }
+
+type brokerQueue struct{ b *broker.Broker }
+
+func (b brokerQueue) Depths(ctx context.Context) (metrics.QueueDepths, error) {
+	d, err := b.b.Depths(ctx)
+	return metrics.QueueDepths{Render: d.Render, Cancel: d.Cancel, Retry: d.Retry, Dead: d.Dead}, err
+}
+func (b brokerQueue) Reconnects() uint64 { return b.b.Stats().Reconnects }
