@@ -1,7 +1,7 @@
 # Quire's developer entry points. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: all build test unit check bench demo clean
+.PHONY: all build test unit check bench demo fonts clean
 
 all: build
 
@@ -32,6 +32,10 @@ bench:
 ## demo: Quire's main job on its embedded defaults: in-process queue, files under ./quire-data.
 demo:
 	$(GO) run ./cmd/quire demo
+
+## fonts: rebuild fonts/*.ttf from Debian's Noto fonts (needs fonts-noto-core and fonttools).
+fonts:
+	/usr/bin/python3 fonts/build/build.py fonts
 
 clean:
 	rm -rf quire-data out .test-env
