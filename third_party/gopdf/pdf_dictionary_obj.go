@@ -1,7 +1,6 @@
 package gopdf
 
 import (
-	"compress/zlib"
 	"errors"
 	"fmt"
 	"io"
@@ -52,12 +51,19 @@ func (p *PdfDictionaryObj) write(w io.Writer, objID int) error {
 	zbuff := GetBuffer()
 	defer PutBuffer(zbuff)
 
-	gzipwriter := zlib.NewWriter(zbuff)
+	level := FontCompressLevel
+	gzipwriter, err := getZlibWriter(zbuff, level) // Quire patch: pooled
+	if err != nil {
+		return err
+	}
 	_, err = gzipwriter.Write(b)
 	if err != nil {
 		return err
 	}
-	gzipwriter.Close()
+	if err := gzipwriter.Close(); err != nil {
+		return err
+	}
+	putZlibWriter(gzipwriter, level)
 
 	fmt.Fprintf(w, "<</Length %d\n", zbuff.Len())
 	io.WriteString(w, "/Filter /FlateDecode\n")
@@ -293,11 +299,11 @@ func (p *PdfDictionaryObj) completeGlyphClosure(mapOfglyphs *MapOfCharacterToGly
 		glyphArray = append(glyphArray, 0)
 	}
 
-	i := 0
-	count := len(glyphs)
-	for i < count {
+	// Quire patch: walk the array as it grows, so the components of
+	// composite glyphs that are themselves composites are included too
+	// (upstream stopped at the first level, and nested parts vanished).
+	for i := 0; i < len(glyphArray); i++ {
 		p.AddCompositeGlyphs(&glyphArray, glyphArray[i])
-		i++
 	}
 	return glyphArray
 }

@@ -38,7 +38,7 @@ func (s *SubsetFontObj) init(funcGetRoot func() *GoPdf) {
 func (s *SubsetFontObj) write(w io.Writer, objID int) error {
 	//me.AddChars("จ")
 	io.WriteString(w, "<<\n")
-	fmt.Fprintf(w, "/BaseFont /%s\n", CreateEmbeddedFontSubsetName(s.Family))
+	fmt.Fprintf(w, "/BaseFont /%s\n", s.subsetName())
 	fmt.Fprintf(w, "/DescendantFonts [%d 0 R]\n", s.indexObjCIDFont+1)
 	io.WriteString(w, "/Encoding /Identity-H\n")
 	io.WriteString(w, "/Subtype /Type0\n")
