@@ -1,0 +1,146 @@
+package layout
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/quire-print/quire/renderer/display"
+	"github.com/quire-print/quire/request"
+	"github.com/quire-print/quire/templates"
+)
+
+// gap between a box's label and its value area, in millimetres.
+const labelGap = 1.5
+
+// Certificate lays out one certificate. path is the certificate's JSON path
+// in the request ("certificates[1]"), or "" for a certificate on its own
+// (a preview); field errors name fields under it. Field problems come back
+// as request.Errors; any other error is a template bug.
+func Certificate(t *templates.Template, c *request.Certificate, path string) (*display.Document, error) {
+	if t.Kind != templates.KindCertificate {
+		return nil, fmt.Errorf("template %s is a %s, not a certificate", t.Ref(), t.Kind)
+	}
+	b := newBuilder(t, "standard")
+	pg := b.newPage()
+	for _, it := range t.Items {
+		var err error
+		if it.Box != nil {
+			err = b.box(pg, it.Box, c, path)
+		} else {
+			err = b.fixedItem(pg, it, func(name string) string { return t.Constants[name] })
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(b.errs) > 0 {
+		return nil, b.errs
+	}
+	if err := b.checkBounds(); err != nil {
+		return nil, err
+	}
+	return b.doc, nil
+}
+
+// box draws a numbered box: its frame, its label, and the field's value
+// fitted inside. An empty value leaves the label and a clean empty space.
+func (b *builder) box(pg *display.Page, box *templates.BoxItem, c *request.Certificate, path string) error {
+	label, err := b.style(box.LabelStyle)
+	if err != nil {
+		return err
+	}
+	value, err := b.style(box.ValueStyle)
+	if err != nil {
+		return err
+	}
+	fc, _ := templates.ParseColor(box.Color)
+	x, y, w, h, pad := mm(box.X), mm(box.Y), mm(box.W), mm(box.H), mm(box.Padding)
+	pg.Items = append(pg.Items, &display.Rect{X: x, Y: y, W: w, H: h, Stroke: box.Stroke, StrokeColor: rgb(fc)})
+
+	labelText := fmt.Sprintf("%d. %s", box.Number, box.Label)
+	labelBase := y + pad + label.face.Ascent()*label.size
+	pg.Items = append(pg.Items, text(label, label.size, x+pad, labelBase, "left", labelText, "", label.face.Width(labelText, label.size)))
+
+	field := box.Field
+	if path != "" {
+		field = path + "." + box.Field
+	}
+	v, err := FieldValue(c, box.Field)
+	if err != nil {
+		b.errs.Add(field, "%v", err)
+		return nil
+	}
+	if v == "" {
+		return nil // tidily blank: the label and the frame, nothing else
+	}
+	if !b.drawable(field, v, value) {
+		return nil
+	}
+	areaTop := labelBase + label.face.Descent()*label.size + mm(labelGap)
+	areaW, areaH := w-2*pad, y+h-pad-areaTop
+	m := newMeasurer(value.face)
+	f, ok := m.fit(v, areaW, areaH, value.size, value.minSize, value.leading, box.MaxLines)
+	if !ok {
+		min := value.minSize
+		if min == 0 {
+			min = value.size
+		}
+		lines := "on one line"
+		if box.MaxLines > 1 {
+			lines = fmt.Sprintf("over %d lines", box.MaxLines)
+		}
+		b.errs.Add(field, "is too long to fit in box %d of the certificate, even in smaller text %s; about %d characters fit",
+			box.Number, lines, m.capacity(v, areaW, min, box.MaxLines))
+		return nil
+	}
+	// Centre the lines in the value area, so one line in a two-line box
+	// does not look like a missing second line.
+	n := float64(len(f.lines))
+	blockH := ((n-1)*value.leading + value.face.Ascent() + value.face.Descent()) * f.size
+	base := areaTop + (areaH-blockH)/2 + value.face.Ascent()*f.size
+	for i, line := range f.lines {
+		pg.Items = append(pg.Items, text(value, f.size, x+pad, base+float64(i)*value.leading*f.size, "left", line, field, f.widths[i]))
+	}
+	return nil
+}
+
+// FieldValue is how a certificate field reads on the certificate: dates in
+// words, sex capitalised, everything else as given. Empty means blank.
+// Validation refuses bad dates first; should one reach here, it is an
+// error rather than a silently blank box.
+func FieldValue(c *request.Certificate, field string) (string, error) {
+	switch field {
+	case "reference":
+		return c.Reference, nil
+	case "dateOfIssue":
+		return readDate(c.DateOfIssue)
+	case "parentName":
+		return c.ParentName, nil
+	case "otherParentName":
+		return c.OtherParentName, nil
+	case "babyName":
+		return c.BabyName, nil
+	case "sex":
+		if c.Sex == "" {
+			return "", nil
+		}
+		return strings.ToUpper(c.Sex[:1]) + c.Sex[1:], nil
+	case "dateOfLoss":
+		return readDate(c.DateOfLoss)
+	case "placeOfLoss":
+		return c.PlaceOfLoss, nil
+	}
+	return "", fmt.Errorf("is not a certificate field")
+}
+
+// readDate writes an ISO date, full or partial, as it reads on paper.
+func readDate(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	d, err := request.ParseDate(s)
+	if err != nil {
+		return "", fmt.Errorf("must be a date written as YYYY-MM-DD, YYYY-MM or YYYY")
+	}
+	return d.String(), nil
+}
