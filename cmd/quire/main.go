@@ -32,6 +32,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
+	case "render":
+		return runRender(rest, stdout, stderr)
 	default:
 		_ = ctx
 		_ = rest
@@ -47,6 +49,7 @@ func usage(w io.Writer) {
 Usage: quire <command> [flags] [args]
 
 Commands:
+  render   render request files into PDFs (and page images)
   help     show this help
 `)
 }

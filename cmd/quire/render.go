@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/quire-print/quire/renderer"
+	"github.com/quire-print/quire/renderer/raster"
+	"github.com/quire-print/quire/request"
+)
+
+// runRender implements "quire render": request files in, PDFs (and page
+// images) out. It renders every file it can and reports every problem;
+// the exit code is 1 when any file was refused.
+func runRender(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "out", "directory to write `dir`/<envelopeId>/*.pdf into")
+	png := fs.Bool("png", false, "also write each page as a PNG image")
+	width := fs.Int("png-width", 1240, "width of page images in `pixels` (1240 is A4 at 150 dpi)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: quire render [flags] <request.json>...\n\nRenders envelope requests into a carriage letter and certificates.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	if *png && (*width < raster.MinWidth || *width > raster.MaxWidth) {
+		fmt.Fprintf(stderr, "quire render: -png-width must be between %d and %d\n", raster.MinWidth, raster.MaxWidth)
+		return 2
+	}
+	r, err := renderer.New()
+	if err != nil {
+		fmt.Fprintf(stderr, "quire render: %v\n", err)
+		return 1
+	}
+	status := 0
+	for _, file := range fs.Args() {
+		dir, err := renderFile(r, file, *out, *png, *width)
+		var fe request.Errors
+		switch {
+		case errors.As(err, &fe):
+			fmt.Fprintf(stderr, "%s: refused, %d problem(s):\n", file, len(fe))
+			for _, e := range fe {
+				fmt.Fprintf(stderr, "  %s\n", e)
+			}
+			status = 1
+		case err != nil:
+			fmt.Fprintf(stderr, "%s: %v\n", file, err)
+			status = 1
+		default:
+			fmt.Fprintf(stdout, "%s: wrote %s\n", file, dir)
+		}
+	}
+	return status
+}
+
+func renderFile(r *renderer.Renderer, file, out string, png bool, width int) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	env, err := request.Decode(data)
+	if err != nil {
+		return "", err
+	}
+	docs, err := r.LayoutEnvelope(env)
+	if err != nil {
+		return "", err
+	}
+	rendered, err := r.Draw(env.EnvelopeID, docs)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(out, env.EnvelopeID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for i, d := range rendered.Documents {
+		if err := os.WriteFile(filepath.Join(dir, d.Name), d.PDF, 0o644); err != nil {
+			return "", err
+		}
+		if !png {
+			continue
+		}
+		for p := range docs[i].Pages {
+			img, err := raster.Draw(&docs[i].Pages[p], width)
+			if err != nil {
+				return "", err
+			}
+			name := fmt.Sprintf("%s-page%d.png", strings.TrimSuffix(d.Name, ".pdf"), p+1)
+			if err := writePNG(filepath.Join(dir, name), img); err != nil {
+				return "", err
+			}
+		}
+	}
+	return dir, nil
+}
+
+func writePNG(path string, img image.Image) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := raster.EncodePNG(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
