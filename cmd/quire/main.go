@@ -34,6 +34,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "render":
 		return runRender(rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "submit":
+		return runSubmit(ctx, rest, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
 	default:
 		_ = ctx
 		_ = rest
@@ -50,6 +56,9 @@ Usage: quire <command> [flags] [args]
 
 Commands:
   render   render request files into PDFs (and page images)
+  serve    run render workers and the HTTP endpoints (embedded defaults without a broker)
+  submit   hand envelope requests or a cancellation to RabbitMQ or a running serve
+  demo     the whole flow on the embedded defaults, in one command
   help     show this help
 `)
 }

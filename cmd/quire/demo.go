@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/events"
+	"github.com/quire-print/quire/pipeline/service"
+)
+
+// runDemo implements "quire demo": Quire's main job on its embedded
+// defaults, in one command. It starts an embedded quire serve in this
+// process, submits the sample requests (and one invalid one) through the
+// intake endpoint as "quire submit" would, and prints how each envelope
+// settled.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", service.DefaultDataDir, "`directory` to store rendered envelopes in")
+	samples := fs.String("samples", filepath.Join("testdata", "requests", "valid"), "`directory` of valid sample requests to submit")
+	invalid := fs.String("invalid", filepath.Join("testdata", "requests", "invalid", "bad-postcode.json"), "an invalid request `file` to submit, to show a rejection; empty: none")
+	listen := fs.String("listen", "127.0.0.1:0", "HTTP `address` for the embedded serve (port 0: any free port)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up if envelopes have not settled after this `duration`")
+	keep := fs.Bool("keep-serving", false, "keep serving after the samples have settled, until interrupted (submit more with quire submit)")
+	verbose := fs.Bool("v", false, "show the service's logs")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: quire demo [flags]
+
+Runs Quire's whole flow on its embedded defaults (an in-process queue and
+files under --data-dir): submits the sample requests and one invalid one,
+and shows each envelope rendered, with its files, or rejected, with the
+problems found. Run it from the repository root.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	files, err := filepath.Glob(filepath.Join(*samples, "*.json"))
+	if err == nil && len(files) == 0 {
+		err = fmt.Errorf("no sample requests in %s: run quire demo from the repository root, or give --samples", *samples)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "quire demo: %v\n", err)
+		return 1
+	}
+	sort.Strings(files)
+	if *invalid != "" {
+		files = append(files, *invalid)
+	}
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	w := newWatcher()
+	r, err := newRenderer()
+	if err != nil {
+		fmt.Fprintf(stderr, "quire demo: %v\n", err)
+		return 1
+	}
+	svc, err := service.New(ctx, service.Config{DataDir: *dataDir, Listen: *listen, Logger: logger, OnEvent: w.on}, r)
+	if err != nil {
+		fmt.Fprintf(stderr, "quire demo: %v\n", err)
+		return 1
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(runCtx) }()
+	fmt.Fprintf(stdout, "Quire is running on its embedded defaults: an in-process queue, files under %s,\nHTTP on http://%s (/metrics, /readyz).\n\n", svc.DataDir(), svc.Addr())
+
+	client := service.IntakeClient{BaseURL: "http://" + svc.Addr()}
+	type sub struct{ file, id string }
+	var subs []sub
+	status := 0
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "quire demo: %v\n", err)
+			status = 1
+			continue
+		}
+		id := service.EnvelopeID(body)
+		if id == "" {
+			fmt.Fprintf(stderr, "quire demo: %s has no valid envelope id; skipped\n", f)
+			continue
+		}
+		if err := client.Submit(ctx, pipeline.KindRender, id, body); err != nil {
+			fmt.Fprintf(stderr, "quire demo: %s: %v\n", f, err)
+			status = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "submitted %-40s envelope %s\n", f, id)
+		subs = append(subs, sub{f, id})
+	}
+	fmt.Fprintln(stdout)
+
+	deadline := time.NewTimer(*timeout)
+	defer deadline.Stop()
+	for _, s := range subs {
+		e, ok := w.wait(s.id, ctx.Done(), deadline.C)
+		if !ok {
+			fmt.Fprintf(stdout, "%s: not settled yet (timed out or interrupted)\n", s.id)
+			status = 1
+			continue
+		}
+		printOutcome(stdout, svc.DataDir(), s.file, e)
+	}
+	if status == 0 && *keep {
+		fmt.Fprintf(stdout, "\nStill serving. Submit more with:\n  go run ./cmd/quire submit --server http://%s <request.json>\nStop with Ctrl-C.\n", svc.Addr())
+		<-ctx.Done()
+	}
+	stop()
+	if err := <-done; err != nil {
+		fmt.Fprintf(stderr, "quire demo: %v\n", err)
+		return 1
+	}
+	if status == 0 {
+		fmt.Fprintf(stdout, "\nAll %d envelopes settled. Open the PDFs above; run again and the same envelopes are found already stored.\n", len(subs))
+	}
+	return status
+}
+
+func printOutcome(w io.Writer, dataDir, file string, e events.Event) {
+	switch e.Type {
+	case events.TypeRendered:
+		fmt.Fprintf(w, "%s: rendered (%s)\n", e.EnvelopeID, file)
+		dir := filepath.Join(dataDir, "objects", "envelopes", e.EnvelopeID)
+		for _, d := range e.Documents {
+			fmt.Fprintf(w, "    %-18s %-26s %d page(s) %s\n", d.Name, d.Template, d.Pages,
+				filepath.Join(dir, "files", d.SHA256, d.Name))
+		}
+	case events.TypeRejected:
+		fmt.Fprintf(w, "%s: rejected, %s (%s)\n", e.EnvelopeID, e.Reason.Code, file)
+		for _, f := range e.Reason.Fields {
+			fmt.Fprintf(w, "    %s\n", f.String())
+		}
+	case events.TypeCancelled:
+		fmt.Fprintf(w, "%s: cancelled, %s (%s)\n", e.EnvelopeID, e.Reason.Code, file)
+	}
+}
+
+// watcher keeps the last settling event (rendered, rejected, cancelled) of
+// each envelope.
+type watcher struct {
+	mu      sync.Mutex
+	settled map[string]events.Event
+	changed chan struct{}
+}
+
+func newWatcher() *watcher {
+	return &watcher{settled: map[string]events.Event{}, changed: make(chan struct{})}
+}
+
+func (w *watcher) on(kind string, body []byte) {
+	if kind == events.TypeAccepted {
+		return
+	}
+	var e events.Event
+	if json.Unmarshal(body, &e) != nil {
+		return
+	}
+	id := e.EnvelopeID
+	if id == "" {
+		id = e.MessageID
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.settled[id] = e
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+// wait returns id's settling event, or false if stop or timeout fires first.
+func (w *watcher) wait(id string, stop <-chan struct{}, timeout <-chan time.Time) (events.Event, bool) {
+	for {
+		w.mu.Lock()
+		e, ok := w.settled[id]
+		changed := w.changed
+		w.mu.Unlock()
+		if ok {
+			return e, true
+		}
+		select {
+		case <-changed:
+		case <-stop:
+			return events.Event{}, false
+		case <-timeout:
+			return events.Event{}, false
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestServeRefusesBadConfiguration(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--concurrency", "8", "--prefetch", "2"}, nil, "prefetch (2) cannot be smaller than concurrency (8)"},
+		{[]string{"--amqp-url", "http://broker"}, nil, "AMQP URL must look like amqp://"},
+		{[]string{"--s3-endpoint", "127.0.0.1:9000"}, nil, "S3 bucket is required"},
+		{[]string{"--listen", "8080"}, nil, `HTTP listen address "8080" must be host:port`},
+		{nil, map[string]string{"QUIRE_CONCURRENCY": "four"}, "QUIRE_CONCURRENCY must be a whole number"},
+		{nil, map[string]string{"QUIRE_SHUTDOWN_TIMEOUT": "soon"}, "QUIRE_SHUTDOWN_TIMEOUT must be a duration"},
+		{[]string{"--log-level", "loud"}, nil, "--log-level must be debug, info, warn or error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v) // restored when the subtest ends
+			}
+			var stdout, stderr bytes.Buffer
+			code := runServe(context.Background(), tt.args, &stdout, &stderr)
+			if code != 2 || !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("%v %v: exit %d, %q; want 2 and %q", tt.args, tt.env, code, stderr.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestServeHelpNeverShowsSecrets(t *testing.T) {
+	t.Setenv("QUIRE_S3_SECRET_KEY", "s3cr3t-from-env")
+	t.Setenv("QUIRE_S3_ACCESS_KEY", "access-from-env")
+	var stdout, stderr bytes.Buffer
+	runServe(context.Background(), []string{"--help"}, &stdout, &stderr)
+	if strings.Contains(stderr.String(), "s3cr3t") || strings.Contains(stderr.String(), "access-from-env") {
+		t.Errorf("--help shows a secret from the environment:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "QUIRE_S3_SECRET_KEY") {
+		t.Error("--help does not name the environment variable")
+	}
+}
+
+func TestSubmitRefusesBadCancels(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := runSubmit(context.Background(), []string{"--cancel", "E-1", "--reason", "Not A Code"}, &stdout, &stderr); code != 2 ||
+		!strings.Contains(stderr.String(), "code: must be") {
+		t.Errorf("exit %d, %q", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := runSubmit(context.Background(), []string{"--cancel", "E-1", "--reason", "x", "a.json"}, &stdout, &stderr); code != 2 {
+		t.Errorf("--cancel with files: exit %d, want 2", code)
+	}
+	stderr.Reset()
+	// Nothing listens on this port: the message is not submitted, and says so.
+	code := runSubmit(context.Background(), []string{"--server", "http://127.0.0.1:1", filepath.Join("..", "..", "testdata", "requests", "valid", "twins.json")}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "is quire serve running") {
+		t.Errorf("exit %d, %q", code, stderr.String())
+	}
+}
+
+// TestDemo runs "quire demo" as a newcomer would, with the real renderer:
+// every sample is rendered, the invalid one rejected with its field, and a
+// second run finds everything already stored.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--samples", filepath.Join("..", "..", "testdata", "requests", "valid"),
+		"--invalid", filepath.Join("..", "..", "testdata", "requests", "invalid", "bad-postcode.json")}
+	for run := 1; run <= 2; run++ {
+		var stdout, stderr bytes.Buffer
+		if code := runDemo(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("run %d: exit %d\n%s\n%s", run, code, stdout.String(), stderr.String())
+		}
+		out := stdout.String()
+		if n := strings.Count(out, ": rendered ("); n != 9 {
+			t.Errorf("run %d: %d envelopes rendered, want 9:\n%s", run, n, out)
+		}
+		if !strings.Contains(out, "env-2025-04-01-000900: rejected, invalid-request") || !strings.Contains(out, "recipient.address[3]: must be a UK postcode") {
+			t.Errorf("run %d: the rejection is not shown:\n%s", run, out)
+		}
+		if !strings.Contains(out, filepath.Join(dir, "objects", "envelopes", "env-2025-03-05-000201", "files")) {
+			t.Errorf("run %d: file paths under the data dir are not shown", run)
+		}
+		if strings.Contains(out+stderr.String(), "Priya") {
+			t.Errorf("run %d: the demo printed a name from a request", run)
+		}
+	}
+}
