@@ -7,18 +7,27 @@ type Buff struct {
 }
 
 // Write : write []byte to buffer
+//
+// Quire patch: upstream grew the buffer one appended byte at a time and
+// copied byte by byte, which made building a font subset most of the cost
+// of a small document.
 func (b *Buff) Write(p []byte) (int, error) {
-	for len(b.datas) < b.position+len(p) {
-		b.datas = append(b.datas, 0)
+	if need := b.position + len(p); need > len(b.datas) {
+		if need <= cap(b.datas) {
+			b.datas = b.datas[:need]
+		} else {
+			newCap := 2 * cap(b.datas)
+			if newCap < need {
+				newCap = need
+			}
+			grown := make([]byte, need, newCap)
+			copy(grown, b.datas)
+			b.datas = grown
+		}
 	}
-	i := 0
-	max := len(p)
-	for i < max {
-		b.datas[i+b.position] = p[i]
-		i++
-	}
-	b.position += i
-	return 0, nil
+	copy(b.datas[b.position:], p)
+	b.position += len(p)
+	return len(p), nil
 }
 
 // Len : len of buffer

@@ -138,24 +138,10 @@ func (p *PdfDictionaryObj) makeGlyfAndLocaTable() ([]byte, []int, error) {
 			if glyphArray[glyphIndex] == idx {
 				oldglyph = glyphArray[glyphIndex]
 				glyphIndex++
-				bytes := p.getGlyphData(idx)
-				length := len(bytes)
-				if length > 0 {
-					for i := 0; i < length; i++ {
-						glyphTable[glyphOffset+i] = bytes[i]
-					}
-					glyphOffset += length
-				}
+				glyphOffset += copy(glyphTable[glyphOffset:], p.getGlyphData(idx))
 			} else if oldglyph == glyphArray[glyphIndex] {
 				glyphIndex++
-				bytes := p.getGlyphData(idx)
-				length := len(bytes)
-				if length > 0 {
-					for i := 0; i < length; i++ {
-						glyphTable[glyphOffset+i] = bytes[i]
-					}
-					glyphOffset += length
-				}
+				glyphOffset += copy(glyphTable[glyphOffset:], p.getGlyphData(idx))
 			}
 		}
 	} //end for
@@ -177,29 +163,21 @@ func (p *PdfDictionaryObj) getGlyphData(glyph int) []byte {
 	glyf := ttfp.GetTables()["glyf"]
 	start := int(glyf.Offset + ttfp.LocaTable[glyph])
 	next := int(glyf.Offset + ttfp.LocaTable[glyph+1])
-	count := next - start
-	var data []byte
-	i := 0
-	for i < count {
-		data = append(data, ttfp.FontData()[start+i])
-		i++
-	}
-	return data
+	// Quire patch: a sub-slice, not a byte-by-byte copy.
+	return ttfp.FontData()[start:next:next]
 }
 
 func (p *PdfDictionaryObj) makeFont() ([]byte, error) {
 	var buff Buff
 	ttfp := p.PtrToSubsetFontObj.GetTTFParser()
 	tables := make(map[string]core.TableDirectoryEntry)
-	tables["cvt "] = ttfp.GetTables()["cvt "] //มีช่องว่างด้วยนะ
-	tables["fpgm"] = ttfp.GetTables()["fpgm"]
-	tables["glyf"] = ttfp.GetTables()["glyf"]
-	tables["head"] = ttfp.GetTables()["head"]
-	tables["hhea"] = ttfp.GetTables()["hhea"]
-	tables["hmtx"] = ttfp.GetTables()["hmtx"]
-	tables["loca"] = ttfp.GetTables()["loca"]
-	tables["maxp"] = ttfp.GetTables()["maxp"]
-	tables["prep"] = ttfp.GetTables()["prep"]
+	// Quire patch: copy only the tables the font has. Upstream wrote
+	// empty directory entries for absent hinting tables (cvt, fpgm, prep).
+	for _, tag := range []string{"cvt ", "fpgm", "glyf", "head", "hhea", "hmtx", "loca", "maxp", "prep"} {
+		if entry, ok := ttfp.GetTables()[tag]; ok {
+			tables[tag] = entry
+		}
+	}
 	tableCount := len(tables)
 	selector := EntrySelectors[tableCount]
 
@@ -207,6 +185,14 @@ func (p *PdfDictionaryObj) makeFont() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Quire patch: size the buffer once for the whole subset.
+	size := 12 + 16*tableCount + len(glyphTable) + 4*len(locaTable) + 4
+	for tag, entry := range tables {
+		if tag != "glyf" && tag != "loca" {
+			size += int(entry.PaddedLength())
+		}
+	}
+	buff.datas = make([]byte, 0, size)
 
 	WriteUInt32(&buff, 0x00010000)
 	WriteUInt16(&buff, uint(tableCount))
