@@ -29,17 +29,20 @@ type Writer struct {
 
 // Options tune a Writer. The zero value is the default.
 type Options struct {
-	// CompressContent deflates page content streams.
-	CompressContent bool
+	// UncompressedContent leaves page content streams readable, for
+	// debugging layout. Compressed, an envelope is ~15% smaller for
+	// ~0.2 ms more.
+	UncompressedContent bool
 }
 
 // New parses every embedded font face once and returns a Writer.
 func New(opts Options) (*Writer, error) {
 	// Font subsets are small and made for every document: deflate them
 	// fast. BestSpeed costs a few per cent of file size and saves most of
-	// the CPU (docs/pdf-library.md).
+	// the CPU (docs/pdf-library.md). The setting is process-wide in gopdf;
+	// every Writer wants the same.
 	gopdf.FontCompressLevel = zlib.BestSpeed
-	w := &Writer{fc: &gopdf.FontContainer{}, faces: map[string]*fonts.Face{}, compress: opts.CompressContent}
+	w := &Writer{fc: &gopdf.FontContainer{}, faces: map[string]*fonts.Face{}, compress: !opts.UncompressedContent}
 	for _, name := range fonts.Names() {
 		face, err := fonts.Get(name)
 		if err != nil {

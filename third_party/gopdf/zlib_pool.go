@@ -2,10 +2,11 @@ package gopdf
 
 // Quire patch: every deflate stream used to allocate a new zlib writer
 // (compress/flate keeps ~800 KB of state in each). Writers are now pooled
-// and reset, per compression level.
+// and reset, per compression level, and come from klauspost/compress,
+// which writes the same format faster.
 
 import (
-	"compress/zlib"
+	"github.com/klauspost/compress/zlib"
 	"io"
 	"sync"
 )
