@@ -22,7 +22,7 @@ import (
 // Vietnamese letter) shows as missing ink.
 func TestEveryGlyphSurvivesIntoThePDF(t *testing.T) {
 	for _, name := range []string{
-		"Ḓ Ṋ Ḉ ḉ Ǻ ǻ Ṩ ṩ",             // composites of composites in the source fonts
+		"Ḓ Ṋ Ḉ ḉ Ǻ ǻ Ṩ ṩ",              // composites of composites in the source fonts
 		"Nguyễn Thị Ánh Tuyết Ệ Ộ Ữ Ặ", // stacked marks
 		"Ștefan Țurcanu Łucja Dvořák",  // comma below, stroke, caron
 		"Ελένη Παπαδοπούλου Олена Її",  // Greek and Cyrillic
