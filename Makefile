@@ -1,4 +1,5 @@
-# Quire's developer entry points. `make test` is what CI runs.
+# Quire's developer entry points; each is a thin wrapper over a script or go
+# command, so nothing needs make.
 GO ?= go
 
 .PHONY: all build test unit check bench demo fonts clean
@@ -10,9 +11,7 @@ build:
 
 ## test: set up RabbitMQ and MinIO from nothing, then run unit and integration tests.
 test:
-	./scripts/test-services.sh
-	. ./.test-env && $(GO) test -tags integration -count=1 -timeout 30m ./... ; \
-		status=$$?; ./scripts/stop-minio.sh; exit $$status
+	./scripts/test.sh
 
 ## unit: fast tests only, no services needed.
 unit:
@@ -20,10 +19,7 @@ unit:
 
 ## check: formatting, vet and staticcheck.
 check:
-	test -z "$$(gofmt -l .)" || (gofmt -l . && false)
-	$(GO) vet ./...
-	$(GO) vet -tags integration ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	./scripts/check.sh
 
 ## bench: the render benchmark (figures quoted in README.md).
 bench:
