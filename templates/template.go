@@ -49,6 +49,10 @@ type Template struct {
 	Flow *Flow `yaml:"flow"`
 	// Footer is drawn at the bottom of every page of a flowing document.
 	Footer *Footer `yaml:"footer"`
+	// Code is where the print batch's 2D code goes on every page: kept
+	// clear of text and of the envelope window, so the supplier's inserter
+	// can check each envelope is complete (batch, sequence, page i of n).
+	Code *CodeArea `yaml:"code"`
 
 	// File is where the template was loaded from, for error messages.
 	File string `yaml:"-"`
@@ -187,6 +191,13 @@ type Block struct {
 	When string `yaml:"when"`
 	// KeepWithNext keeps a heading on the same page as what follows it.
 	KeepWithNext bool `yaml:"keep-with-next"`
+}
+
+// CodeArea is a square reserved for a 2D code, in millimetres.
+type CodeArea struct {
+	X    float64 `yaml:"x"`
+	Y    float64 `yaml:"y"`
+	Size float64 `yaml:"size"`
 }
 
 // Footer is text at a fixed baseline on every page.

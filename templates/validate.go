@@ -117,6 +117,39 @@ func (v *validator) validate() {
 		v.fail(p("kind"), "must be %q or %q", KindCertificate, KindLetter)
 	}
 	v.footer()
+	v.code()
+}
+
+// code checks the 2D code's square: inside the printable area, clear of
+// every fixed item, and out of the envelope window.
+func (v *validator) code() {
+	c := v.t.Code
+	if c == nil {
+		v.fail(nil, "needs a code area for the print batch's 2D code")
+		return
+	}
+	if c.Size < 6 || c.Size > 20 {
+		v.fail(p("code", "size"), "must be between 6 and 20 mm, so a scanner can read it")
+	}
+	v.inside(p("code"), c.X, c.Y, c.Size, c.Size)
+	sq := [4]float64{c.X, c.Y, c.Size, c.Size}
+	for i, it := range v.t.Items {
+		if x, y, w, h, ok := it.fixedBounds(); ok && it.Rect == nil && overlaps(sq, [4]float64{x, y, w, h}) {
+			v.fail(p("items", i), "overlaps the 2D code area")
+		}
+	}
+	if a := v.t.Address; a != nil {
+		zone := [4]float64{a.X - a.Clearance, a.Y - a.Clearance, a.W + 2*a.Clearance, a.H + 2*a.Clearance}
+		if overlaps(sq, zone) {
+			v.fail(p("code"), "is inside the envelope window's clear zone")
+		}
+	}
+	if f := v.t.Flow; f != nil && c.Y < f.Bottom+2 && c.X < f.Left+f.Width && c.X+c.Size > f.Left {
+		v.fail(p("code"), "is in the letter's text column")
+	}
+	if f := v.t.Footer; f != nil && c.Y < f.Y+2 && c.Y+c.Size > f.Y-6 && c.X < 130 && c.X+c.Size > 80 {
+		v.fail(p("code"), "is on the footer")
+	}
 }
 
 func (v *validator) formats() {

@@ -411,3 +411,28 @@ func BenchmarkLayoutCertificate(b *testing.B) {
 		}
 	}
 }
+
+// TestCodeAreaStaysClear keeps every page's 2D code square, drawn later by
+// the batcher, free of anything layout draws.
+func TestCodeAreaStaysClear(t *testing.T) {
+	long := fullCertificate()
+	long.PlaceOfLoss = strings.Repeat("Queen Elizabeth the Queen Mother Hospital, ", 2) + "Margate"
+	env := envelope(long, blankCertificate())
+	large := envelope(fullCertificate())
+	large.Letter.Format = request.FormatLargePrint
+	docs := []*display.Document{layCertificate(t, long), layLetter(t, env), layLetter(t, large)}
+	for _, d := range docs {
+		c := tmpl(t, d.TemplateID).Code
+		sq := display.Rect{X: display.MM(c.X), Y: display.MM(c.Y), W: display.MM(c.Size), H: display.MM(c.Size)}
+		for pi, pg := range d.Pages {
+			for _, it := range pg.Items {
+				if r, ok := it.(*display.Rect); ok && r.Bounds().Contains(sq) {
+					continue // a frame around the whole page
+				}
+				if sq.Intersects(it.Bounds()) {
+					t.Errorf("%s page %d: %T %+v is on the 2D code's square", d.TemplateID, pi+1, it, it)
+				}
+			}
+		}
+	}
+}
