@@ -245,6 +245,7 @@ func (b *binder) letter(path string, v *jsonValue, l *Letter) {
 	b.object(path, v, []member{
 		{"template", b.text(&l.Template)},
 		{"format", b.text(&l.Format)},
+		{"postage", b.text(&l.Postage)},
 	})
 }
 

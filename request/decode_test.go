@@ -197,7 +197,7 @@ func TestDecodeNormalises(t *testing.T) {
 		SchemaVersion: 1,
 		EnvelopeID:    "env-1",
 		Recipient:     Recipient{Name: "Ms Jo Bloggs", Address: []string{"1 Station Road", "Ludlow", "SY8 1AA"}},
-		Letter:        Letter{Template: DefaultLetterTemplate, Format: FormatStandard},
+		Letter:        Letter{Template: DefaultLetterTemplate, Format: FormatStandard, Postage: PostageSecond},
 		Certificates: []Certificate{{
 			Template: DefaultCertificateTemplate, Reference: "BLC-1", DateOfIssue: "2025-03-03",
 			ParentName: "Siobhán Ní Bhriain", Sex: SexFemale, DateOfLoss: "2025-01", PlaceOfLoss: "Canterbury, Kent",

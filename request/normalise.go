@@ -32,6 +32,10 @@ func (e *Envelope) normalise() {
 	if e.Letter.Format == "" {
 		e.Letter.Format = FormatStandard
 	}
+	e.Letter.Postage = cleanText(e.Letter.Postage)
+	if e.Letter.Postage == "" {
+		e.Letter.Postage = PostageSecond
+	}
 	for i := range e.Certificates {
 		e.Certificates[i].normalise()
 	}

@@ -17,6 +17,12 @@ const (
 	FormatLargePrint = "large-print"
 )
 
+// Postage classes.
+const (
+	PostageFirst  = "first"
+	PostageSecond = "second"
+)
+
 // Values of Certificate.Sex. An empty Sex leaves the box blank.
 const (
 	SexMale    = "male"
@@ -61,6 +67,9 @@ type Letter struct {
 	// Format is FormatStandard or FormatLargePrint (for people with a
 	// recorded communication need). Empty means standard.
 	Format string `json:"format,omitempty"`
+	// Postage is the Royal Mail class the envelope goes by: PostageFirst or
+	// PostageSecond. Empty means second class. Print manifests carry it.
+	Postage string `json:"postage,omitempty"`
 }
 
 // Certificate holds the eight boxes of the baby loss certificate.

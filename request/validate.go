@@ -99,6 +99,7 @@ func (e *Envelope) Validate() Errors {
 	fields = []field{
 		{path: "letter.template", value: e.Letter.Template, rule: templateProblem},
 		{path: "letter.format", value: e.Letter.Format, rule: formatProblem},
+		{path: "letter.postage", value: e.Letter.Postage, rule: postageProblem},
 	}
 	for _, f := range fields {
 		f.check(&errs)
@@ -211,6 +212,13 @@ func formatProblem(s string) string {
 		return ""
 	}
 	return fmt.Sprintf("must be %q or %q", FormatStandard, FormatLargePrint)
+}
+
+func postageProblem(s string) string {
+	if s == PostageFirst || s == PostageSecond {
+		return ""
+	}
+	return fmt.Sprintf("must be %q or %q", PostageFirst, PostageSecond)
 }
 
 func referenceProblem(s string) string {
