@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Stops the MinIO server that test-services.sh started, if any.
-CACHE=${QUIRE_CACHE:-$HOME/.cache/quire}
-if [ -f "$CACHE/minio.pid" ]; then
-	kill "$(cat "$CACHE/minio.pid")" 2>/dev/null || true
-	rm -f "$CACHE/minio.pid"
+# Stops the MinIO server that scripts/test-services.sh started in this run,
+# if it started one (QUIRE_TEST_MINIO_PID, from .test-env). A MinIO that was
+# already running is left alone.
+if [ -n "${QUIRE_TEST_MINIO_PID:-}" ]; then
+	kill "$QUIRE_TEST_MINIO_PID" 2>/dev/null || true
 fi

@@ -46,11 +46,12 @@ fi
 export MINIO_ROOT_USER=${QUIRE_TEST_S3_ACCESS_KEY:-quiretest}
 export MINIO_ROOT_PASSWORD=${QUIRE_TEST_S3_SECRET_KEY:-quiretest-secret}
 export MINIO_KMS_SECRET_KEY=${MINIO_KMS_SECRET_KEY:-quire-test-key:bXltaW5pb2ttc3NlY3JldGtleWZvcnRlc3RzMDEyMzQ=}
+started_minio=
 if ! curl -fsS "http://$MINIO_ADDR/minio/health/live" >/dev/null 2>&1; then
 	log "starting MinIO on $MINIO_ADDR"
 	mkdir -p "$MINIO_DATA"
 	nohup "$MINIO_BIN" server "$MINIO_DATA" --address "$MINIO_ADDR" --quiet >"$CACHE/minio.log" 2>&1 &
-	echo $! >"$CACHE/minio.pid"
+	started_minio=$!
 	for _ in $(seq 60); do
 		curl -fsS "http://$MINIO_ADDR/minio/health/live" >/dev/null 2>&1 && break
 		sleep 1
@@ -65,5 +66,7 @@ export QUIRE_TEST_S3_ACCESS_KEY=$MINIO_ROOT_USER
 export QUIRE_TEST_S3_SECRET_KEY=$MINIO_ROOT_PASSWORD
 export QUIRE_TEST_MINIO_BIN=$MINIO_BIN
 export QUIRE_TEST_MINIO_DATA=$MINIO_DATA
+# Set only when this run started MinIO, so that only this run stops it.
+export QUIRE_TEST_MINIO_PID=${started_minio:-}
 ENV
 log "services ready; settings in $ENV_FILE"
