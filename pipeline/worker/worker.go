@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"sync"
 
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/cancel"
@@ -175,35 +176,57 @@ func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-c
 	wctx, cancelWork := context.WithTimeout(ctx, w.cfg.Timeout)
 	defer cancelWork()
 
-	// A cancel that arrived first wins: the envelope is never rendered.
-	if c, err := w.store.Cancellation(wctx, id); err == nil {
+	// Both lookups at once: each is a round trip to storage, and most
+	// envelopes have neither.
+	hash := env.ContentHash()
+	var (
+		c                 envelopes.Cancellation
+		rec               envelopes.Record
+		cancelErr, recErr error
+		lookups           sync.WaitGroup
+	)
+	lookups.Go(func() { c, cancelErr = w.store.Cancellation(wctx, id) })
+	lookups.Go(func() { rec, recErr = w.store.Record(wctx, id) })
+	lookups.Wait()
+	switch {
+	case cancelErr == nil:
+		// A cancel that arrived first wins: the envelope is never rendered.
 		w.m.Cancelled.WithLabelValues("skipped").Inc()
 		w.log.Info("worker: envelope cancelled before rendering; not rendered", "envelope_id", id, "code", c.Code)
 		w.announceAndAck(ctx, d, id, events.Cancelled(c))
 		return
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		w.storageFailed(ctx, d, id, err)
+	case !errors.Is(cancelErr, storage.ErrNotFound):
+		w.storageFailed(ctx, d, id, cancelErr)
 		return
-	}
-
-	hash := env.ContentHash()
-	if rec, err := w.store.Record(wctx, id); err == nil {
+	case recErr == nil:
 		w.settleCommitted(ctx, d, rec, hash)
 		return
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		w.storageFailed(ctx, d, id, err)
+	case !errors.Is(recErr, storage.ErrNotFound):
+		w.storageFailed(ctx, d, id, recErr)
 		return
 	}
 
-	if err := w.publish(ctx, events.Accepted(id, w.clock.Now())); err != nil {
-		w.eventFailed(ctx, d, id, err)
-		return
+	// The accepted event's confirm is awaited alongside rendering and
+	// storing, not before them: it is a round trip that holds up nothing
+	// but the rendered event, which is published only after it. If it is
+	// not confirmed the message is retried; the retry finds the record.
+	accepted := make(chan error, 1)
+	go func() { accepted <- w.publish(ctx, events.Accepted(id, w.clock.Now())) }()
+	awaitAccepted := func() bool {
+		if err := <-accepted; err != nil {
+			w.eventFailed(ctx, d, id, err)
+			return false
+		}
+		return true
 	}
 
 	start := w.clock.Now()
 	docs, err := w.safeRender(env)
 	metrics.Since(w.m.RenderDuration, start, w.clock.Now())
 	if err != nil {
+		if !awaitAccepted() {
+			return
+		}
 		var fe request.Errors
 		if errors.As(err, &fe) {
 			w.reject(ctx, d, id, pipeline.Reason{Code: CodeUnprintable, Detail: problems(len(fe)), Fields: fe}, true)
@@ -217,7 +240,9 @@ func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-c
 	}
 	normalised, err := json.Marshal(env)
 	if err != nil {
-		w.reject(ctx, d, id, pipeline.Reason{Code: CodeInternal, Detail: "encoding the request failed inside Quire"}, true)
+		if awaitAccepted() {
+			w.reject(ctx, d, id, pipeline.Reason{Code: CodeInternal, Detail: "encoding the request failed inside Quire"}, true)
+		}
 		return
 	}
 
@@ -230,6 +255,9 @@ func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-c
 		RenderedAt:  w.clock.Now(),
 	})
 	metrics.Since(w.m.StoreDuration, start, w.clock.Now())
+	if !awaitAccepted() {
+		return // committed or not, the retry settles it
+	}
 	switch {
 	case errors.Is(err, envelopes.ErrConflict):
 		w.reject(ctx, d, id, conflictReason(), true)

@@ -558,19 +558,31 @@ func TestEventPublishFailureRetriesAndTheRetryFindsTheRecord(t *testing.T) {
 	}
 }
 
-func TestAcceptedEventFailureRetriesBeforeRendering(t *testing.T) {
+// TestAcceptedEventFailureRetries: the accepted event's confirm is awaited
+// alongside rendering and storing; unconfirmed, the message is retried and
+// the retry announces the stored envelope, rendered once.
+func TestAcceptedEventFailureRetries(t *testing.T) {
 	h := newHarness(t, nil)
 	h.ev.failNext(events.TypeAccepted, 1)
 	h.start()
 	h.publish(pipeline.KindRender, sample(t, "valid/twins.json", "E-4b"))
 	h.waitSettled(1)
-	if h.r.calls.Load() != 0 {
-		t.Error("rendered although accepted was not confirmed")
+	if s := h.q.Stats(); s.Retried != 1 || s.Acked != 0 {
+		t.Fatalf("stats %+v, want the message retried", s)
+	}
+	if n := len(h.eventsOf(events.TypeRendered)); n != 0 {
+		t.Errorf("%d rendered events before accepted was confirmed, want 0", n)
 	}
 	h.clock.Advance(time.Second)
 	h.waitSettled(2)
 	if _, ok := h.record("E-4b"); !ok {
 		t.Error("not stored after the retry")
+	}
+	if n := len(h.eventsOf(events.TypeRendered)); n != 1 {
+		t.Errorf("%d rendered events, want 1", n)
+	}
+	if h.r.calls.Load() != 1 {
+		t.Errorf("rendered %d times, want 1", h.r.calls.Load())
 	}
 }
 
