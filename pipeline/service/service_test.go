@@ -181,7 +181,7 @@ func TestConfigValidate(t *testing.T) {
 		{service.Config{S3: s3store.Config{Endpoint: "127.0.0.1:9000"}}, "S3 bucket is required"},
 		{service.Config{S3: s3store.Config{Endpoint: "127.0.0.1:9000", Bucket: "b"}}, "access key and secret key are required"},
 		{service.Config{Concurrency: 8, Prefetch: 2}, "prefetch (2) cannot be smaller than concurrency (8)"},
-		{service.Config{Prefetch: 2}, "prefetch (2) cannot be smaller than concurrency (4)"},
+		{service.Config{Prefetch: 2}, "prefetch (2) cannot be smaller than concurrency (8)"},
 		{service.Config{Concurrency: -1}, "concurrency cannot be negative"},
 		{service.Config{Listen: "8080"}, `HTTP listen address "8080" must be host:port`},
 		{service.Config{ShutdownTimeout: -time.Second}, "shutdown timeout cannot be negative"},
