@@ -40,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runSubmit(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
+	case "load":
+		return runLoad(ctx, rest, stdout, stderr)
 	default:
 		_ = ctx
 		_ = rest
@@ -59,6 +61,7 @@ Commands:
   serve    run render workers and the HTTP endpoints (embedded defaults without a broker)
   submit   hand envelope requests or a cancellation to RabbitMQ or a running serve
   demo     the whole flow on the embedded defaults, in one command
+  load     load harness: envelopes/s and latency through RabbitMQ and S3
   help     show this help
 `)
 }

@@ -1,0 +1,398 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/broker"
+	"github.com/quire-print/quire/pipeline/events"
+	"github.com/quire-print/quire/pipeline/service"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/s3store"
+	"github.com/quire-print/quire/request"
+)
+
+// runLoad implements "quire load": publishes N envelopes through RabbitMQ
+// to a quire serve (by default one started in this process, under a fresh
+// prefix), waits for each one's rendered event, and reports envelopes/s end
+// to end, p50/p99 latency (publish to rendered event), and the raw S3 PUT
+// rate for the same objects measured in the same run.
+func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	e := &envFlags{fs: fs}
+	cfg := serviceFlags(e)
+	n := fs.Int("n", 1000, "envelopes to publish (at most 100000)")
+	rate := fs.Float64("rate", 0, "publish at this many envelopes per `second`; 0: as fast as possible")
+	rawN := fs.Int("raw-n", 300, "envelopes' worth of objects to PUT straight to S3 for the baseline")
+	sample := fs.String("sample", filepath.Join("testdata", "requests", "valid", "twins.json"), "request `file` to publish (its envelope id is replaced)")
+	startServe := fs.Bool("start-serve", true, "start a quire serve in this process under a fresh prefix; false: load a running one at --amqp-prefix")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this `duration`")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the in-process serve included) to `file`")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: quire load --amqp-url URL --s3-endpoint HOST:PORT --s3-bucket B [flags]
+
+Load harness. Publishes --n envelopes through RabbitMQ, waits for their
+rendered events, and reports envelopes/s end to end and p50/p99 latency,
+then the raw S3 PUT rate for the same object sizes. Loopback use only.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	e.applySecrets()
+	if err := errors.Join(e.errs...); err != nil {
+		fmt.Fprintf(stderr, "quire load: %v\n", err)
+		return 2
+	}
+	switch {
+	case cfg.AMQPURL == "" || cfg.S3.Endpoint == "":
+		fmt.Fprintln(stderr, "quire load: --amqp-url and --s3-endpoint are required: the harness measures RabbitMQ and S3")
+		return 2
+	case *n < 1 || *n > 100000 || *rawN < 1 || *rawN > 100000:
+		fmt.Fprintln(stderr, "quire load: --n and --raw-n must be between 1 and 100000")
+		return 2
+	case *rate < 0:
+		fmt.Fprintln(stderr, "quire load: --rate cannot be negative")
+		return 2
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "quire load: invalid configuration:\n%v\n", indent(err))
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "quire load: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "quire load: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := load(ctx, stdout, stderr, *cfg, *n, *rawN, *rate, *sample, *startServe); err != nil {
+		fmt.Fprintf(stderr, "quire load: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, rawN int, rate float64, sampleFile string, startServe bool) error {
+	run := strings.ToLower(rand.Text()[:8])
+	if startServe {
+		cfg.Prefix = "quire-load-" + run
+		cfg.S3.Prefix = "quire-load-" + run + "/"
+	}
+	sample, err := os.ReadFile(sampleFile)
+	if err != nil {
+		return err
+	}
+	var tmpl map[string]any
+	if err := json.Unmarshal(sample, &tmpl); err != nil {
+		return fmt.Errorf("%s: %w", sampleFile, err)
+	}
+	body := func(id string) []byte {
+		tmpl["envelopeId"] = id
+		b, _ := json.Marshal(tmpl)
+		return b
+	}
+
+	b, err := broker.New(broker.Config{URL: cfg.AMQPURL, Prefix: cfg.Prefix, ConnectionName: "quire load"})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if _, err := b.Depths(ctx); err != nil { // declares the topology
+		return err
+	}
+	if startServe {
+		defer deleteLoadTopology(cfg.AMQPURL, b.Topology())
+	}
+	rendered, stopEvents, err := watchRendered(ctx, cfg.AMQPURL, b.Topology().Events)
+	if err != nil {
+		return err
+	}
+	defer stopEvents()
+
+	if startServe {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		cfg.Listen = "127.0.0.1:0"
+		cfg.S3.CreateBucket = true
+		r, err := newRenderer()
+		if err != nil {
+			return err
+		}
+		svc, err := service.New(ctx, cfg, r)
+		if err != nil {
+			return err
+		}
+		sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan error, 1)
+		go func() { done <- svc.Run(sctx) }()
+		defer func() { stop(); <-done }()
+	}
+
+	fmt.Fprintf(stdout, "quire load: %d envelopes (%s) through RabbitMQ prefix %s, concurrency %d, rate %s\n",
+		n, filepath.Base(sampleFile), cfg.Prefix, or(cfg.Concurrency, service.DefaultConcurrency), rateText(rate))
+	ids := make([]string, n)
+	published := make(map[string]time.Time, n)
+	var mu sync.Mutex
+	begin := time.Now()
+	for i := range ids {
+		if rate > 0 {
+			next := begin.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+		ids[i] = fmt.Sprintf("load-%s-%06d", run, i)
+		mu.Lock()
+		published[ids[i]] = time.Now()
+		mu.Unlock()
+		if err := b.PublishMessage(ctx, broker.Message{Kind: pipeline.KindRender, MessageID: ids[i], Body: body(ids[i])}); err != nil {
+			return err
+		}
+	}
+	var lat []time.Duration
+	var last time.Time
+	for len(lat) < n {
+		select {
+		case ev := <-rendered:
+			mu.Lock()
+			at, ok := published[ev.id]
+			delete(published, ev.id) // a repeated event counts once
+			mu.Unlock()
+			if ok {
+				lat = append(lat, ev.at.Sub(at))
+				last = ev.at
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("only %d of %d envelopes rendered: %w", len(lat), n, ctx.Err())
+		}
+	}
+	elapsed := last.Sub(begin)
+	slices.Sort(lat)
+	pipelineRate := float64(n) / elapsed.Seconds()
+	fmt.Fprintf(stdout, "end to end:  %d envelopes in %.2fs = %.1f envelopes/s; latency p50 %v, p99 %v, max %v\n",
+		n, elapsed.Seconds(), pipelineRate, pct(lat, 50), pct(lat, 99), lat[len(lat)-1])
+
+	// The baseline: the same objects, PUT straight to S3 by as many
+	// envelopes at once as the service handles, as Commit writes them.
+	var env request.Envelope
+	if err := json.Unmarshal(body("probe"), &env); err != nil {
+		return err
+	}
+	r, err := newRenderer()
+	if err != nil {
+		return err
+	}
+	docs, err := r.Render(&env)
+	if err != nil {
+		return err
+	}
+	objs, puts, err := rawPuts(ctx, cfg.S3, "quire-load-"+run+"-raw/", docs, body("probe"), rawN, or(cfg.Concurrency, service.DefaultConcurrency))
+	if err != nil {
+		return err
+	}
+	perEnvelope := float64(len(docs) + 3) // request, PDFs, ready entry, record
+	rawRate := puts / perEnvelope
+	fmt.Fprintf(stdout, "raw S3 PUT:  %d objects (sizes %s) at %.0f PUT/s = %.1f envelopes/s\n", objs, sizes(docs, body("probe")), puts, rawRate)
+	fmt.Fprintf(stdout, "pipeline / raw PUT: %.0f%%\n", 100*pipelineRate/rawRate)
+	return nil
+}
+
+func rateText(r float64) string {
+	if r == 0 {
+		return "unpaced"
+	}
+	return fmt.Sprintf("%.0f/s", r)
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	i := (len(sorted)*p + 99) / 100
+	return sorted[min(max(i-1, 0), len(sorted)-1)].Round(time.Millisecond / 10)
+}
+
+func sizes(docs []envelopes.RenderedDocument, req []byte) string {
+	s := []string{fmt.Sprint(len(req))}
+	for _, d := range docs {
+		s = append(s, fmt.Sprint(len(d.PDF)))
+	}
+	return strings.Join(s, ", ") + " bytes, plus two small index objects"
+}
+
+// rawPuts writes n envelopes' worth of the same objects straight to S3,
+// conc envelopes at a time, each envelope's objects in parallel and then
+// its record last, as the commit protocol does. It returns the objects
+// written and the PUT rate.
+func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []envelopes.RenderedDocument, req []byte, n, conc int) (int, float64, error) {
+	cfg.Prefix = prefix
+	cfg.CreateBucket = true
+	st, err := s3store.New(ctx, cfg)
+	if err != nil {
+		return 0, 0, err
+	}
+	payloads := [][]byte{req}
+	for _, d := range docs {
+		payloads = append(payloads, d.PDF)
+	}
+	payloads = append(payloads, []byte(`{"schemaVersion":1,"envelopeId":"x"}`))
+	record := make([]byte, 900) // about a render record's size
+	work := make(chan int)
+	errs := make(chan error, conc)
+	var wg sync.WaitGroup
+	begin := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for i := range work {
+				var inner sync.WaitGroup
+				perr := make([]error, len(payloads))
+				for j, p := range payloads {
+					inner.Go(func() { _, perr[j] = st.Put(ctx, fmt.Sprintf("e%06d/f%d", i, j), p) })
+				}
+				inner.Wait()
+				if err := errors.Join(perr...); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := st.Create(ctx, fmt.Sprintf("e%06d/record.json", i), record); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for i := range n {
+		select {
+		case work <- i:
+		case err := <-errs:
+			close(work)
+			wg.Wait()
+			return 0, 0, err
+		}
+	}
+	close(work)
+	wg.Wait()
+	elapsed := time.Since(begin)
+	select {
+	case err := <-errs:
+		return 0, 0, err
+	default:
+	}
+	objs := n * (len(payloads) + 1)
+	// Leave nothing behind.
+	for info, err := range st.List(ctx, "") {
+		if err == nil {
+			_ = st.Delete(ctx, info.Key)
+		}
+	}
+	return objs, float64(objs) / elapsed.Seconds(), nil
+}
+
+type renderedEvent struct {
+	id string
+	at time.Time
+}
+
+// watchRendered binds an exclusive queue to the events exchange and sends
+// each rendered event's envelope id with its arrival time.
+func watchRendered(ctx context.Context, url, exchange string) (<-chan renderedEvent, func(), error) {
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err == nil {
+		err = ch.QueueBind(q.Name, events.TypeRendered, exchange, false, nil)
+	}
+	var deliveries <-chan amqp.Delivery
+	if err == nil {
+		deliveries, err = ch.Consume(q.Name, "", true, true, false, false, nil)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	out := make(chan renderedEvent, 1024)
+	go func() {
+		for d := range deliveries {
+			at := time.Now()
+			var e events.Event
+			if json.Unmarshal(d.Body, &e) == nil {
+				select {
+				case out <- renderedEvent{e.EnvelopeID, at}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, func() { conn.Close() }, nil
+}
+
+// deleteLoadTopology removes the run's queues and exchanges.
+func deleteLoadTopology(url string, topo broker.Topology) {
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	do := func(f func(ch *amqp.Channel) error) {
+		if ch, err := conn.Channel(); err == nil {
+			_ = f(ch)
+			_ = ch.Close()
+		}
+	}
+	queues := []string{topo.Render, topo.Cancel, topo.Dead, topo.EventsUnrouted}
+	exchanges := []string{topo.Requests, topo.RequestsUnrouted, topo.Dead, topo.Events, topo.EventsUnrouted}
+	for _, s := range topo.Retry {
+		queues, exchanges = append(queues, s.Name), append(exchanges, s.Name)
+	}
+	for _, q := range queues {
+		do(func(ch *amqp.Channel) error { _, err := ch.QueueDelete(q, false, false, false); return err })
+	}
+	for _, e := range exchanges {
+		do(func(ch *amqp.Channel) error { return ch.ExchangeDelete(e, false, false) })
+	}
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
