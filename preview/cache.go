@@ -1,0 +1,140 @@
+package preview
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"sync"
+)
+
+// key identifies one preview: a SHA-256 of everything that decides its
+// bytes (see Handler.key).
+type key [32]byte
+
+// entryOverhead is roughly what an entry costs besides its bytes (the map
+// slot, the list element, the entry itself), so that many tiny entries
+// cannot outgrow the budget.
+const entryOverhead = 256
+
+// outcome says how a preview was obtained, for logs and Stats.
+type outcome string
+
+const (
+	outcomeHit    outcome = "hit"    // from the cache
+	outcomeMiss   outcome = "miss"   // drawn for this request
+	outcomeShared outcome = "shared" // drawn for an identical request at the same time
+)
+
+// errAbandoned is what waiters see when the request drawing their preview
+// gave up before drawing (its client went away while it waited for a
+// slot). They try again themselves rather than fail for someone else.
+var errAbandoned = errors.New("preview: the request drawing this preview gave up")
+
+// cache holds finished previews, least recently used first out, within a
+// byte budget, and makes sure each is drawn once: a request for a preview
+// that is being drawn waits for it instead of drawing it again. It is safe
+// for concurrent use.
+type cache struct {
+	mu      sync.Mutex
+	budget  int64
+	size    int64
+	entries map[key]*entry
+	lru     list.List // of *entry, most recent at the front; finished entries only
+	counts  Stats
+	// onWait, when set, is called as a request starts waiting for a
+	// preview another request is drawing. Tests use it to know when.
+	onWait func()
+}
+
+type entry struct {
+	key  key
+	done chan struct{} // closed when val or err is set
+	val  []byte
+	err  error
+	elem *list.Element // nil until finished and kept
+}
+
+func newCache(budget int64) *cache {
+	return &cache{budget: budget, entries: make(map[key]*entry)}
+}
+
+// get returns the preview for k, drawing it with draw when it is neither
+// cached nor being drawn. draw runs on the caller's goroutine and should
+// return errAbandoned when the caller's context ends before it starts
+// work. Errors are not cached: the next request tries again.
+func (c *cache) get(ctx context.Context, k key, draw func() ([]byte, error)) ([]byte, outcome, error) {
+	for {
+		c.mu.Lock()
+		e, ok := c.entries[k]
+		if !ok {
+			e = &entry{key: k, done: make(chan struct{})}
+			c.entries[k] = e
+			c.counts.Misses++
+			c.mu.Unlock()
+			val, err := draw()
+			c.finish(e, val, err)
+			return val, outcomeMiss, err
+		}
+		select {
+		case <-e.done:
+			c.counts.Hits++
+			c.lru.MoveToFront(e.elem)
+			c.mu.Unlock()
+			return e.val, outcomeHit, nil
+		default:
+		}
+		onWait := c.onWait
+		c.mu.Unlock()
+
+		if onWait != nil {
+			onWait()
+		}
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, outcomeShared, ctx.Err()
+		}
+		if errors.Is(e.err, errAbandoned) {
+			continue
+		}
+		if e.err == nil {
+			c.mu.Lock()
+			c.counts.Shared++
+			c.mu.Unlock()
+		}
+		return e.val, outcomeShared, e.err
+	}
+}
+
+// finish records the result of drawing e and wakes its waiters. A failed
+// entry, or one too big to keep, leaves the map so the next request tries
+// afresh.
+func (c *cache) finish(e *entry, val []byte, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.val, e.err = val, err
+	close(e.done)
+	cost := int64(len(val)) + entryOverhead
+	if err != nil || cost > c.budget/8 {
+		delete(c.entries, e.key)
+		return
+	}
+	e.elem = c.lru.PushFront(e)
+	c.size += cost
+	for c.size > c.budget {
+		old := c.lru.Remove(c.lru.Back()).(*entry)
+		delete(c.entries, old.key)
+		c.size -= int64(len(old.val)) + entryOverhead
+		c.counts.Evictions++
+	}
+}
+
+// stats returns the counts so far and what the cache holds now.
+func (c *cache) stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.counts
+	s.CacheBytes = c.size
+	s.CacheEntries = c.lru.Len()
+	return s
+}

@@ -1,0 +1,83 @@
+package preview
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+)
+
+// record is what is logged about one request. It holds ids, outcomes and
+// sizes only: never a field value, a query string or a cache key (a key is
+// a hash of what a parent typed).
+type record struct {
+	status   int
+	bytes    int
+	cache    outcome
+	template string // a template's id@version, for samples
+}
+
+// requestID is the shape of an X-Request-Id worth logging; anything else
+// might be a value pasted in by mistake, and is left out.
+var requestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// wrap serves one route, logging it when it is done.
+func (h *Handler) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &record{}
+		rw := &recorder{ResponseWriter: w, rec: rec}
+		rt.serve(h, rw, r, rec)
+
+		level := slog.LevelInfo
+		switch {
+		case rec.status == http.StatusServiceUnavailable:
+			level = slog.LevelWarn
+		case rec.status >= 500:
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("route", rt.pattern),
+			slog.Int("status", rec.status),
+			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int("bytes", rec.bytes),
+		}
+		if rec.cache != "" {
+			attrs = append(attrs, slog.String("cache", string(rec.cache)))
+		}
+		if rec.template != "" {
+			attrs = append(attrs, slog.String("template", rec.template))
+		}
+		if id := r.Header.Get("X-Request-Id"); requestID.MatchString(id) {
+			attrs = append(attrs, slog.String("request_id", id))
+		}
+		h.log.LogAttrs(context.Background(), level, "preview", attrs...)
+	})
+}
+
+// recorder notes the status and size of a response.
+type recorder struct {
+	http.ResponseWriter
+	rec   *record
+	wrote bool
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if !w.wrote {
+		w.rec.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.rec.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
