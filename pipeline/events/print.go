@@ -1,0 +1,115 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Event types of batching and printing (schemas/envelope-print-event.v1.schema.json).
+// Like the types in events.go, each is also the routing key and never
+// changes meaning.
+const (
+	// TypeBatched: the envelope is in a sealed batch and will be printed;
+	// it can no longer be cancelled.
+	TypeBatched = "envelope.batched"
+	// TypeHandedOver: the envelope's batch was handed to the print
+	// supplier (written to its folder, or published on the pull API).
+	TypeHandedOver = "envelope.handed-over"
+	// TypePrinted, TypePosted, TypeReturned and TypeSpoiled: the supplier
+	// reported the envelope printed, posted, returned undelivered, or
+	// spoiled in production.
+	TypePrinted  = "envelope.printed"
+	TypePosted   = "envelope.posted"
+	TypeReturned = "envelope.returned"
+	TypeSpoiled  = "envelope.spoiled"
+	// TypeCancelRefused: a cancellation came too late, because the
+	// envelope is already in a sealed batch; Reason says which and when.
+	TypeCancelRefused = "envelope.cancel-refused"
+)
+
+// CodeTooLate is the reason code of a cancel-refused event.
+const CodeTooLate = "too-late"
+
+// PrintEvent is a status event about an envelope in a batch. Like Event it
+// carries ids, sequence numbers, supplier names and codes only.
+type PrintEvent struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	Type          string `json:"type"`
+	EnvelopeID    string `json:"envelopeId"`
+	// OccurredAt is when it happened: for batched and handed-over the time
+	// stored with the batch, so that an event announced again is
+	// identical; for outcomes the time the supplier reported.
+	OccurredAt time.Time `json:"occurredAt"`
+	// BatchID is the batch the envelope is in.
+	BatchID string `json:"batchId"`
+	// Sequence is the envelope's position in the batch, from 1.
+	Sequence int `json:"sequence"`
+	// Supplier names the print supplier the batch is for.
+	Supplier string `json:"supplier"`
+	// Reason is set on cancel-refused (CodeTooLate and a sentence saying
+	// where the envelope is), and on returned and spoiled when the
+	// supplier gave a reason code.
+	Reason *Reason `json:"reason,omitempty"`
+}
+
+// InBatch says where an envelope is: for the events below.
+type InBatch struct {
+	EnvelopeID string
+	BatchID    string
+	Sequence   int
+	Supplier   string
+}
+
+func (b InBatch) event(typ string, at time.Time) PrintEvent {
+	return PrintEvent{SchemaVersion: SchemaVersion, Type: typ, EnvelopeID: b.EnvelopeID, OccurredAt: at.UTC(),
+		BatchID: b.BatchID, Sequence: b.Sequence, Supplier: b.Supplier}
+}
+
+// Batched returns the batched event for an envelope of a batch sealed at
+// sealedAt.
+func Batched(b InBatch, sealedAt time.Time) PrintEvent { return b.event(TypeBatched, sealedAt) }
+
+// HandedOver returns the handed-over event for an envelope of a batch
+// handed over at at.
+func HandedOver(b InBatch, at time.Time) PrintEvent { return b.event(TypeHandedOver, at) }
+
+// Outcome returns the event for an outcome the supplier reported: typ is
+// TypePrinted, TypePosted, TypeReturned or TypeSpoiled, and code the
+// supplier's reason code, if any.
+func Outcome(typ string, b InBatch, at time.Time, code string) PrintEvent {
+	e := b.event(typ, at)
+	if code != "" {
+		e.Reason = &Reason{Code: code}
+	}
+	return e
+}
+
+// CancelRefused returns the event refusing a cancellation received at at
+// for an envelope already in a batch sealed at sealedAt. handedOverAt is
+// when the batch was handed to the supplier, or zero if it has not been
+// yet.
+func CancelRefused(b InBatch, sealedAt, handedOverAt, at time.Time) PrintEvent {
+	e := b.event(TypeCancelRefused, at)
+	detail := fmt.Sprintf("too late: in batch %s, handed to the supplier at %s", b.BatchID, handedOverAt.UTC().Format(time.RFC3339))
+	if handedOverAt.IsZero() {
+		detail = fmt.Sprintf("too late: in batch %s, sealed for printing at %s and waiting to be handed to the supplier",
+			b.BatchID, sealedAt.UTC().Format(time.RFC3339))
+	}
+	e.Reason = &Reason{Code: CodeTooLate, Detail: detail}
+	return e
+}
+
+// PublishPrint encodes e and publishes it with its type as routing key,
+// as Publish does.
+func (p *Publisher) PublishPrint(ctx context.Context, e PrintEvent) error {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("events: encode %s: %w", e.Type, err)
+	}
+	if err := p.p.Publish(ctx, e.Type, body); err != nil {
+		return fmt.Errorf("events: publish %s: %w", e.Type, err)
+	}
+	return nil
+}
