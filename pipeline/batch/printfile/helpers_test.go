@@ -1,0 +1,275 @@
+package printfile_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/draw"
+	_ "image/png" // pdftoppm's output
+	"iter"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/datamatrix"
+
+	"github.com/quire-print/quire/pipeline/batch/printfile"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/fsstore"
+	"github.com/quire-print/quire/renderer"
+	"github.com/quire-print/quire/request"
+	"github.com/quire-print/quire/templates"
+)
+
+var newRenderer = sync.OnceValues(renderer.New)
+
+func mustRenderer(t testing.TB) *renderer.Renderer {
+	t.Helper()
+	r, err := newRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+var (
+	cutOff  = time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)
+	created = time.Date(2026, 3, 2, 17, 31, 5, 0, time.UTC)
+)
+
+func clock() time.Time { return created }
+
+// samples decodes every valid sample request, in file name order.
+func samples(t testing.TB) []*request.Envelope {
+	t.Helper()
+	files, err := filepath.Glob("../../../testdata/requests/valid/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample requests: %v", err)
+	}
+	var envs []*request.Envelope
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := request.Decode(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		envs = append(envs, env)
+	}
+	return envs
+}
+
+// newStore returns a filesystem store in a temporary directory.
+func newStore(t testing.TB) *fsstore.Store {
+	t.Helper()
+	s, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// makeBatch renders n envelopes made from the samples, each with its own
+// envelope id and certificate references, commits them as the worker does,
+// and reads them back as the batcher does: record, then stored request.
+func makeBatch(t testing.TB, n int) []printfile.Envelope {
+	t.Helper()
+	ctx := context.Background()
+	st := newStore(t)
+	es := envelopes.New(st)
+	r := mustRenderer(t)
+	base := samples(t)
+	var out []printfile.Envelope
+	for i := range n {
+		env := *base[i%len(base)]
+		env.EnvelopeID = fmt.Sprintf("E-%04d", i+1)
+		env.Certificates = slices.Clone(env.Certificates)
+		for c := range env.Certificates {
+			env.Certificates[c].Reference = fmt.Sprintf("BLC-T-%04d-%d", i+1, c+1)
+		}
+		if i%3 == 0 {
+			env.Letter.Postage = request.PostageFirst
+		}
+		out = append(out, commit(t, ctx, r, st, es, i+1, &env))
+	}
+	return out
+}
+
+func commit(t testing.TB, ctx context.Context, r *renderer.Renderer, st storage.Store, es *envelopes.Store, seq int, env *request.Envelope) printfile.Envelope {
+	t.Helper()
+	rendered, err := r.RenderEnvelope(env)
+	if err != nil {
+		t.Fatalf("%s: %v", env.EnvelopeID, err)
+	}
+	normalised, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := envelopes.Rendered{EnvelopeID: env.EnvelopeID, RequestHash: env.ContentHash(), Request: normalised, RenderedAt: created}
+	for _, d := range rendered.Documents {
+		in.Documents = append(in.Documents, envelopes.RenderedDocument{
+			Kind: d.Kind, Name: d.Name, TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion,
+			Pages: d.Pages, Sheets: d.Sheets, PDF: d.PDF,
+		})
+	}
+	if _, _, err := es.Commit(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := es.Record(ctx, env.EnvelopeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := st.Get(ctx, rec.Request.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := request.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return printfile.Envelope{Sequence: seq, ID: env.EnvelopeID, Request: req, Record: rec}
+}
+
+// list yields envs as Assemble reads them.
+func list(envs []printfile.Envelope) iter.Seq2[printfile.Envelope, error] {
+	return func(yield func(printfile.Envelope, error) bool) {
+		for _, e := range envs {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+func newAssembler(t testing.TB, st printfile.Store, perFile int) *printfile.Assembler {
+	t.Helper()
+	a, err := printfile.New(printfile.Config{
+		Renderer: mustRenderer(t), Store: st, Now: clock,
+		EnvelopesPerFile: perFile, TempDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func batch(id string) printfile.Batch {
+	return printfile.Batch{ID: id, CutOff: cutOff, KeyPrefix: "batches/" + id + "/"}
+}
+
+// tool runs a PDF tool from Debian's poppler-utils or qpdf. A missing tool
+// fails the test rather than skipping it.
+func tool(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Fatalf("%s is not installed (apt-get install poppler-utils qpdf): the print files cannot be checked", name)
+	}
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// fetch copies a stored object to a file and returns its path.
+func fetch(t *testing.T, st storage.Store, key string) string {
+	t.Helper()
+	data, err := st.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), filepath.Base(key))
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// readCodes reads the 2D code of every page of a PDF the way a supplier's
+// camera would, knowing only where templates put codes: each page is
+// rasterised (pdftoppm, 300 dpi, greyscale) at every template's code square
+// with a margin, and the first square that decodes gives the page's code.
+// A page with no readable code gives "".
+func readCodes(t *testing.T, pdf string, set *templates.Set) []string {
+	t.Helper()
+	var areas []templates.CodeArea
+	for _, tm := range set.All() {
+		if tm.Code != nil && !slices.Contains(areas, *tm.Code) {
+			areas = append(areas, *tm.Code)
+		}
+	}
+	const dpi, margin = 300, 4.0 // margin in mm around the square
+	px := func(mm float64) string { return strconv.Itoa(int(mm / 25.4 * dpi)) }
+	dir := t.TempDir()
+	var crops [][]string // crops[area][page] = PNG path
+	for i, a := range areas {
+		prefix := filepath.Join(dir, fmt.Sprintf("area%d", i))
+		tool(t, "pdftoppm", "-r", strconv.Itoa(dpi), "-gray", "-png",
+			"-x", px(a.X-margin), "-y", px(a.Y-margin), "-W", px(a.Size+2*margin), "-H", px(a.Size+2*margin), pdf, prefix)
+		files, err := filepath.Glob(prefix + "-*.png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(files, func(x, y string) int { return pageNumber(t, x) - pageNumber(t, y) })
+		crops = append(crops, files)
+	}
+	codes := make([]string, len(crops[0]))
+	for p := range codes {
+		for a := range areas {
+			if s, err := decodeFile(crops[a][p]); err == nil {
+				codes[p] = s
+				break
+			}
+		}
+	}
+	return codes
+}
+
+func pageNumber(t *testing.T, path string) int {
+	base := strings.TrimSuffix(filepath.Base(path), ".png")
+	n, err := strconv.Atoi(base[strings.LastIndex(base, "-")+1:])
+	if err != nil {
+		t.Fatalf("%s: no page number", path)
+	}
+	return n
+}
+
+func decodeFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return "", err
+	}
+	return decodeImage(img)
+}
+
+// decodeImage finds and decodes one DataMatrix symbol in img with gozxing's
+// detector (not told where the symbol is, nor that it is clean).
+func decodeImage(img image.Image) (string, error) {
+	gray := image.NewGray(img.Bounds())
+	draw.Draw(gray, gray.Bounds(), img, img.Bounds().Min, draw.Src)
+	bmp, err := gozxing.NewBinaryBitmapFromImage(gray)
+	if err != nil {
+		return "", err
+	}
+	res, err := datamatrix.NewDataMatrixReader().Decode(bmp, nil)
+	if err != nil {
+		return "", err
+	}
+	return res.GetText(), nil
+}
