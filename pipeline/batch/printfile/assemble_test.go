@@ -26,11 +26,13 @@ import (
 func TestAssemble(t *testing.T) {
 	envs := makeBatch(t, 8)
 	st := newStore(t)
-	a := newAssembler(t, st, 3)
+	tmp := t.TempDir()
+	a := newAssemblerIn(t, st, 3, tmp)
 	m, err := a.Assemble(t.Context(), batch("B-20260302-1"), list(envs))
 	if err != nil {
 		t.Fatal(err)
 	}
+	assertEmpty(t, tmp)
 
 	// Files of 3, 3 and 2 envelopes, every envelope whole in one file.
 	if len(m.Files) != 3 {
@@ -434,6 +436,32 @@ func TestAssembleStreams(t *testing.T) {
 	}
 }
 
+// failingStore refuses the second print file.
+type failingStore struct {
+	storage.Store
+	calls int
+}
+
+func (s *failingStore) PutStream(ctx context.Context, key string, r io.Reader, size int64, sum string) (storage.Info, error) {
+	s.calls++
+	if s.calls == 2 {
+		return storage.Info{}, errors.New("disk full")
+	}
+	return s.Store.PutStream(ctx, key, r, size, sum)
+}
+
+// TestAssembleStoreFails: a file that cannot be stored fails the batch,
+// and its temporary file is removed all the same.
+func TestAssembleStoreFails(t *testing.T) {
+	envs := makeBatch(t, 5)
+	tmp := t.TempDir()
+	m, err := newAssemblerIn(t, &failingStore{Store: newStore(t)}, 2, tmp).Assemble(t.Context(), batch("B1"), list(envs))
+	if err == nil || !strings.Contains(err.Error(), "storing print-0002.pdf: disk full") || m != nil {
+		t.Errorf("got %v, want the second file's storage error", err)
+	}
+	assertEmpty(t, tmp)
+}
+
 func TestNewRefusesBadConfig(t *testing.T) {
 	_, err := printfile.New(printfile.Config{EnvelopesPerFile: -1})
 	for _, want := range []string{"Renderer is required", "Store is required", "cannot be negative"} {
@@ -441,4 +469,19 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			t.Errorf("got %v, want it to say %q", err, want)
 		}
 	}
+}
+
+// BenchmarkAssemble reports the cost of one envelope (a letter and one or
+// two certificates, from the samples) through Assemble to a filesystem
+// store. The 10,000-envelope figures come from internal/printbench.
+func BenchmarkAssemble(b *testing.B) {
+	envs := makeBatch(b, 100)
+	a := newAssembler(b, newStore(b), 0)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := a.Assemble(b.Context(), batch("B1"), list(envs)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(envs)), "µs/envelope")
 }

@@ -85,8 +85,13 @@ func newStore(t testing.TB) *fsstore.Store {
 // and reads them back as the batcher does: record, then stored request.
 func makeBatch(t testing.TB, n int) []printfile.Envelope {
 	t.Helper()
+	return makeBatchIn(t, newStore(t), n)
+}
+
+// makeBatchIn is makeBatch with the envelopes stored in st.
+func makeBatchIn(t testing.TB, st storage.Store, n int) []printfile.Envelope {
+	t.Helper()
 	ctx := context.Background()
-	st := newStore(t)
 	es := envelopes.New(st)
 	r := mustRenderer(t)
 	base := samples(t)
@@ -154,9 +159,15 @@ func list(envs []printfile.Envelope) iter.Seq2[printfile.Envelope, error] {
 
 func newAssembler(t testing.TB, st printfile.Store, perFile int) *printfile.Assembler {
 	t.Helper()
+	return newAssemblerIn(t, st, perFile, t.TempDir())
+}
+
+// newAssemblerIn is newAssembler with its temporary files in tmp.
+func newAssemblerIn(t testing.TB, st printfile.Store, perFile int, tmp string) *printfile.Assembler {
+	t.Helper()
 	a, err := printfile.New(printfile.Config{
 		Renderer: mustRenderer(t), Store: st, Now: clock,
-		EnvelopesPerFile: perFile, TempDir: t.TempDir(),
+		EnvelopesPerFile: perFile, TempDir: tmp,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -166,6 +177,19 @@ func newAssembler(t testing.TB, st printfile.Store, perFile int) *printfile.Asse
 
 func batch(id string) printfile.Batch {
 	return printfile.Batch{ID: id, CutOff: cutOff, KeyPrefix: "batches/" + id + "/"}
+}
+
+// assertEmpty fails t if dir holds anything: temporary print files must
+// be removed whatever happens.
+func assertEmpty(t *testing.T, dir string) {
+	t.Helper()
+	left, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Errorf("%d temporary files left behind, e.g. %s", len(left), left[0].Name())
+	}
 }
 
 // tool runs a PDF tool from Debian's poppler-utils or qpdf. A missing tool
