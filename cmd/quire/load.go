@@ -129,10 +129,8 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 	if _, err := b.Depths(ctx); err != nil { // declares the topology
 		return err
 	}
-	if startServe {
-		defer deleteLoadTopology(cfg.AMQPURL, b.Topology())
-	}
-	rendered, stopEvents, err := watchRendered(ctx, cfg.AMQPURL, b.Topology().Events)
+	defer deleteLoadTopology(cfg.AMQPURL, b.Topology(), cfg.Prefix+".load-events-"+run, startServe)
+	rendered, stopEvents, err := watchRendered(ctx, cfg.AMQPURL, b.Topology().Events, cfg.Prefix+".load-events-"+run)
 	if err != nil {
 		return err
 	}
@@ -201,6 +199,9 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 	elapsed := last.Sub(begin)
 	slices.Sort(lat)
 	pipelineRate := float64(n) / elapsed.Seconds()
+	if rc := b.Stats().Reconnects; rc > 0 {
+		fmt.Fprintf(stdout, "note: the broker connection was lost and re-established %d time(s) during the run\n", rc)
+	}
 	fmt.Fprintf(stdout, "end to end:  %d envelopes in %.2fs = %.1f envelopes/s; latency p50 %v, p99 %v, max %v\n",
 		n, elapsed.Seconds(), pipelineRate, pct(lat, 50), pct(lat, 99), lat[len(lat)-1])
 
@@ -322,49 +323,72 @@ type renderedEvent struct {
 	at time.Time
 }
 
-// watchRendered binds an exclusive queue to the events exchange and sends
-// each rendered event's envelope id with its arrival time.
-func watchRendered(ctx context.Context, url, exchange string) (<-chan renderedEvent, func(), error) {
-	conn, err := amqp.Dial(url)
+// watchRendered binds a durable queue of the run's own to the events
+// exchange and sends each rendered event's envelope id with its arrival
+// time. It reconnects after a broker restart: the queue keeps the events
+// published meanwhile.
+func watchRendered(ctx context.Context, url, exchange, queue string) (<-chan renderedEvent, func(), error) {
+	open := func() (*amqp.Connection, <-chan amqp.Delivery, error) {
+		conn, err := amqp.Dial(url)
+		if err != nil {
+			return nil, nil, err
+		}
+		ch, err := conn.Channel()
+		if err == nil {
+			_, err = ch.QueueDeclare(queue, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
+		}
+		if err == nil {
+			err = ch.QueueBind(queue, events.TypeRendered, exchange, false, nil)
+		}
+		var deliveries <-chan amqp.Delivery
+		if err == nil {
+			deliveries, err = ch.Consume(queue, "", true, false, false, false, nil)
+		}
+		if err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+		return conn, deliveries, nil
+	}
+	conn, deliveries, err := open()
 	if err != nil {
 		return nil, nil, err
 	}
-	ch, err := conn.Channel()
-	if err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err == nil {
-		err = ch.QueueBind(q.Name, events.TypeRendered, exchange, false, nil)
-	}
-	var deliveries <-chan amqp.Delivery
-	if err == nil {
-		deliveries, err = ch.Consume(q.Name, "", true, true, false, false, nil)
-	}
-	if err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
+	wctx, cancel := context.WithCancel(ctx)
 	out := make(chan renderedEvent, 1024)
 	go func() {
-		for d := range deliveries {
-			at := time.Now()
-			var e events.Event
-			if json.Unmarshal(d.Body, &e) == nil {
+		for {
+			for d := range deliveries {
+				at := time.Now()
+				var e events.Event
+				if json.Unmarshal(d.Body, &e) == nil {
+					select {
+					case out <- renderedEvent{e.EnvelopeID, at}:
+					case <-wctx.Done():
+						conn.Close()
+						return
+					}
+				}
+			}
+			conn.Close()
+			for { // the broker went away: reconnect, once a second
 				select {
-				case out <- renderedEvent{e.EnvelopeID, at}:
-				case <-ctx.Done():
+				case <-wctx.Done():
 					return
+				case <-time.After(time.Second):
+				}
+				if conn, deliveries, err = open(); err == nil {
+					break
 				}
 			}
 		}
 	}()
-	return out, func() { conn.Close() }, nil
+	return out, cancel, nil
 }
 
-// deleteLoadTopology removes the run's queues and exchanges.
-func deleteLoadTopology(url string, topo broker.Topology) {
+// deleteLoadTopology removes the run's events queue and, when the run
+// had its own prefix, its queues and exchanges.
+func deleteLoadTopology(url string, topo broker.Topology, eventsQueue string, all bool) {
 	conn, err := amqp.Dial(url)
 	if err != nil {
 		return
@@ -376,10 +400,14 @@ func deleteLoadTopology(url string, topo broker.Topology) {
 			_ = ch.Close()
 		}
 	}
-	queues := []string{topo.Render, topo.Cancel, topo.Dead, topo.EventsUnrouted}
-	exchanges := []string{topo.Requests, topo.RequestsUnrouted, topo.Dead, topo.Events, topo.EventsUnrouted}
-	for _, s := range topo.Retry {
-		queues, exchanges = append(queues, s.Name), append(exchanges, s.Name)
+	queues := []string{eventsQueue}
+	var exchanges []string
+	if all {
+		queues = append(queues, topo.Render, topo.Cancel, topo.Dead, topo.EventsUnrouted)
+		exchanges = []string{topo.Requests, topo.RequestsUnrouted, topo.Dead, topo.Events, topo.EventsUnrouted}
+		for _, s := range topo.Retry {
+			queues, exchanges = append(queues, s.Name), append(exchanges, s.Name)
+		}
 	}
 	for _, q := range queues {
 		do(func(ch *amqp.Channel) error { _, err := ch.QueueDelete(q, false, false, false); return err })
