@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/quire-print/quire/renderer/display"
@@ -32,8 +33,8 @@ func WritePNG(w io.Writer, pg *display.Page, width int) error {
 	if err != nil {
 		return err
 	}
-	if p := palette(pg); p != nil {
-		return fastPNG.Encode(w, quantize(img, p))
+	if r := newRamps(inks(pg.Items)); r != nil {
+		return fastPNG.Encode(w, quantize(img, r))
 	}
 	return fastPNG.Encode(w, img)
 }
@@ -52,26 +53,28 @@ func (b *bufferPool) Get() *png.EncoderBuffer {
 
 func (b *bufferPool) Put(buf *png.EncoderBuffer) { b.p.Put(buf) }
 
-// palette returns the palette WritePNG uses for pg: opaque white
-// first, then for each distinct colour on the page (in the order items
-// first use it) its ramp from nearly white to the colour itself. It
-// returns nil when the page uses more than 63 colours. Images count as
-// black, since their pixels are greys.
-func palette(pg *display.Page) color.Palette {
+// ramps is a palette made of white and, for each ink, that ink laid over
+// white at steps even coverages. Knowing the shape makes finding the
+// nearest colour cheap: a colour is compared with a few entries of each
+// ramp, not with all of them.
+type ramps struct {
+	pal   color.Palette
+	inks  []display.Color
+	steps int
+}
+
+// inks lists the distinct colours, other than white, that items draw in,
+// in the order they first use them. Images count as black, since their
+// pixels are greys.
+func inks(items []display.Item, extra ...display.Color) []display.Color {
 	white := display.Color{R: 0xff, G: 0xff, B: 0xff}
-	var inks []display.Color
+	var out []display.Color
 	add := func(c display.Color) {
-		if c == white {
-			return
+		if c != white && !slices.Contains(out, c) {
+			out = append(out, c)
 		}
-		for _, have := range inks {
-			if have == c {
-				return
-			}
-		}
-		inks = append(inks, c)
 	}
-	for _, it := range pg.Items {
+	for _, it := range items {
 		switch it := it.(type) {
 		case *display.Text:
 			add(it.Color)
@@ -88,20 +91,76 @@ func palette(pg *display.Page) color.Palette {
 			add(display.Black)
 		}
 	}
+	for _, c := range extra {
+		add(c)
+	}
+	return out
+}
+
+// newRamps returns the palette for inks, or nil when there are more than
+// maxInks of them.
+func newRamps(inks []display.Color) *ramps {
 	if len(inks) > maxInks {
 		return nil
 	}
-	p := color.Palette{color.RGBA{0xff, 0xff, 0xff, 0xff}}
+	r := &ramps{pal: color.Palette{color.RGBA{0xff, 0xff, 0xff, 0xff}}, inks: inks}
 	if len(inks) == 0 {
-		return p
+		return r
 	}
-	steps := min((256-1)/len(inks), 255)
+	r.steps = min((256-1)/len(inks), 255)
 	for _, ink := range inks {
-		for s := 1; s <= steps; s++ {
-			p = append(p, blend(ink, s, steps))
+		for s := 1; s <= r.steps; s++ {
+			r.pal = append(r.pal, blend(ink, s, r.steps))
 		}
 	}
-	return p
+	return r
+}
+
+// palette returns the palette WritePNG uses for pg: opaque white first,
+// then for each distinct colour on the page its ramp from nearly white to
+// the colour itself. It returns nil when the page uses more than 63
+// colours.
+func palette(pg *display.Page) color.Palette {
+	r := newRamps(inks(pg.Items))
+	if r == nil {
+		return nil
+	}
+	return r.pal
+}
+
+// nearest returns the index of the palette colour closest to (cr, cg, cb)
+// in RGB, or of one a hair further. On each ramp the closest point to a
+// colour is about its projection on the line from white to the ink, so
+// only the entries around the projection are compared. Colours on a ramp
+// (all a single ink on white draws) find their entry exactly; a colour
+// off every ramp, where two inks overlap, may get an entry a fraction of
+// a unit further than the closest, since rounding puts the entries a
+// little off the line.
+func (r *ramps) nearest(cr, cg, cb uint8) uint8 {
+	best, bestD := 0, dist(r.pal[0], cr, cg, cb)
+	for k, ink := range r.inks {
+		// Coverage a in [0, 1] of the ink over white that comes closest.
+		ir, ig, ib := 255-float64(ink.R), 255-float64(ink.G), 255-float64(ink.B)
+		pr, pg, pb := 255-float64(cr), 255-float64(cg), 255-float64(cb)
+		a := (ir*pr + ig*pg + ib*pb) / (ir*ir + ig*ig + ib*ib)
+		s := min(max(int(a*float64(r.steps)), 0), r.steps)
+		for _, step := range []int{s - 1, s, s + 1, s + 2} {
+			if step < 1 || step > r.steps {
+				continue
+			}
+			i := 1 + k*r.steps + step - 1
+			if d := dist(r.pal[i], cr, cg, cb); d < bestD {
+				best, bestD = i, d
+			}
+		}
+	}
+	return uint8(best)
+}
+
+func dist(c color.Color, r, g, b uint8) int {
+	pc := c.(color.RGBA)
+	dr, dg, db := int(pc.R)-int(r), int(pc.G)-int(g), int(pc.B)-int(b)
+	return dr*dr + dg*dg + db*db
 }
 
 // blend is ink laid over white at coverage s/n, rounded as the
@@ -113,58 +172,42 @@ func blend(ink display.Color, s, n int) color.RGBA {
 	return color.RGBA{mix(ink.R), mix(ink.G), mix(ink.B), 0xff}
 }
 
-// quantize maps every pixel of img to the nearest colour of p, by
-// distance in RGB. img must be opaque, as Draw's images are. p may hold at
-// most 256 colours.
-func quantize(img *image.RGBA, p color.Palette) *image.Paletted {
-	b := img.Bounds()
-	out := image.NewPaletted(b, p)
-	pal := make([][3]int32, len(p))
-	for i, c := range p {
-		r, g, bl, _ := c.RGBA()
-		pal[i] = [3]int32{int32(r >> 8), int32(g >> 8), int32(bl >> 8)}
-	}
+// quantize maps every pixel of img to the nearest colour of r's palette.
+// img must be opaque, as Draw's images are.
+func quantize(img *image.RGBA, r *ramps) *image.Paletted {
+	out := image.NewPaletted(img.Bounds(), r.pal)
+	quantizeInto(out, img, r, img.Bounds())
+	return out
+}
+
+// quantizeInto maps the pixels of img within rect onto dst, whose
+// palette is r's.
+func quantizeInto(dst *image.Paletted, img *image.RGBA, r *ramps, rect image.Rectangle) {
 	// Nearly every pixel is white or repeats a colour seen a moment ago,
-	// so a small direct-mapped memo of colour → index saves the search.
+	// so a small direct-mapped memo of colour → index saves most searches.
 	const memoSize = 1 << 12
 	type memo struct {
 		rgb uint32 // colour | 1<<24 when the slot is filled
 		idx uint8
 	}
 	var memos [memoSize]memo
-	whiteIdx := uint8(nearest(pal, 0xff, 0xff, 0xff))
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		src := img.Pix[img.PixOffset(b.Min.X, y):]
-		dst := out.Pix[out.PixOffset(b.Min.X, y):]
-		for x := range b.Dx() {
+	whiteIdx := r.nearest(0xff, 0xff, 0xff)
+	for y := rect.Min.Y; y < rect.Max.Y; y++ {
+		src := img.Pix[img.PixOffset(rect.Min.X, y):]
+		out := dst.Pix[dst.PixOffset(rect.Min.X, y):]
+		for x := range rect.Dx() {
 			s := src[4*x : 4*x+3 : 4*x+3]
-			r, g, bl := s[0], s[1], s[2]
-			if r == 0xff && g == 0xff && bl == 0xff {
-				dst[x] = whiteIdx
+			cr, cg, cb := s[0], s[1], s[2]
+			if cr == 0xff && cg == 0xff && cb == 0xff {
+				out[x] = whiteIdx
 				continue
 			}
-			rgb := uint32(r)<<16 | uint32(g)<<8 | uint32(bl) | 1<<24
+			rgb := uint32(cr)<<16 | uint32(cg)<<8 | uint32(cb) | 1<<24
 			m := &memos[(rgb*2654435761)>>20&(memoSize-1)]
 			if m.rgb != rgb {
-				m.rgb, m.idx = rgb, uint8(nearest(pal, int32(r), int32(g), int32(bl)))
+				m.rgb, m.idx = rgb, r.nearest(cr, cg, cb)
 			}
-			dst[x] = m.idx
+			out[x] = m.idx
 		}
 	}
-	return out
-}
-
-// nearest returns the index of the palette colour closest to (r, g, b).
-func nearest(pal [][3]int32, r, g, b int32) int {
-	best, bestD := 0, int32(1<<30)
-	for i, c := range pal {
-		dr, dg, db := c[0]-r, c[1]-g, c[2]-b
-		if d := dr*dr + dg*dg + db*db; d < bestD {
-			best, bestD = i, d
-			if d == 0 {
-				break
-			}
-		}
-	}
-	return best
 }

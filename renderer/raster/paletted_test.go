@@ -3,7 +3,10 @@ package raster
 import (
 	"bytes"
 	"image"
+	"image/color"
 	"image/png"
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/quire-print/quire/renderer/display"
@@ -40,6 +43,30 @@ func TestPaletteRampsEachInkFromWhite(t *testing.T) {
 		if got := [3]uint32{r >> 8, g >> 8, b >> 8}; got != want {
 			t.Errorf("ramp %d ends on %x, want %x", i, got, want)
 		}
+	}
+}
+
+// TestNearestIsTheClosestColour compares the ramp search with a search of
+// the whole palette: exact for the palette's own colours, and never more
+// than one unit of RGB further than the closest for any other.
+func TestNearestIsTheClosestColour(t *testing.T) {
+	r := newRamps(inks(testPage().Items))
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(c color.RGBA, slack float64) {
+		got := math.Sqrt(float64(dist(r.pal[r.nearest(c.R, c.G, c.B)], c.R, c.G, c.B)))
+		want := 1 << 30
+		for _, p := range r.pal {
+			want = min(want, dist(p, c.R, c.G, c.B))
+		}
+		if got > math.Sqrt(float64(want))+slack {
+			t.Fatalf("%v: nearest is %.2f away, but a colour %.2f away is in the palette", c, got, math.Sqrt(float64(want)))
+		}
+	}
+	for _, p := range r.pal {
+		check(p.(color.RGBA), 0)
+	}
+	for range 20000 {
+		check(color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 0xff}, 1)
 	}
 }
 
