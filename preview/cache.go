@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"sync"
+
+	"github.com/quire-print/quire/renderer/raster"
 )
 
 // key identifies one preview: a SHA-256 of everything that decides its
@@ -34,11 +36,12 @@ var errAbandoned = errors.New("preview: the request drawing this preview gave up
 // byte budget, and makes sure each is drawn once: a request for a preview
 // that is being drawn waits for it instead of drawing it again. It is safe
 // for concurrent use.
-type cache struct {
+type cache[V any] struct {
 	mu      sync.Mutex
 	budget  int64
 	size    int64
-	entries map[key]*entry
+	cost    func(V) int64 // bytes a value holds
+	entries map[key]*entry[V]
 	lru     list.List // of *entry, most recent at the front; finished entries only
 	counts  Stats
 	// onWait, when set, is called as a request starts waiting for a
@@ -46,28 +49,42 @@ type cache struct {
 	onWait func()
 }
 
-type entry struct {
+type entry[V any] struct {
 	key  key
 	done chan struct{} // closed when val or err is set
-	val  []byte
+	val  V
+	cost int64
 	err  error
 	elem *list.Element // nil until finished and kept
 }
 
-func newCache(budget int64) *cache {
-	return &cache{budget: budget, entries: make(map[key]*entry)}
+// newCache returns a cache of values of up to budget bytes, as cost
+// counts them.
+func newCache[V any](budget int64, cost func(V) int64) *cache[V] {
+	return &cache[V]{budget: budget, cost: cost, entries: make(map[key]*entry[V])}
+}
+
+// bytesCost is the cost of a finished preview: its length.
+func bytesCost(b []byte) int64 { return int64(len(b)) }
+
+// baseCost is the cost of a template's base image.
+func baseCost(b *raster.Base) int64 {
+	if b == nil {
+		return 0
+	}
+	return int64(b.Bytes())
 }
 
 // get returns the preview for k, drawing it with draw when it is neither
 // cached nor being drawn. draw runs on the caller's goroutine and should
 // return errAbandoned when the caller's context ends before it starts
 // work. Errors are not cached: the next request tries again.
-func (c *cache) get(ctx context.Context, k key, draw func() ([]byte, error)) ([]byte, outcome, error) {
+func (c *cache[V]) get(ctx context.Context, k key, draw func() (V, error)) (V, outcome, error) {
 	for {
 		c.mu.Lock()
 		e, ok := c.entries[k]
 		if !ok {
-			e = &entry{key: k, done: make(chan struct{})}
+			e = &entry[V]{key: k, done: make(chan struct{})}
 			c.entries[k] = e
 			c.counts.Misses++
 			c.mu.Unlock()
@@ -92,7 +109,8 @@ func (c *cache) get(ctx context.Context, k key, draw func() ([]byte, error)) ([]
 		select {
 		case <-e.done:
 		case <-ctx.Done():
-			return nil, outcomeShared, ctx.Err()
+			var zero V
+			return zero, outcomeShared, ctx.Err()
 		}
 		if errors.Is(e.err, errAbandoned) {
 			continue
@@ -109,28 +127,32 @@ func (c *cache) get(ctx context.Context, k key, draw func() ([]byte, error)) ([]
 // finish records the result of drawing e and wakes its waiters. A failed
 // entry, or one too big to keep, leaves the map so the next request tries
 // afresh.
-func (c *cache) finish(e *entry, val []byte, err error) {
+func (c *cache[V]) finish(e *entry[V], val V, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e.val, e.err = val, err
 	close(e.done)
-	cost := int64(len(val)) + entryOverhead
-	if err != nil || cost > c.budget/8 {
+	if err != nil {
+		delete(c.entries, e.key)
+		return
+	}
+	e.cost = c.cost(val) + entryOverhead
+	if e.cost > c.budget/8 {
 		delete(c.entries, e.key)
 		return
 	}
 	e.elem = c.lru.PushFront(e)
-	c.size += cost
+	c.size += e.cost
 	for c.size > c.budget {
-		old := c.lru.Remove(c.lru.Back()).(*entry)
+		old := c.lru.Remove(c.lru.Back()).(*entry[V])
 		delete(c.entries, old.key)
-		c.size -= int64(len(old.val)) + entryOverhead
+		c.size -= old.cost
 		c.counts.Evictions++
 	}
 }
 
 // stats returns the counts so far and what the cache holds now.
-func (c *cache) stats() Stats {
+func (c *cache[V]) stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.counts

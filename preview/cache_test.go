@@ -19,7 +19,7 @@ func value(n int) func() ([]byte, error) {
 }
 
 func TestCacheHitsAfterAMiss(t *testing.T) {
-	c := newCache(1 << 20)
+	c := newCache(1<<20, bytesCost)
 	ctx := context.Background()
 	if _, how, err := c.get(ctx, keyOf("a"), value(10)); err != nil || how != outcomeMiss {
 		t.Fatalf("first get: %v, %v; want a miss", how, err)
@@ -36,7 +36,7 @@ func TestCacheHitsAfterAMiss(t *testing.T) {
 
 func TestCacheEvictsLeastRecentlyUsedWithinItsBudget(t *testing.T) {
 	const size, n = 1000, 10
-	c := newCache(n * (size + entryOverhead))
+	c := newCache(n*(size+entryOverhead), bytesCost)
 	ctx := context.Background()
 	for i := range n {
 		c.get(ctx, keyOf(fmt.Sprint(i)), value(size))
@@ -58,7 +58,7 @@ func TestCacheEvictsLeastRecentlyUsedWithinItsBudget(t *testing.T) {
 }
 
 func TestCacheDoesNotKeepErrorsOrGiants(t *testing.T) {
-	c := newCache(8 * 1000)
+	c := newCache(8*1000, bytesCost)
 	ctx := context.Background()
 	boom := errors.New("boom")
 	if _, _, err := c.get(ctx, keyOf("e"), func() ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
@@ -79,7 +79,7 @@ func TestCacheDoesNotKeepErrorsOrGiants(t *testing.T) {
 // TestCacheCoalescesIdenticalRequests holds one draw back while more
 // requests for the same key arrive: they wait for it rather than draw.
 func TestCacheCoalescesIdenticalRequests(t *testing.T) {
-	c := newCache(1 << 20)
+	c := newCache(1<<20, bytesCost)
 	const waiters = 16
 	waiting := make(chan struct{}, waiters)
 	c.onWait = func() { waiting <- struct{}{} }
@@ -127,7 +127,7 @@ func TestCacheCoalescesIdenticalRequests(t *testing.T) {
 // preview gives up before drawing, a request waiting for it draws it
 // itself instead of failing for someone else's reason.
 func TestCacheWaiterTakesOverFromAnAbandonedDraw(t *testing.T) {
-	c := newCache(1 << 20)
+	c := newCache(1<<20, bytesCost)
 	waiting := make(chan struct{}, 1)
 	c.onWait = func() { waiting <- struct{}{} }
 	started, giveUp := make(chan struct{}), make(chan struct{})
@@ -157,7 +157,7 @@ func TestCacheWaiterTakesOverFromAnAbandonedDraw(t *testing.T) {
 }
 
 func TestCacheWaiterHonoursItsContext(t *testing.T) {
-	c := newCache(1 << 20)
+	c := newCache(1<<20, bytesCost)
 	waiting := make(chan struct{}, 1)
 	c.onWait = func() { waiting <- struct{}{} }
 	started, release := make(chan struct{}), make(chan struct{})

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 
 	"github.com/quire-print/quire/renderer/display"
 	"github.com/quire-print/quire/renderer/raster"
@@ -148,7 +149,14 @@ func (h *Handler) draw(j job) ([]byte, error) {
 		if j.page < 1 || j.page > len(d.Pages) {
 			return nil, badPage{len(d.Pages)}
 		}
-		err = raster.WritePNG(&buf, &d.Pages[j.page-1], j.width)
+		pg := &d.Pages[j.page-1]
+		drawn := false
+		if j.cert != nil {
+			drawn, err = h.drawOverBase(&buf, pg, j.width)
+		}
+		if !drawn && err == nil {
+			err = raster.WritePNG(&buf, pg, j.width)
+		}
 	default:
 		err = fmt.Errorf("preview: no such format %q", j.format)
 	}
@@ -156,4 +164,84 @@ func (h *Handler) draw(j job) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// drawOverBase draws a certificate page as its template's base, drawn
+// once and kept, with the page's values drawn over it: most of the cost
+// of a page image is the wording, frames and specimen mark every
+// certificate of a template shares. It reports false, having written
+// nothing, when the page cannot be drawn that way.
+func (h *Handler) drawOverBase(buf *bytes.Buffer, pg *display.Page, width int) (bool, error) {
+	shared, values, ok := splitValues(pg)
+	if !ok {
+		return false, nil
+	}
+	// Black, the colour values are printed in, always has a ramp, so a
+	// blank certificate shares its base with filled-in ones.
+	inks := []display.Color{display.Black}
+	for _, v := range values {
+		if c := v.(*display.Text).Color; !slices.Contains(inks, c) {
+			inks = append(inks, c)
+		}
+	}
+	k, err := h.baseKey(shared, inks, width)
+	if err != nil {
+		return false, err
+	}
+	base, _, err := h.bases.get(context.Background(), k, func() (*raster.Base, error) {
+		return raster.NewBase(&display.Page{Width: pg.Width, Height: pg.Height, Items: shared}, width, inks...)
+	})
+	if err != nil || base == nil {
+		return false, err
+	}
+	return true, base.WritePNG(buf, values)
+}
+
+// splitValues divides a page into the items every certificate of its
+// template shares and the text of the values it was filled in with. ok
+// is false when something shared is drawn after a value and overlaps it,
+// since drawing the values last would then change the page; layout keeps
+// values clear of everything but their box, which comes before them.
+func splitValues(pg *display.Page) (shared, values []display.Item, ok bool) {
+	isValue := func(it display.Item) bool {
+		t, ok := it.(*display.Text)
+		return ok && t.Field != ""
+	}
+	for i, it := range pg.Items {
+		if !isValue(it) {
+			shared = append(shared, it)
+			continue
+		}
+		b := it.Bounds()
+		b = display.Rect{X: b.X - 1, Y: b.Y - 1, W: b.W + 2, H: b.H + 2}
+		for _, later := range pg.Items[i+1:] {
+			if !isValue(later) && later.Bounds().Intersects(b) {
+				return nil, nil, false
+			}
+		}
+		values = append(values, it)
+	}
+	return shared, values, true
+}
+
+// baseKey identifies a base by exactly what is drawn on it: the shared
+// items, encoded in full, the colours that will be drawn over it, and its
+// width. Two templates, or two versions, that draw the same get the same
+// base; a page whose shared items differ gets its own.
+func (h *Handler) baseKey(shared []display.Item, inks []display.Color, width int) (key, error) {
+	s := sha256.New()
+	fmt.Fprintf(s, "base\x00%s\x00%d\x00", h.salt, width)
+	enc := json.NewEncoder(s)
+	for _, it := range shared {
+		fmt.Fprintf(s, "%T", it)
+		if err := enc.Encode(it); err != nil {
+			return key{}, err
+		}
+	}
+	if err := enc.Encode(inks); err != nil {
+		return key{}, err
+	}
+	var k key
+	s.Sum(k[:0])
+	return k, nil
 }

@@ -279,7 +279,7 @@ func (f pageForm) dateOfLoss() (string, *dateError) {
 		return fail("must include a year", "year")
 	}
 	if d != "" && m == "" {
-		return fail("must include a month if it includes a day", "month")
+		return fail("must include a month if it includes a day – or leave the day blank", "month")
 	}
 	if len(y) != 4 || !digits(y) {
 		return fail("must have a year of 4 numbers, like 2024", "year")

@@ -159,7 +159,7 @@ func TestPageErrorSummary(t *testing.T) {
 	// words after the field's name.
 	wantLinks := []string{
 		`<a href="#babyName">Name of baby contains &#34;😀&#34; (U&#43;1F600), which cannot be printed</a>`,
-		`<a href="#dateOfLoss-month">Date of loss must include a month if it includes a day</a>`,
+		`<a href="#dateOfLoss-month">Date of loss must include a month if it includes a day – or leave the day blank</a>`,
 		`<a href="#placeOfLoss">Place of loss is too long – it has 121 characters and the most allowed is 120</a>`,
 	}
 	last := -1
@@ -201,7 +201,7 @@ func TestPageDateOfLoss(t *testing.T) {
 		{"7", "11", "2024", "2024-11-07", ""},
 		{"07", "03", "2024", "2024-03-07", ""},
 		{"31", "2", "2024", "2024-02-31", ""}, // validation says it is not real
-		{"1", "", "2024", "", "must include a month if it includes a day"},
+		{"1", "", "2024", "", "must include a month if it includes a day – or leave the day blank"},
 		{"", "3", "", "", "must include a year"},
 		{"", "", "24", "", "must have a year of 4 numbers, like 2024"},
 		{"", "13th", "2024", "", "must have a month written as a number from 1 to 12, like 3 for March"},

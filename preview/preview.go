@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/quire-print/quire/renderer/display"
+	"github.com/quire-print/quire/renderer/raster"
 	"github.com/quire-print/quire/request"
 	"github.com/quire-print/quire/templates"
 )
@@ -61,6 +62,8 @@ type Options struct {
 	Logger *slog.Logger
 	// CacheBytes bounds the memory held by finished previews, in bytes.
 	// Default DefaultCacheBytes (64 MiB: about a thousand page images).
+	// A quarter as much again holds each template's unchanging part, drawn
+	// once per image width (under 1 MiB at the default width).
 	CacheBytes int64
 	// MaxRenders is how many previews may be drawn at once. Drawing is
 	// CPU-bound, so more than the number of CPUs only adds latency.
@@ -79,7 +82,8 @@ type Options struct {
 type Handler struct {
 	r      Renderer
 	log    *slog.Logger
-	cache  *cache
+	cache  *cache[[]byte]
+	bases  *cache[*raster.Base]
 	limit  *limiter
 	salt   string
 	mux    *http.ServeMux
@@ -129,7 +133,8 @@ func New(opts Options) (*Handler, error) {
 	h := &Handler{
 		r:      opts.Renderer,
 		log:    opts.Logger,
-		cache:  newCache(opts.CacheBytes),
+		cache:  newCache(opts.CacheBytes, bytesCost),
+		bases:  newCache(opts.CacheBytes/4, baseCost),
 		limit:  newLimiter(opts.MaxRenders, opts.MaxQueue, opts.QueueWait),
 		salt:   buildSalt(),
 		assets: assets,

@@ -1,9 +1,12 @@
 package preview
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/quire-print/quire/renderer/display"
+	"github.com/quire-print/quire/renderer/raster"
+	"github.com/quire-print/quire/request"
 	"github.com/quire-print/quire/templates"
 )
 
@@ -103,4 +106,64 @@ func TestSpecimenMarkRefusesAnUnknownKind(t *testing.T) {
 	if err := markSpecimen(&display.Document{Kind: "poster"}); err == nil {
 		t.Error("marked a kind of document it has no place for")
 	}
+}
+
+// TestCertificateImagesAreDrawnOverABase: a certificate's image is its
+// template's base with the values drawn over it, the base made once, and
+// it looks as the whole page drawn at once does.
+func TestCertificateImagesAreDrawnOverABase(t *testing.T) {
+	s := newTestServer(t, Options{})
+	r := realRenderer(t)
+	for i, body := range []string{robin, `{"otherParentName":"Wróblewska-Szczepańska Łucja","dateOfLoss":"2024-03-27"}`, `{}`} {
+		w := s.postJSON("/api/v1/preview/certificate.png", body)
+		wantStatus(t, w, 200)
+		got := decodePNG(t, w.Body.Bytes())
+
+		c, err := request.DecodeCertificate([]byte(body), request.CertificateOptions{Preview: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := r.LayoutCertificate(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := markSpecimen(d); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok := splitValues(&d.Pages[0]); !ok {
+			t.Fatalf("%s: the values cannot be drawn last", body)
+		}
+		var whole bytes.Buffer
+		if err := raster.WritePNG(&whole, &d.Pages[0], DefaultWidth); err != nil {
+			t.Fatal(err)
+		}
+		want := decodePNG(t, whole.Bytes())
+		if got.Bounds() != want.Bounds() {
+			t.Fatalf("%s: %v, want %v", body, got.Bounds(), want.Bounds())
+		}
+		off := 0
+		for y := range want.Bounds().Dy() {
+			for x := range want.Bounds().Dx() {
+				r1, g1, b1, _ := got.At(x, y).RGBA()
+				r2, g2, b2, _ := want.At(x, y).RGBA()
+				// The palettes may ramp different inks (a blank page
+				// has no black), and so round differently, most where
+				// the edges of two inks meet.
+				if far(r1, r2) || far(g1, g2) || far(b1, b2) {
+					off++
+				}
+			}
+		}
+		if off > 50 {
+			t.Errorf("%s: %d pixels differ by more than 12 from the page drawn whole", body, off)
+		}
+		if st := s.h.bases.stats(); st.Misses != 1 || st.Hits != uint64(i) {
+			t.Errorf("after %d previews the bases were made %d times and reused %d times, want once and %d", i+1, st.Misses, st.Hits, i)
+		}
+	}
+}
+
+func far(a, b uint32) bool {
+	d := int(a>>8) - int(b>>8)
+	return d > 12 || d < -12
 }
