@@ -69,4 +69,37 @@ export QUIRE_TEST_MINIO_DATA=$MINIO_DATA
 # Set only when this run started MinIO, so that only this run stops it.
 export QUIRE_TEST_MINIO_PID=${started_minio:-}
 ENV
+# --- preview e2e: begin (owned by preview/; edit only inside this block) ---
+# The preview page's end-to-end test (preview/e2e_integration_test.go)
+# drives Debian's Chromium and checks the page with axe-core from npm,
+# installed once into the cache at a pinned version.
+AXE_VERSION=4.14.1
+E2E_NODE=$CACHE/e2e-node
+if ! command -v chromium >/dev/null; then
+	log "installing chromium"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq chromium >/dev/null
+fi
+if [ "$(cat "$E2E_NODE/.axe-version" 2>/dev/null)" != "$AXE_VERSION" ] ||
+	[ ! -f "$E2E_NODE/node_modules/axe-core/axe.min.js" ]; then
+	if ! command -v npm >/dev/null; then
+		log "installing npm"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq npm >/dev/null
+	fi
+	log "installing axe-core $AXE_VERSION into $E2E_NODE"
+	mkdir -p "$E2E_NODE"
+	npm install --prefix "$E2E_NODE" --save-exact --no-audit --no-fund --loglevel=error \
+		"axe-core@$AXE_VERSION" >/dev/null 2>"$CACHE/npm.log" ||
+		{ log "npm could not install axe-core: see $CACHE/npm.log"; exit 1; }
+	echo "$AXE_VERSION" >"$E2E_NODE/.axe-version"
+fi
+cat >>"$ENV_FILE" <<ENV
+export QUIRE_TEST_CHROMIUM=$(command -v chromium)
+export QUIRE_TEST_NODE_MODULES=$E2E_NODE/node_modules
+ENV
+# --- preview e2e: end ---
+
 log "services ready; settings in $ENV_FILE"
