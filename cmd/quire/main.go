@@ -42,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "load":
 		return runLoad(ctx, rest, stdout, stderr)
+	case "previewload":
+		return runPreviewLoad(ctx, rest, stdout, stderr)
 	default:
 		_ = ctx
 		_ = rest
