@@ -15,6 +15,7 @@ import (
 	"github.com/quire-print/quire/pipeline/service"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
+	"github.com/quire-print/quire/preview"
 	"github.com/quire-print/quire/renderer"
 	"github.com/quire-print/quire/request"
 )
@@ -69,6 +70,7 @@ Flags:
 		fmt.Fprintf(stderr, "quire serve: %v\n", err)
 		return 1
 	}
+	preview.Mount(s.Mux(), r.r, logger) // the preview API and page: /api/v1/..., /preview
 	if s.Embedded() {
 		fmt.Fprintf(stdout, "quire serve: embedded queue (not durable) and files under %s; intake at http://%s%s\n",
 			s.DataDir(), s.Addr(), service.IntakePath)
