@@ -212,8 +212,8 @@ func TestSurvivesRabbitMQRestart(t *testing.T) {
 	up := servicetest.NewUpstream(t, prefix, testDelays)
 	s3 := s3test.Config(t)
 	svc := startService(t, prefix, s3)
-	all := ids("rmq", 150)
-	publishAll(t, up, all)
+	before, after := ids("rmq", 400), ids("rmq-after", 50)
+	publishAll(t, up, before)
 
 	deadline := time.Now().Add(time.Minute)
 	for len(up.Settled()) < 20 {
@@ -226,6 +226,8 @@ func TestSurvivesRabbitMQRestart(t *testing.T) {
 	start := servicetest.StopRabbitMQ(t)
 	waitReadyz(t, svc, "broker: not ready")
 	start()
+	publishAll(t, up, after)
+	all := append(before, after...)
 	up.WaitSettled(all, 3*time.Minute)
 
 	up.CheckRenderedOnce(all)
@@ -235,9 +237,17 @@ func TestSurvivesRabbitMQRestart(t *testing.T) {
 	if n := up.DeadLetters(); n != 0 {
 		t.Errorf("%d dead letters, want 0", n)
 	}
-	_, metrics := get(t, "http://"+svc.Addr()+"/metrics")
-	if strings.Contains(metrics, "quire_broker_reconnects_total 0\n") {
-		t.Error("reconnects not counted")
+	// The consumer reconnects on its own backoff; wait for it to count.
+	deadline = time.Now().Add(time.Minute)
+	for {
+		_, metrics := get(t, "http://"+svc.Addr()+"/metrics")
+		if strings.Contains(metrics, "\nquire_broker_reconnects_total ") && !strings.Contains(metrics, "\nquire_broker_reconnects_total 0\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("reconnects not counted")
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
 	}
 	t.Logf("%d events for %d envelopes", len(up.Events()), len(all))
 }
