@@ -9,6 +9,7 @@ import (
 	"io"
 	"iter"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -347,6 +348,36 @@ func TestAssembleRefusesBadInput(t *testing.T) {
 				t.Errorf("got %v, want an error containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestAssembleStoresNoPartialFile: when the list fails after three
+// envelopes, the full first file (two envelopes) may be stored, but no
+// file is made of the envelope read before the failure.
+func TestAssembleStoresNoPartialFile(t *testing.T) {
+	envs := makeBatch(t, 3)
+	failing := func(yield func(printfile.Envelope, error) bool) {
+		for _, e := range envs {
+			if !yield(e, nil) {
+				return
+			}
+		}
+		yield(printfile.Envelope{}, errors.New("store unreachable"))
+	}
+	st := newStore(t)
+	_, err := newAssembler(t, st, 2).Assemble(t.Context(), batch("B1"), failing)
+	if err == nil || !strings.Contains(err.Error(), "after envelope 3: store unreachable") {
+		t.Fatalf("got %v, want the list's error", err)
+	}
+	var keys []string
+	for info, err := range st.List(t.Context(), "batches/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, info.Key)
+	}
+	if slices.Contains(keys, "batches/B1/print-0002.pdf") {
+		t.Errorf("a partial file was stored: %q", keys)
 	}
 }
 

@@ -199,12 +199,19 @@ func (a *Assembler) Assemble(ctx context.Context, b Batch, list iter.Seq2[Envelo
 	window := 4 * a.cfg.Workers
 	work := make(chan *job, window)
 	order := make(chan *job, window)
-	var readErr error
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(work)
 		defer close(order)
-		readErr = a.read(ctx, list, work, order)
+		if err := a.read(ctx, list, work, order); err != nil {
+			// In order, after the envelopes read before it, so the
+			// writer stops there and stores no partial file. The send
+			// cannot block for ever: if the writer has stopped, Assemble
+			// drains order.
+			j := &job{done: make(chan result, 1)}
+			j.done <- result{err: err}
+			order <- j
+		}
 	})
 	for range a.cfg.Workers {
 		wg.Go(func() {
@@ -228,9 +235,6 @@ func (a *Assembler) Assemble(ctx context.Context, b Batch, list iter.Seq2[Envelo
 	wg.Wait()
 	if err != nil {
 		return nil, err
-	}
-	if readErr != nil {
-		return nil, readErr
 	}
 	if len(m.Envelopes) == 0 {
 		return nil, fmt.Errorf("printfile: batch %s has no envelopes", b.ID)
