@@ -208,7 +208,8 @@ func TestRenderingIsDeterministic(t *testing.T) {
 		t.Fatalf("%v (run go test ./renderer -run Deterministic -update to create it)", err)
 	}
 	if got != string(want) {
-		t.Errorf("rendered output changed for unchanged templates; if a dependency changed the bytes on purpose, release new template versions instead.\ngot:\n%s\nwant:\n%s", got, want)
+		t.Errorf("rendered output changed. Copies of documents already posted must be identical to the originals, so this needs a reason: "+
+			"a template change needs a new template version; a deliberate renderer or dependency change needs -update and a commit message saying why.\ngot:\n%s\nwant:\n%s", got, want)
 	}
 }
 
