@@ -17,6 +17,8 @@ import (
 
 	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/renderer"
+	"github.com/quire-print/quire/renderer/display"
 	"github.com/quire-print/quire/request"
 )
 
@@ -310,6 +312,34 @@ func TestAssembleRefusesMismatchedEnvelopes(t *testing.T) {
 	// Pinning template versions did not change the caller's envelopes.
 	if after, _ := json.Marshal(envs); !bytes.Equal(before, after) {
 		t.Error("Assemble changed the envelopes it was given")
+	}
+}
+
+// brokenRenderer fails to draw certificates, with an error quoting text.
+type brokenRenderer struct{ *renderer.Renderer }
+
+func (r brokenRenderer) WritePDF(buf *bytes.Buffer, d *display.Document) error {
+	if d.Kind == renderer.KindCertificate {
+		return errors.New("pdf: cannot draw \"Mrs A Smith\"")
+	}
+	return r.Renderer.WritePDF(buf, d)
+}
+
+// TestAssembleRefusesWhatNoLongerDraws: an envelope that drew when it was
+// rendered but fails now is refused, without quoting the renderer's error.
+func TestAssembleRefusesWhatNoLongerDraws(t *testing.T) {
+	envs := makeBatch(t, 2)
+	a, err := printfile.New(printfile.Config{Renderer: brokenRenderer{mustRenderer(t)}, Store: newStore(t), TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Assemble(t.Context(), batch("B1"), list(envs))
+	var refused *printfile.RefusedError
+	if !errors.As(err, &refused) || refused.Sequence != 1 || !strings.Contains(refused.Reason, "document 2 no longer draws") {
+		t.Fatalf("got %v, want envelope 1 refused", err)
+	}
+	if strings.Contains(err.Error(), "Smith") {
+		t.Errorf("the refusal quotes the renderer's error: %v", err)
 	}
 }
 

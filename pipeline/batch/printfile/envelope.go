@@ -61,11 +61,13 @@ func (a *Assembler) prepare(batchID string, e Envelope, buf *bytes.Buffer) (prep
 	}
 	docs, err := a.cfg.Renderer.LayoutEnvelope(&pinned)
 	if err != nil {
+		// Field errors name fields and never quote values; anything else
+		// may quote what was being laid out, so only its kind is said.
 		var fe request.Errors
 		if errors.As(err, &fe) {
 			return refuse("the stored request no longer lays out: %v", fe)
 		}
-		return prepared{}, fmt.Errorf("printfile: envelope %d (%s): %w", e.Sequence, e.ID, err)
+		return refuse("the stored request no longer lays out: the renderer failed")
 	}
 	if len(docs) != len(rec.Documents) {
 		return refuse("laid out %d documents; the record lists %d", len(docs), len(rec.Documents))
@@ -88,7 +90,8 @@ func (a *Assembler) prepare(batchID string, e Envelope, buf *bytes.Buffer) (prep
 		}
 		buf.Reset()
 		if err := a.cfg.Renderer.WritePDF(buf, d); err != nil {
-			return prepared{}, fmt.Errorf("printfile: envelope %d (%s): drawing document %d: %w", e.Sequence, e.ID, i+1, err)
+			// It drew when it was rendered; the error may quote text.
+			return refuse("document %d no longer draws: the PDF backend failed", i+1)
 		}
 		sum := sha256.Sum256(buf.Bytes())
 		if got := hex.EncodeToString(sum[:]); got != r.SHA256 || int64(buf.Len()) != r.Size {
@@ -103,7 +106,7 @@ func (a *Assembler) prepare(batchID string, e Envelope, buf *bytes.Buffer) (prep
 	for di, d := range docs {
 		t, err := a.cfg.Renderer.Templates().Get(d.TemplateID, d.TemplateVersion)
 		if err != nil {
-			return prepared{}, fmt.Errorf("printfile: envelope %d (%s): %w", e.Sequence, e.ID, err)
+			return refuse("template %s@%d: %v", d.TemplateID, d.TemplateVersion, err)
 		}
 		if t.Code == nil {
 			return refuse("template %s has no square for the 2D code", t.Ref())
@@ -113,7 +116,7 @@ func (a *Assembler) prepare(batchID string, e Envelope, buf *bytes.Buffer) (prep
 			code := Code{BatchID: batchID, Sequence: e.Sequence, Page: n, Pages: total}.String()
 			img, err := codeImage(code, "code-"+strconv.Itoa(e.Sequence)+"-"+strconv.Itoa(n), *t.Code)
 			if err != nil {
-				return prepared{}, err
+				return refuse("%v", err)
 			}
 			if it := overlap(pg, img.Bounds()); it != nil {
 				return refuse("page %d of document %d has a %T where the 2D code goes", pi+1, di+1, it)

@@ -19,7 +19,7 @@
 // Assembly streams: envelopes are rendered a bounded number ahead, files
 // hold at most Config.EnvelopesPerFile envelopes, and each finished file
 // goes to a temporary file, then to the store, so memory does not grow with
-// the batch. The manifest grows by a few hundred bytes an envelope.
+// the batch. The manifest grows by about a kilobyte an envelope.
 //
 // Which envelopes form a batch, their order, and committing the batch
 // (writing the manifest) are the batcher's; this package writes print
@@ -48,9 +48,9 @@ import (
 	"github.com/quire-print/quire/templates"
 )
 
-// DefaultEnvelopesPerFile is Config.EnvelopesPerFile's default: about 500
-// to 750 pages, well under a megabyte of PDF, and a file a printer's
-// front end opens at once.
+// DefaultEnvelopesPerFile is Config.EnvelopesPerFile's default: 500 to
+// 750 pages, about a megabyte of PDF, which a printer's front end opens at
+// once and which is quick to reprint.
 const DefaultEnvelopesPerFile = 250
 
 // Renderer lays out and draws envelopes. *renderer.Renderer is one.
@@ -151,10 +151,11 @@ type Envelope struct {
 // will not print. The error is a *RefusedError naming the envelope.
 var ErrRefused = errors.New("envelope refused")
 
-// RefusedError says which envelope was refused and why. What went wrong
-// is an integrity failure (the stored request no longer renders to the
-// documents its record describes, or the record is not one this package
-// can print): the envelope needs a person, not a retry.
+// RefusedError says which envelope was refused and why. Every failure to
+// reproduce an envelope is one: the stored request no longer renders to
+// the documents its record describes, or the record is not one this
+// package can print. It is the same on every attempt, so the envelope needs
+// a person, not a retry; the rest of the batch can be assembled without it.
 type RefusedError struct {
 	Sequence   int
 	EnvelopeID string
