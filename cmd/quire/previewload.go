@@ -46,6 +46,8 @@ func runPreviewLoad(ctx context.Context, args []string, stdout, stderr io.Writer
 	width := fs.Int("width", preview.DefaultWidth, "image width in `pixels`, for png")
 	target := fs.String("url", "", "base `URL` of a running quire serve on loopback; empty: start one in this process")
 	seed := fs.Uint64("seed", 1, "`seed` of the request mix, for runs that can be repeated")
+	renders := fs.Int("renders", 0, "previews drawn at once by the server in this process (`n`); 0: its default, the number of CPUs")
+	queue := fs.Int("queue", 0, "requests that may wait to draw, in the server in this process (`n`); 0: its default, 8 per render")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: quire previewload [flags]
 
@@ -92,6 +94,12 @@ Flags:
 	case *format != "png" && *format != "pdf" && *format != "json":
 		fmt.Fprintln(stderr, "quire previewload: --format must be png, pdf or json")
 		return 2
+	case *renders < 0 || *renders > 256 || *queue < 0 || *queue > 4096:
+		fmt.Fprintln(stderr, "quire previewload: --renders must be between 0 and 256, --queue between 0 and 4096")
+		return 2
+	case *target != "" && (*renders != 0 || *queue != 0):
+		fmt.Fprintln(stderr, "quire previewload: --renders and --queue set the server in this process; with --url, set them on that server")
+		return 2
 	case *width < preview.MinWidth || *width > preview.MaxWidth:
 		fmt.Fprintf(stderr, "quire previewload: --width must be between %d and %d\n", preview.MinWidth, preview.MaxWidth)
 		return 2
@@ -107,7 +115,9 @@ Flags:
 		}
 		// The server logs nothing here: a line per request would measure
 		// the terminal.
-		handler, err = preview.New(preview.Options{Renderer: r, Logger: slog.New(slog.DiscardHandler)})
+		handler, err = preview.New(preview.Options{
+			Renderer: r, Logger: slog.New(slog.DiscardHandler), MaxRenders: *renders, MaxQueue: *queue,
+		})
 		if err != nil {
 			fmt.Fprintf(stderr, "quire previewload: %v\n", err)
 			return 1

@@ -9,12 +9,13 @@ import (
 
 func TestPreviewLoadReportsAShortRun(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"previewload", "-clients", "4", "-n", "60", "-miss", "0.5", "-hot", "3", "-width", "300"}, &stdout, &stderr)
+	code := run([]string{"previewload", "-clients", "4", "-n", "60", "-miss", "0.5", "-hot", "3", "-width", "300", "-rate", "2000", "-renders", "1"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr.String(), stdout.String())
 	}
 	out := stdout.String()
 	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`2000 requests/s on a schedule, 50% new certificates`),
 		regexp.MustCompile(`60 requests in [0-9.]+s: [0-9]+ previews/s`),
 		regexp.MustCompile(`latency p50 \S+, p90 \S+, p99 \S+, max \S+`),
 		regexp.MustCompile(`statuses: 60×200`),
@@ -34,6 +35,8 @@ func TestPreviewLoadStaysOnLoopback(t *testing.T) {
 		{"-duration", "1h"},
 		{"-miss", "2"},
 		{"-format", "svg"},
+		{"-url", "http://127.0.0.1:8080", "-renders", "1"},
+		{"-rate", "-1"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(append([]string{"previewload"}, args...), &stdout, &stderr); code != 2 {
