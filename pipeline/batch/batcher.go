@@ -1,0 +1,680 @@
+// Package batch is Quire's batcher: at each cut-off it gathers the
+// rendered, uncancelled envelopes not yet in a batch into one or more
+// batches, has their print files assembled, seals them, and hands them to
+// the print supplier (docs/batching.md).
+//
+// Every envelope is printed once, in one piece, or not at all, however
+// many batchers run and wherever they stop. That rests on three creates
+// that only one writer can win (storage.Store.Create, S3's
+// If-None-Match: *):
+//   - envelopes/<id>/batch.json, the envelope's claim: the one batch it
+//     can ever be in;
+//   - batches/<B>/plan.json, which envelopes batch B is for, fixed before
+//     any is claimed, so that whoever finishes B finishes the same batch;
+//   - batches/<B>/sealed.json, the seal: B's members, left-outs and files,
+//     after which nothing about B changes.
+//
+// A batch holds exactly the envelopes of its plan whose claim names it and
+// that were not found cancelled (or damaged) after being claimed. Files of
+// competing attempts at one batch are kept apart (attempts/<attempt>/), and
+// the seal names the one attempt whose files are the batch's.
+//
+// The batcher reads time from an injected Clock and never from time.Now.
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quire-print/quire/pipeline/batch/schedule"
+	"github.com/quire-print/quire/pipeline/events"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/request"
+)
+
+// ErrBusy: another batcher is working on the cut-off and has said so
+// recently.
+var ErrBusy = errors.New("batch: another batcher is working on this cut-off")
+
+// Batcher makes batches at cut-offs. It is safe for concurrent use, and
+// several batchers (in several processes) may share a store: each cut-off
+// is built by one of them at a time, and taken over by another if that one
+// goes quiet.
+type Batcher struct {
+	cfg    Config
+	store  storage.Store
+	st     *Store
+	envs   *envelopes.Store
+	events *events.Publisher
+	clock  Clock
+	log    *slog.Logger
+}
+
+// New checks cfg and returns a Batcher.
+func New(cfg Config) (*Batcher, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Batcher{
+		cfg:    cfg,
+		store:  cfg.Store,
+		st:     NewStore(cfg.Store),
+		envs:   envelopes.New(cfg.Store),
+		events: events.NewPublisher(cfg.Events),
+		clock:  cfg.Clock,
+		log:    cfg.Logger,
+	}, nil
+}
+
+// Store is the batcher's record store.
+func (b *Batcher) Store() *Store { return b.st }
+
+// Run makes the batches of each cut-off as it passes, and hands sealed
+// batches over, until ctx ends. It starts with the latest cut-off already
+// passed, so a batcher that was down at a cut-off makes up for it, and
+// resumes anything another batcher left half done. Failed steps are
+// retried every PollInterval. Run returns nil when ctx ends.
+func (b *Batcher) Run(ctx context.Context) error {
+	b.warnHolidays()
+	for {
+		now := b.clock.Now()
+		wait := time.Duration(-1)
+		if last, ok := b.cfg.Schedule.Last(now); ok {
+			if _, err := b.CutOff(ctx, last); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				if !errors.Is(err, ErrBusy) {
+					b.log.Error("batch: cut-off failed; trying again", "cut_off", CutOffID(last), "err", err)
+				}
+				wait = b.cfg.PollInterval
+			}
+		}
+		if n, err := b.HandOffPending(ctx); ctx.Err() != nil {
+			return nil
+		} else if err != nil || n > 0 {
+			if err != nil {
+				b.log.Error("batch: hand-off failed; trying again", "err", err)
+			}
+			wait = b.cfg.PollInterval
+		}
+		now = b.clock.Now()
+		if next, ok := b.cfg.Schedule.Next(now); ok && (wait < 0 || next.Sub(now) < wait) {
+			wait = next.Sub(now)
+		}
+		if wait < 0 {
+			wait = b.cfg.PollInterval
+		}
+		if err := sleep(ctx, b.clock, wait); err != nil {
+			return nil
+		}
+	}
+}
+
+func (b *Batcher) warnHolidays() {
+	until := b.cfg.Schedule.HolidaysKnownUntil()
+	if until == (schedule.Date{}) {
+		return
+	}
+	if soon := schedule.DateOf(b.clock.Now().In(b.cfg.Schedule.Location()).AddDate(0, 0, 60)); until.Before(soon) {
+		b.log.Warn("batch: the bank holiday list ends soon; add next year's holidays to the schedule", "holidays_until", until.String())
+	}
+}
+
+// sleep waits for d on clock, or until ctx ends.
+func sleep(ctx context.Context, clock Clock, d time.Duration) error {
+	woken := make(chan struct{})
+	clock.AfterFunc(d, func() { close(woken) })
+	select {
+	case <-woken:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Result says what a cut-off produced.
+type Result struct {
+	CutOff time.Time
+	// Batches are the batches sealed for the cut-off, in order (including
+	// any empty one whose envelopes were all left out).
+	Batches []*Sealed
+	// Resumed are batches of earlier cut-offs that this run finished.
+	Resumed []*Sealed
+	// AlreadyDone is set when the cut-off had been finished before; then
+	// Batches is empty.
+	AlreadyDone bool
+}
+
+// CutOff makes the batches of cut-off c: one batcher at a time, as
+// cutoffs/<C>/claim.json and a heartbeat say. If another batcher holds the
+// cut-off and has been heard from within StaleAfter, it returns ErrBusy;
+// once it has gone quiet, this one takes over and finishes what it left
+// (every step is idempotent, and correctness never depends on the claim:
+// two batchers working at once still put each envelope in one batch). It
+// does not hand batches over; HandOffPending does.
+func (b *Batcher) CutOff(ctx context.Context, c time.Time) (Result, error) {
+	cid := CutOffID(c)
+	res := Result{CutOff: c}
+	var done cutOffDone
+	if err := b.st.get(ctx, cutOffKey(cid, "done.json"), &done, &done.SchemaVersion); err == nil {
+		res.AlreadyDone = true
+		return res, nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return res, err
+	}
+
+	claim := cutOffClaim{SchemaVersion: SchemaVersion, CutOff: c.UTC(), Owner: b.cfg.Owner, At: b.clock.Now().UTC()}
+	var holder cutOffClaim
+	created, err := b.st.create(ctx, cutOffKey(cid, "claim.json"), claim, &holder, &holder.SchemaVersion)
+	if err != nil {
+		return res, err
+	}
+	if !created && holder.Owner != b.cfg.Owner {
+		var hb cutOffClaim
+		switch err := b.st.get(ctx, cutOffKey(cid, "heartbeat.json"), &hb, &hb.SchemaVersion); {
+		case errors.Is(err, storage.ErrNotFound):
+			hb = holder
+		case err != nil:
+			return res, err
+		}
+		if quiet := b.clock.Now().Sub(hb.At); quiet < b.cfg.StaleAfter {
+			return res, fmt.Errorf("%w (%s, heard from %v ago)", ErrBusy, hb.Owner, quiet.Round(time.Second))
+		}
+		b.log.Warn("batch: taking over a cut-off whose batcher went quiet", "cut_off", cid, "holder", hb.Owner, "last_heard", hb.At)
+	}
+
+	stop, err := b.heartbeat(ctx, cid, c)
+	if err != nil {
+		return res, err
+	}
+	defer stop()
+
+	b.log.Info("batch: cut-off", "cut_off", cid, "owner", b.cfg.Owner)
+	if err := b.build(ctx, c, &res); err != nil {
+		return res, err
+	}
+	ids := make([]string, len(res.Batches))
+	for i, s := range res.Batches {
+		ids[i] = s.BatchID
+	}
+	mine := cutOffDone{SchemaVersion: SchemaVersion, CutOff: c.UTC(), Batches: ids, At: b.clock.Now().UTC()}
+	if _, err := b.st.create(ctx, cutOffKey(cid, "done.json"), mine, &done, &done.SchemaVersion); err != nil {
+		return res, err
+	}
+	b.log.Info("batch: cut-off done", "cut_off", cid, "batches", len(ids), "resumed", len(res.Resumed))
+	return res, nil
+}
+
+// heartbeat writes cutoffs/<C>/heartbeat.json now and every
+// HeartbeatInterval until stop is called.
+func (b *Batcher) heartbeat(ctx context.Context, cid string, c time.Time) (stop func(), err error) {
+	beat := func() error {
+		hb := cutOffClaim{SchemaVersion: SchemaVersion, CutOff: c.UTC(), Owner: b.cfg.Owner, At: b.clock.Now().UTC()}
+		_, err := b.store.Put(ctx, cutOffKey(cid, "heartbeat.json"), marshal(hb))
+		return err
+	}
+	if err := beat(); err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	stopped := false
+	var next func()
+	next = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped || ctx.Err() != nil {
+			return
+		}
+		if err := beat(); err != nil {
+			b.log.Warn("batch: heartbeat not written", "cut_off", cid, "err", err)
+		}
+		b.clock.AfterFunc(b.cfg.HeartbeatInterval, next)
+	}
+	b.clock.AfterFunc(b.cfg.HeartbeatInterval, next)
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+	}, nil
+}
+
+// candidate is a ready envelope no batch has claimed.
+type candidate struct {
+	id  string
+	rec envelopes.Record
+}
+
+// scan reads the ready index: envelopes claimed by a batch (grouped by
+// batch, for finishing), and committed envelopes rendered by cut-off c that
+// no batch has claimed.
+func (b *Batcher) scan(ctx context.Context, c time.Time) (claimed map[string][]string, cands []candidate, err error) {
+	var ids []string
+	for id, err := range b.envs.Ready(ctx) {
+		if err != nil {
+			return nil, nil, err
+		}
+		if envelopes.ValidID(id) != nil {
+			b.log.Warn("batch: ignoring a ready entry that is not an envelope id")
+			continue
+		}
+		ids = append(ids, id)
+	}
+	type found struct {
+		claim *Claim
+		rec   *envelopes.Record
+	}
+	results := make([]found, len(ids))
+	err = each(ctx, b.cfg.Parallelism, len(ids), func(ctx context.Context, i int) error {
+		cl, err := b.st.Claim(ctx, ids[i])
+		if err == nil {
+			results[i].claim = &cl
+			return nil
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		rec, err := b.envs.Record(ctx, ids[i])
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil // still being rendered, or abandoned: not committed
+		} else if err != nil {
+			return err
+		}
+		results[i].rec = &rec
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	claimed = map[string][]string{}
+	for i, r := range results {
+		switch {
+		case r.claim != nil:
+			claimed[r.claim.BatchID] = append(claimed[r.claim.BatchID], ids[i])
+		case r.rec != nil && !r.rec.RenderedAt.After(c):
+			cands = append(cands, candidate{ids[i], *r.rec})
+		}
+	}
+	return claimed, cands, nil
+}
+
+// build makes cut-off c's batches, after finishing any batch an earlier
+// run left unfinished.
+func (b *Batcher) build(ctx context.Context, c time.Time, res *Result) error {
+	claimed, cands, err := b.scan(ctx, c)
+	if err != nil {
+		return err
+	}
+	cid := CutOffID(c)
+
+	// Batches with claimed envelopes still in the ready index: sealed ones
+	// whose clean-up did not finish, or unsealed ones a batcher stopped
+	// building. Those of this cut-off are finished in the loop below.
+	var others []string
+	for id := range claimed {
+		if !strings.HasPrefix(id, cid+"-") {
+			others = append(others, id)
+		}
+	}
+	slices.Sort(others)
+	for _, id := range others {
+		s, err := b.finish(ctx, id)
+		if err != nil {
+			return fmt.Errorf("batch: finishing batch %s: %w", id, err)
+		}
+		res.Resumed = append(res.Resumed, s)
+	}
+
+	byID := make(map[string]envelopes.Record, len(cands))
+	var remaining []string
+	for _, cd := range cands {
+		byID[cd.id] = cd.rec
+		remaining = append(remaining, cd.id)
+	}
+	for part := 1; ; part++ {
+		id := ID(c, part)
+		plan, err := b.st.Plan(ctx, id)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			if len(remaining) == 0 {
+				return nil
+			}
+			n := min(len(remaining), b.cfg.MaxEnvelopes)
+			plan = Plan{SchemaVersion: SchemaVersion, BatchID: id, CutOff: c.UTC(), Supplier: b.cfg.Supplier.Name(),
+				EnvelopeIDs: slices.Clone(remaining[:n]), PlannedAt: b.clock.Now().UTC()}
+			if _, err := b.st.create(ctx, PlanKey(id), plan, &plan, &plan.SchemaVersion); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		s, err := b.seal(ctx, plan, byID)
+		if err != nil {
+			return fmt.Errorf("batch: batch %s: %w", id, err)
+		}
+		res.Batches = append(res.Batches, s)
+		planned := make(map[string]bool, len(plan.EnvelopeIDs))
+		for _, e := range plan.EnvelopeIDs {
+			planned[e] = true
+		}
+		remaining = slices.DeleteFunc(remaining, func(e string) bool { return planned[e] })
+	}
+}
+
+// finish completes batch id from its plan: seals it if it is not sealed,
+// and cleans up after the seal.
+func (b *Batcher) finish(ctx context.Context, id string) (*Sealed, error) {
+	plan, err := b.st.Plan(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return b.seal(ctx, plan, nil)
+}
+
+// seal builds and seals the batch of plan, or finds it sealed, then
+// announces its envelopes and takes them out of the ready index. recs
+// holds render records already read, by envelope id.
+func (b *Batcher) seal(ctx context.Context, plan Plan, recs map[string]envelopes.Record) (*Sealed, error) {
+	id := plan.BatchID
+	s, err := b.st.Sealed(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		s, err = b.assemble(ctx, plan, recs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := b.afterSeal(ctx, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// assemble claims the plan's envelopes, checks each after claiming it,
+// has the print files made, and creates the seal. If another batcher
+// seals the batch first, its seal is returned and this attempt's files
+// are deleted.
+func (b *Batcher) assemble(ctx context.Context, plan Plan, recs map[string]envelopes.Record) (*Sealed, error) {
+	id := plan.BatchID
+	now := b.clock.Now().UTC()
+	left := make([]string, len(plan.EnvelopeIDs)) // a Left code, or "" for a member
+	records := make([]envelopes.Record, len(plan.EnvelopeIDs))
+
+	// Claim first, then check: a cancellation stored before the check is
+	// seen and wins; one stored after it finds the claim and waits for the
+	// seal (Store.CheckCancel).
+	err := each(ctx, b.cfg.Parallelism, len(plan.EnvelopeIDs), func(ctx context.Context, i int) error {
+		eid := plan.EnvelopeIDs[i]
+		var theirs Claim
+		mine := Claim{SchemaVersion: SchemaVersion, EnvelopeID: eid, BatchID: id, ClaimedAt: now}
+		if _, err := b.st.create(ctx, ClaimKey(eid), mine, &theirs, &theirs.SchemaVersion); err != nil {
+			return err
+		} else if theirs.BatchID != "" && theirs.BatchID != id {
+			left[i] = LeftClaimed
+			return nil
+		}
+		if _, err := b.envs.Cancellation(ctx, eid); err == nil {
+			left[i] = LeftCancelled
+			return nil
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		rec, ok := recs[eid]
+		if !ok {
+			var err error
+			if rec, err = b.envs.Record(ctx, eid); errors.Is(err, storage.ErrNotFound) {
+				left[i] = LeftMissing
+				return nil
+			} else if err != nil {
+				return err
+			}
+		}
+		if err := b.envs.Verify(ctx, rec); errors.Is(err, storage.ErrChecksum) || errors.Is(err, storage.ErrNotFound) {
+			b.log.Error("batch: envelope's stored files do not match its record; left out of the batch", "batch_id", id, "envelope_id", eid)
+			left[i] = LeftDamaged
+			return nil
+		} else if err != nil {
+			return err
+		}
+		records[i] = rec
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	attempt := randomHex(6)
+	prefix := AttemptPrefix(id, attempt)
+	var printed Printed
+	for {
+		var members []PrintEnvelope
+		for i, eid := range plan.EnvelopeIDs {
+			if left[i] == "" {
+				members = append(members, PrintEnvelope{Sequence: len(members) + 1, ID: eid, Record: records[i]})
+			}
+		}
+		if len(members) == 0 {
+			printed = Printed{}
+			break
+		}
+		printed, err = b.cfg.Assembler.Assemble(ctx, PrintJob{BatchID: id, CutOff: plan.CutOff, KeyPrefix: prefix},
+			b.withRequests(ctx, members))
+		var refused *RefusedError
+		if errors.As(err, &refused) {
+			i := slices.Index(plan.EnvelopeIDs, refused.EnvelopeID)
+			if i < 0 || left[i] != "" {
+				return nil, fmt.Errorf("batch: the assembler refused envelope %s, which is not in the batch: %w", refused.EnvelopeID, err)
+			}
+			b.log.Error("batch: envelope cannot be printed as recorded; left out of the batch", "batch_id", id,
+				"envelope_id", refused.EnvelopeID, "reason", refused.Reason)
+			left[i] = LeftRefused
+			b.removeAttempt(ctx, prefix)
+			continue
+		}
+		if err != nil {
+			b.removeAttempt(ctx, prefix)
+			return nil, err
+		}
+		break
+	}
+
+	s := &Sealed{SchemaVersion: SchemaVersion, BatchID: id, CutOff: plan.CutOff, Supplier: plan.Supplier,
+		Attempt: attempt, Envelopes: []Member{}, Files: []File{}, Pages: printed.Pages, Sheets: printed.Sheets}
+	for i, eid := range plan.EnvelopeIDs {
+		if left[i] == "" {
+			s.Envelopes = append(s.Envelopes, Member{Sequence: len(s.Envelopes) + 1, EnvelopeID: eid})
+		} else {
+			s.Left = append(s.Left, Left{EnvelopeID: eid, Code: left[i]})
+		}
+	}
+	for _, f := range printed.Files {
+		s.Files = append(s.Files, File{Name: f.Name, Kind: FilePrint, Key: prefix + f.Name, SHA256: f.SHA256, Size: f.Size})
+	}
+	if len(s.Envelopes) > 0 {
+		for _, m := range []struct {
+			name, kind string
+			data       []byte
+		}{{ManifestJSON, FileManifestJSON, printed.ManifestJSON}, {ManifestCSV, FileManifestCSV, printed.ManifestCSV}} {
+			info, err := b.store.Put(ctx, prefix+m.name, m.data)
+			if err != nil {
+				b.removeAttempt(ctx, prefix)
+				return nil, err
+			}
+			s.Files = append(s.Files, File{Name: m.name, Kind: m.kind, Key: info.Key, SHA256: info.SHA256, Size: info.Size})
+		}
+	}
+
+	// The index entries go first, so that no sealed batch is missing from
+	// them; an entry for a batch that is not sealed is skipped by readers.
+	if _, err := b.store.Put(ctx, IndexPrefix+id, []byte(id)); err != nil {
+		return nil, err
+	}
+	if len(s.Envelopes) > 0 {
+		if _, err := b.store.Put(ctx, HandOffPrefix+id, []byte(id)); err != nil {
+			return nil, err
+		}
+	}
+	s.SealedAt = b.clock.Now().UTC()
+	var theirs Sealed
+	created, err := b.st.create(ctx, SealKey(id), s, &theirs, &theirs.SchemaVersion)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		b.log.Info("batch: another batcher sealed the batch first; removing this attempt's files", "batch_id", id)
+		b.removeAttempt(ctx, prefix)
+		return &theirs, nil
+	}
+	b.log.Info("batch: sealed", "batch_id", id, "envelopes", len(s.Envelopes), "left_out", len(s.Left),
+		"files", len(s.Files), "pages", s.Pages, "sheets", s.Sheets)
+	return s, nil
+}
+
+// withRequests yields members with their stored requests, read and
+// decoded Parallelism at a time ahead of the reader, in order.
+func (b *Batcher) withRequests(ctx context.Context, members []PrintEnvelope) iter.Seq2[PrintEnvelope, error] {
+	return func(yield func(PrintEnvelope, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		type result struct {
+			env *request.Envelope
+			err error
+		}
+		ahead := make(chan chan result, b.cfg.Parallelism)
+		go func() {
+			defer close(ahead)
+			for _, m := range members {
+				ch := make(chan result, 1)
+				select {
+				case ahead <- ch:
+				case <-ctx.Done():
+					return
+				}
+				go func() {
+					env, err := b.readRequest(ctx, m.Record)
+					ch <- result{env, err}
+				}()
+			}
+		}()
+		for _, m := range members {
+			var r result
+			select {
+			case ch, ok := <-ahead:
+				if !ok {
+					yield(PrintEnvelope{}, ctx.Err())
+					return
+				}
+				r = <-ch
+			case <-ctx.Done():
+				yield(PrintEnvelope{}, ctx.Err())
+				return
+			}
+			if r.err != nil {
+				yield(PrintEnvelope{}, r.err)
+				return
+			}
+			m.Request = r.env
+			if !yield(m, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (b *Batcher) readRequest(ctx context.Context, rec envelopes.Record) (*request.Envelope, error) {
+	data, err := b.store.Get(ctx, rec.Request.Key)
+	if errors.Is(err, storage.ErrChecksum) || errors.Is(err, storage.ErrNotFound) {
+		return nil, &RefusedError{EnvelopeID: rec.EnvelopeID, Reason: "its stored request is missing or damaged"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	env, err := request.Decode(data)
+	if err != nil || env.EnvelopeID != rec.EnvelopeID || env.ContentHash() != rec.RequestHash {
+		// The decoder's error is not passed on: it can quote the request.
+		return nil, &RefusedError{EnvelopeID: rec.EnvelopeID, Reason: "its stored request does not read back as the request it was rendered from"}
+	}
+	return env, nil
+}
+
+// removeAttempt deletes the files of an attempt that will not be the
+// batch's. A failure is only logged: the files are unreferenced, and the
+// retention sweep of old attempts removes them.
+func (b *Batcher) removeAttempt(ctx context.Context, prefix string) {
+	var errs []error
+	for info, err := range b.store.List(ctx, prefix) {
+		if err != nil {
+			errs = append(errs, err)
+			break
+		}
+		errs = append(errs, b.store.Delete(ctx, info.Key))
+	}
+	if err := errors.Join(errs...); err != nil {
+		b.log.Warn("batch: could not remove the files of an abandoned attempt", "prefix", prefix, "err", err)
+	}
+}
+
+// afterSeal announces a sealed batch's envelopes as batched and takes its
+// envelopes (members and those it left out) out of the ready index. It is
+// idempotent: an envelope still in the index is announced again, and
+// upstream deduplicates.
+func (b *Batcher) afterSeal(ctx context.Context, s *Sealed) error {
+	err := each(ctx, b.cfg.Parallelism, len(s.Envelopes), func(ctx context.Context, i int) error {
+		m := s.Envelopes[i]
+		if _, err := b.store.Stat(ctx, envelopes.ReadyKey(m.EnvelopeID)); errors.Is(err, storage.ErrNotFound) {
+			return nil // announced and cleaned up by an earlier run
+		} else if err != nil {
+			return err
+		}
+		e := events.Batched(events.InBatch{EnvelopeID: m.EnvelopeID, BatchID: s.BatchID, Sequence: m.Sequence, Supplier: s.Supplier}, s.SealedAt)
+		if err := b.events.PublishPrint(ctx, e); err != nil {
+			return err
+		}
+		return b.store.Delete(ctx, envelopes.ReadyKey(m.EnvelopeID))
+	})
+	if err != nil {
+		return err
+	}
+	return each(ctx, b.cfg.Parallelism, len(s.Left), func(ctx context.Context, i int) error {
+		if s.Left[i].Code == LeftClaimed {
+			return nil // the other batch's to clean up
+		}
+		return b.store.Delete(ctx, envelopes.ReadyKey(s.Left[i].EnvelopeID))
+	})
+}
+
+// each runs f for 0 to n-1, at most p at a time, and returns the first
+// error, after cancelling the context of the calls still running.
+func each(ctx context.Context, p, n int, f func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, p)
+	var wg sync.WaitGroup
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := f(ctx, i); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,350 @@
+// Package batchtest gives tests of the batcher, the supplier adapters and
+// the supplier API what they share: committed envelopes to batch, a fake
+// print-file assembler, a fake supplier and an events recorder.
+package batchtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/request"
+)
+
+// Root is the repository root, found from this file's location.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// Personal lists strings from the sample request Commit uses that must
+// never appear in logs, manifests, events or errors.
+var Personal = []string{"Priya", "Raman", "Arjun", "Asha", "Mill Lane", "Canterbury", "CT1 2HX", "2025-01-12"}
+
+// Commit stores a rendered envelope with id id, rendered at renderedAt,
+// from the twins sample request with small stand-in PDFs, as the worker
+// would. It returns the record.
+func Commit(t testing.TB, s storage.Store, id string, renderedAt time.Time) envelopes.Record {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(Root(), "testdata", "requests", "valid", "twins.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["envelopeId"] = id
+	data, _ = json.Marshal(m)
+	env, err := request.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	normalised, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []envelopes.RenderedDocument{
+		{Kind: "letter", Name: "letter.pdf", TemplateID: "carriage-letter", TemplateVersion: 1, Pages: 2, Sheets: 1,
+			PDF: []byte("%PDF-1.7 letter for " + id + "\n")},
+		{Kind: "certificate", Name: "certificate-1.pdf", TemplateID: "baby-loss-certificate", TemplateVersion: 1, Pages: 1, Sheets: 1,
+			PDF: []byte("%PDF-1.7 certificate 1 for " + id + "\n")},
+		{Kind: "certificate", Name: "certificate-2.pdf", TemplateID: "baby-loss-certificate", TemplateVersion: 1, Pages: 1, Sheets: 1,
+			PDF: []byte("%PDF-1.7 certificate 2 for " + id + "\n")},
+	}
+	rec, _, err := envelopes.New(s).Commit(t.Context(), envelopes.Rendered{
+		EnvelopeID: id, RequestHash: env.ContentHash(), Request: normalised, Documents: docs, RenderedAt: renderedAt,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// CommitN commits n envelopes with ids prefix-0001, prefix-0002, … and
+// returns their ids.
+func CommitN(t testing.TB, s storage.Store, prefix string, n int, renderedAt time.Time) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = fmt.Sprintf("%s-%04d", prefix, i+1)
+		Commit(t, s, ids[i], renderedAt)
+	}
+	return ids
+}
+
+// Assembler is a stand-in for the print-file assembler: it writes one
+// file, print-0001.pdf, holding each envelope's stored documents in order
+// under a line naming the batch and sequence, and a manifest listing the
+// envelopes. It is safe for concurrent use.
+type Assembler struct {
+	Store storage.Store
+
+	mu     sync.Mutex
+	refuse map[string]bool
+	fail   error
+	calls  int
+	// Block, if set, is received from before each envelope is written:
+	// tests use it to hold an assembly half way.
+	Block chan struct{}
+}
+
+// Refuse makes the assembler refuse envelope id.
+func (a *Assembler) Refuse(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refuse == nil {
+		a.refuse = map[string]bool{}
+	}
+	a.refuse[id] = true
+}
+
+// FailWith makes every later Assemble fail with err (nil to stop).
+func (a *Assembler) FailWith(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.fail = err
+}
+
+// Calls counts Assemble calls.
+func (a *Assembler) Calls() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.calls
+}
+
+// Manifest is the stand-in manifest's JSON form.
+type Manifest struct {
+	BatchID   string    `json:"batchId"`
+	CutOff    time.Time `json:"cutOff"`
+	Envelopes []Entry   `json:"envelopes"`
+	Files     []File    `json:"files"`
+}
+
+// Entry is one envelope of a stand-in manifest.
+type Entry struct {
+	Sequence   int    `json:"sequence"`
+	EnvelopeID string `json:"envelopeId"`
+	Postage    string `json:"postage"`
+	Pages      int    `json:"pages"`
+}
+
+// File is one file of a stand-in manifest.
+type File struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+// Assemble implements batch.Assembler.
+func (a *Assembler) Assemble(ctx context.Context, job batch.PrintJob, list iter.Seq2[batch.PrintEnvelope, error]) (batch.Printed, error) {
+	a.mu.Lock()
+	a.calls++
+	fail, refuse := a.fail, a.refuse
+	a.mu.Unlock()
+	if fail != nil {
+		return batch.Printed{}, fail
+	}
+	var buf bytes.Buffer
+	m := Manifest{BatchID: job.BatchID, CutOff: job.CutOff}
+	pages, sheets := 0, 0
+	for e, err := range list {
+		if err != nil {
+			return batch.Printed{}, err
+		}
+		if a.Block != nil {
+			select {
+			case <-a.Block:
+			case <-ctx.Done():
+				return batch.Printed{}, ctx.Err()
+			}
+		}
+		if refuse[e.ID] {
+			return batch.Printed{}, fmt.Errorf("stand-in: %w", &batch.RefusedError{EnvelopeID: e.ID, Reason: "told to refuse it"})
+		}
+		if e.Request == nil || e.Request.EnvelopeID != e.ID || e.Record.EnvelopeID != e.ID {
+			return batch.Printed{}, fmt.Errorf("stand-in: envelope %d came without its own request and record", e.Sequence)
+		}
+		fmt.Fprintf(&buf, "== %s %d %s\n", job.BatchID, e.Sequence, e.ID)
+		n := 0
+		for _, d := range e.Record.Documents {
+			data, err := a.Store.Get(ctx, d.Key)
+			if err != nil {
+				return batch.Printed{}, err
+			}
+			buf.Write(data)
+			n += d.Pages
+			sheets += d.Sheets
+		}
+		pages += n
+		m.Envelopes = append(m.Envelopes, Entry{Sequence: e.Sequence, EnvelopeID: e.ID, Postage: e.Request.Letter.Postage, Pages: n})
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	f := batch.PrintedFile{Name: "print-0001.pdf", SHA256: hex.EncodeToString(sum[:]), Size: int64(buf.Len())}
+	if _, err := a.Store.PutStream(ctx, job.KeyPrefix+f.Name, &buf, f.Size, f.SHA256); err != nil {
+		return batch.Printed{}, err
+	}
+	m.Files = []File{{f.Name, f.SHA256, f.Size}}
+	js, _ := json.MarshalIndent(m, "", "  ")
+	var csv strings.Builder
+	csv.WriteString("batch_id,sequence,envelope_id,postage,pages\n")
+	for _, e := range m.Envelopes {
+		fmt.Fprintf(&csv, "%s,%d,%s,%s,%d\n", m.BatchID, e.Sequence, e.EnvelopeID, e.Postage, e.Pages)
+	}
+	return batch.Printed{Files: []batch.PrintedFile{f}, Pages: pages, Sheets: sheets,
+		ManifestJSON: js, ManifestCSV: []byte(csv.String())}, nil
+}
+
+// Supplier is a stand-in batch.Supplier that records what it is sent.
+type Supplier struct {
+	SupplierName string
+
+	mu    sync.Mutex
+	sent  []string
+	fails []error
+}
+
+// Name implements batch.Supplier.
+func (s *Supplier) Name() string { return s.SupplierName }
+
+// Adapter implements batch.Supplier.
+func (s *Supplier) Adapter() string { return "stand-in" }
+
+// FailNext makes the next len(errs) sends fail with errs, in order.
+func (s *Supplier) FailNext(errs ...error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails = append(s.fails, errs...)
+}
+
+// Send implements batch.Supplier.
+func (s *Supplier) Send(ctx context.Context, b *batch.Sealed) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.fails) > 0 {
+		err := s.fails[0]
+		s.fails = s.fails[1:]
+		return err
+	}
+	s.sent = append(s.sent, b.BatchID)
+	return nil
+}
+
+// Sent lists the batch ids sent, in order, repeats included.
+func (s *Supplier) Sent() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.sent...)
+}
+
+// Events records published events and can fail publishes. It implements
+// pipeline.Publisher and is safe for concurrent use.
+type Events struct {
+	// Notify, if set, receives every event confirmed, after it is
+	// recorded; tests use it to wait for work done in the background.
+	Notify chan Event
+
+	mu     sync.Mutex
+	events []Event
+	fail   map[string]int
+}
+
+// Event is one published event.
+type Event struct {
+	Kind string
+	Body []byte
+}
+
+// Publish implements pipeline.Publisher.
+func (e *Events) Publish(ctx context.Context, kind string, body []byte) error {
+	e.mu.Lock()
+	if e.fail[kind] > 0 {
+		e.fail[kind]--
+		e.mu.Unlock()
+		return errors.New("stand-in: not confirmed")
+	}
+	ev := Event{kind, bytes.Clone(body)}
+	e.events = append(e.events, ev)
+	e.mu.Unlock()
+	if e.Notify != nil {
+		select {
+		case e.Notify <- ev:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// FailNext makes the next n publishes of kind fail.
+func (e *Events) FailNext(kind string, n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fail == nil {
+		e.fail = map[string]int{}
+	}
+	e.fail[kind] += n
+}
+
+// All returns every event published, in order.
+func (e *Events) All() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Event(nil), e.events...)
+}
+
+// Of returns the envelope ids of the events of kind, in order published.
+func (e *Events) Of(kind string) []string {
+	var ids []string
+	for _, ev := range e.All() {
+		if ev.Kind == kind {
+			var v struct {
+				EnvelopeID string `json:"envelopeId"`
+			}
+			_ = json.Unmarshal(ev.Body, &v)
+			ids = append(ids, v.EnvelopeID)
+		}
+	}
+	return ids
+}
+
+// CheckNoPersonalData fails t if text holds any of Personal.
+func CheckNoPersonalData(t testing.TB, what, text string) {
+	t.Helper()
+	for _, p := range Personal {
+		if strings.Contains(text, p) {
+			t.Errorf("%s holds personal data (%q)", what, p)
+		}
+	}
+}
+
+// ReadAll reads the object at key whole, checked against its SHA-256.
+func ReadAll(t testing.TB, s storage.Store, key string) []byte {
+	t.Helper()
+	r, _, err := s.Open(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

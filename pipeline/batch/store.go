@@ -1,0 +1,288 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/quire-print/quire/pipeline/events"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+)
+
+// ErrNotFound: no such record. It wraps storage.ErrNotFound.
+var ErrNotFound = fmt.Errorf("batch: %w", storage.ErrNotFound)
+
+// ErrSealing: the envelope is claimed by a batch that is not sealed yet,
+// so whether it will be printed is not decided: ask again shortly.
+var ErrSealing = errors.New("batch: the envelope's batch is being sealed")
+
+// Store reads and writes batch records in a storage.Store. The batcher,
+// the supplier API and the operators' commands share it. It is safe for
+// concurrent use.
+type Store struct {
+	s storage.Store
+}
+
+// NewStore returns a Store keeping batch records in s.
+func NewStore(s storage.Store) *Store { return &Store{s: s} }
+
+// Storage is the underlying store, for reading batch files.
+func (st *Store) Storage() storage.Store { return st.s }
+
+// get reads the record at key into v, strictly. A missing record is an
+// error wrapping ErrNotFound.
+func (st *Store) get(ctx context.Context, key string, v any, version *int) error {
+	data, err := st.s.Get(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	if err != nil {
+		return err
+	}
+	return unmarshal(key, data, v, version)
+}
+
+// create creates the record at key. If one is there already it reads it
+// into existing (which must point to the same type as v) and returns
+// false.
+func (st *Store) create(ctx context.Context, key string, v any, existing any, version *int) (bool, error) {
+	if _, err := st.s.Create(ctx, key, marshal(v)); err == nil {
+		return true, nil
+	} else if !errors.Is(err, storage.ErrExists) {
+		return false, err
+	}
+	if err := st.get(ctx, key, existing, version); err != nil {
+		return false, fmt.Errorf("batch: reading the record that was there first: %w", err)
+	}
+	return false, nil
+}
+
+// Claim returns the batch claim of envelope id.
+func (st *Store) Claim(ctx context.Context, id string) (Claim, error) {
+	if err := envelopes.ValidID(id); err != nil {
+		return Claim{}, err
+	}
+	var c Claim
+	err := st.get(ctx, ClaimKey(id), &c, &c.SchemaVersion)
+	if err == nil && c.EnvelopeID != id {
+		err = fmt.Errorf("batch: the claim at %s is for envelope %q", ClaimKey(id), c.EnvelopeID)
+	}
+	return c, err
+}
+
+// Plan returns a batch's plan.
+func (st *Store) Plan(ctx context.Context, batchID string) (Plan, error) {
+	if err := ValidID(batchID); err != nil {
+		return Plan{}, err
+	}
+	var p Plan
+	return p, st.get(ctx, PlanKey(batchID), &p, &p.SchemaVersion)
+}
+
+// Sealed returns a sealed batch, or an error wrapping ErrNotFound if the
+// batch is not sealed (yet).
+func (st *Store) Sealed(ctx context.Context, batchID string) (*Sealed, error) {
+	if err := ValidID(batchID); err != nil {
+		return nil, err
+	}
+	var s Sealed
+	if err := st.get(ctx, SealKey(batchID), &s, &s.SchemaVersion); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Handover returns the record of a batch's hand-over to its supplier.
+func (st *Store) Handover(ctx context.Context, batchID string) (Handover, error) {
+	var h Handover
+	return h, st.get(ctx, HandoverKey(batchID), &h, &h.SchemaVersion)
+}
+
+// HandOffFailure returns the record of a hand-off that failed for good.
+func (st *Store) HandOffFailure(ctx context.Context, batchID string) (HandOffFailure, error) {
+	var f HandOffFailure
+	return f, st.get(ctx, HandOffFailedKey(batchID), &f, &f.SchemaVersion)
+}
+
+// Receipt returns the supplier's acknowledgement of a batch.
+func (st *Store) Receipt(ctx context.Context, batchID string) (Receipt, error) {
+	var r Receipt
+	return r, st.get(ctx, ReceiptKey(batchID), &r, &r.SchemaVersion)
+}
+
+// Acknowledge records that the batch's supplier received it. The first
+// acknowledgement is kept; it and whether this call stored it are
+// returned.
+func (st *Store) Acknowledge(ctx context.Context, r Receipt) (Receipt, bool, error) {
+	r.SchemaVersion = SchemaVersion
+	r.At = r.At.UTC()
+	var stored Receipt
+	created, err := st.create(ctx, ReceiptKey(r.BatchID), r, &stored, &stored.SchemaVersion)
+	if created {
+		return r, true, nil
+	}
+	return stored, false, err
+}
+
+// Outcome returns the stored report of one outcome for an envelope.
+func (st *Store) Outcome(ctx context.Context, batchID, envelopeID, outcome string) (Outcome, error) {
+	var o Outcome
+	return o, st.get(ctx, OutcomeKey(batchID, envelopeID, outcome), &o, &o.SchemaVersion)
+}
+
+// RecordOutcome stores an outcome report. The first report of an outcome
+// for an envelope is kept: a repeated report gets the stored one back,
+// with false.
+func (st *Store) RecordOutcome(ctx context.Context, o Outcome) (Outcome, bool, error) {
+	o.SchemaVersion = SchemaVersion
+	o.At, o.ReportedAt = o.At.UTC(), o.ReportedAt.UTC()
+	var stored Outcome
+	created, err := st.create(ctx, OutcomeKey(o.BatchID, o.EnvelopeID, o.Outcome), o, &stored, &stored.SchemaVersion)
+	if created {
+		return o, true, nil
+	}
+	return stored, false, err
+}
+
+// Batches yields the ids of every batch that was sealed or is being
+// sealed, oldest first.
+func (st *Store) Batches(ctx context.Context) iter.Seq2[string, error] {
+	return st.ids(ctx, IndexPrefix)
+}
+
+// PendingHandOffs yields the ids of sealed batches not yet handed over.
+func (st *Store) PendingHandOffs(ctx context.Context) iter.Seq2[string, error] {
+	return st.ids(ctx, HandOffPrefix)
+}
+
+func (st *Store) ids(ctx context.Context, prefix string) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for info, err := range st.s.List(ctx, prefix) {
+			if err != nil {
+				yield("", err)
+				return
+			}
+			if !yield(strings.TrimPrefix(info.Key, prefix), nil) {
+				return
+			}
+		}
+	}
+}
+
+// FateState says where an envelope stands with respect to batching.
+type FateState int
+
+// Fate states.
+const (
+	// NotBatched: no batch has claimed the envelope.
+	NotBatched FateState = iota
+	// Sealing: a batch claimed it and is not sealed yet.
+	Sealing
+	// InBatch: it is in a sealed batch and will be (or was) printed.
+	InBatch
+	// LeftOut: a batch claimed it, then left it out (Fate.LeftCode says
+	// why); it will not be printed.
+	LeftOut
+)
+
+func (s FateState) String() string {
+	switch s {
+	case NotBatched:
+		return "not batched"
+	case Sealing:
+		return "being sealed"
+	case InBatch:
+		return "in batch"
+	case LeftOut:
+		return "left out"
+	}
+	return fmt.Sprintf("FateState(%d)", int(s))
+}
+
+// Fate is where an envelope stands.
+type Fate struct {
+	State    FateState
+	BatchID  string
+	Sequence int
+	Supplier string
+	SealedAt time.Time
+	// HandedOverAt is zero until the batch is handed over.
+	HandedOverAt time.Time
+	// LeftCode says why a LeftOut envelope was left out.
+	LeftCode string
+}
+
+// Fate says whether envelope id is in a batch.
+func (st *Store) Fate(ctx context.Context, id string) (Fate, error) {
+	c, err := st.Claim(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Fate{State: NotBatched}, nil
+	}
+	if err != nil {
+		return Fate{}, err
+	}
+	f := Fate{State: Sealing, BatchID: c.BatchID}
+	s, err := st.Sealed(ctx, c.BatchID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return f, nil
+	}
+	if err != nil {
+		return Fate{}, err
+	}
+	f.Supplier, f.SealedAt = s.Supplier, s.SealedAt
+	m, ok := s.Member(id)
+	if !ok {
+		f.State, f.LeftCode = LeftOut, LeftMissing
+		for _, l := range s.Left {
+			if l.EnvelopeID == id {
+				f.LeftCode = l.Code
+			}
+		}
+		return f, nil
+	}
+	f.State, f.Sequence = InBatch, m.Sequence
+	h, err := st.Handover(ctx, c.BatchID)
+	switch {
+	case err == nil:
+		f.HandedOverAt = h.At
+	case !errors.Is(err, storage.ErrNotFound):
+		return Fate{}, err
+	}
+	return f, nil
+}
+
+// CheckCancel is for the cancel handler, to call after it has stored the
+// envelope's cancellation marker (envelopes.Store.Cancel), received at
+// at. It answers:
+//   - nil, nil: the cancellation stands; the envelope will not be printed.
+//     Announce it cancelled.
+//   - a cancel-refused event: the envelope is in a sealed batch; the
+//     cancellation came too late. Announce that instead.
+//   - an error wrapping ErrSealing: the envelope's batch is being sealed
+//     and may or may not include it. Try again shortly (send the message
+//     round the retry path); the batch is sealed within minutes.
+//
+// Why this is safe, with the batcher working at the same moment: the
+// handler writes the marker, then reads the claim; the batcher writes the
+// claim, then reads the marker. With S3's strongly consistent reads one of
+// them sees the other. If the handler sees no claim, the batcher's read
+// comes after the marker and leaves the envelope out. If it sees a claim,
+// it waits for the seal, which says what the batcher decided.
+func (st *Store) CheckCancel(ctx context.Context, id string, at time.Time) (*events.PrintEvent, error) {
+	f, err := st.Fate(ctx, id)
+	switch {
+	case err != nil:
+		return nil, err
+	case f.State == Sealing:
+		return nil, fmt.Errorf("%w: envelope %s, batch %s", ErrSealing, id, f.BatchID)
+	case f.State != InBatch:
+		return nil, nil
+	}
+	e := events.CancelRefused(events.InBatch{EnvelopeID: id, BatchID: f.BatchID, Sequence: f.Sequence, Supplier: f.Supplier},
+		f.SealedAt, f.HandedOverAt, at)
+	return &e, nil
+}
