@@ -21,11 +21,11 @@ type TextAlternative struct {
 	// Specimen is the mark on every preview: "Specimen – not a certificate".
 	Specimen string `json:"specimen"`
 	// Header is a certificate's fixed wording above its boxes (its title,
-	// who issues it); Footer the wording after the first box (the warning
-	// at the foot). Empty for letters.
+	// who issues it). Empty for letters.
 	Header []string `json:"header,omitempty"`
 	// Boxes are a certificate's numbered boxes, in order. Empty for letters.
-	Boxes  []Box    `json:"boxes,omitempty"`
+	Boxes []Box `json:"boxes,omitempty"`
+	// Footer is a certificate's fixed wording after its first box.
 	Footer []string `json:"footer,omitempty"`
 	// Lines are a letter's lines of text as laid out, in reading order.
 	// Empty for certificates.
@@ -37,8 +37,10 @@ type TextAlternative struct {
 
 // Box is what one numbered box of a certificate will say.
 type Box struct {
-	Number int    `json:"number"`
-	Label  string `json:"label"`
+	// Number is the box's number on the certificate, from 1.
+	Number int `json:"number"`
+	// Label is the box's printed label: "Name of baby".
+	Label string `json:"label"`
 	// Field is the request field the box shows, e.g. "babyName".
 	Field string `json:"field"`
 	// Value is the box's text as printed ("March 2025", "Female"); empty
