@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/quire-print/quire/request"
+	"github.com/quire-print/quire/templates"
 )
 
 // pageWidth is the width of the page's preview image in pixels: sharp at
@@ -65,6 +66,27 @@ type pageData struct {
 	Preview   *pagePreview
 	// Busy says the preview could not be made because Quire is busy.
 	Busy bool
+	// Helpline is the support line the letter names, for the page's foot.
+	Helpline helpline
+}
+
+// helpline is a support line, from the carriage letter's constants, so
+// that the page and the letter name the same one.
+type helpline struct{ Name, Phone, Hours string }
+
+// helplineFrom reads the helpline from the current carriage letter. It
+// is empty, and the page says nothing of it, if the letter has none.
+func helplineFrom(set *templates.Set) helpline {
+	t, err := set.Get(request.DefaultLetterTemplate, 0)
+	if err != nil {
+		return helpline{}
+	}
+	c := t.Constants
+	h := helpline{Name: c["helpline-name"], Phone: c["helpline-phone"], Hours: c["helpline-hours"]}
+	if h.Name == "" || h.Phone == "" {
+		return helpline{}
+	}
+	return h
 }
 
 // pagePreview is the preview on the page: the image, inline, and what it
@@ -372,7 +394,7 @@ func (data *pageData) status() int {
 }
 
 func (h *Handler) newPageData() *pageData {
-	return &pageData{CSS: h.assetURL("preview.css"), JS: h.assetURL("preview.js")}
+	return &pageData{CSS: h.assetURL("preview.css"), JS: h.assetURL("preview.js"), Helpline: h.helpline}
 }
 
 // renderPage writes the whole page.

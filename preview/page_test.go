@@ -100,6 +100,8 @@ func TestPageShowsTheEmptyCertificate(t *testing.T) {
 		"It is marked ‘Specimen – not a certificate’",
 		`action="/preview"`, `method="post"`,
 		`formaction="/preview/certificate.pdf"`,
+		// The helpline the letter names, from the letter's template.
+		"If you would like to talk to someone, the Miscarriage Association offers free, confidential support on 01924 200799 (Monday to Friday, 9am to 4pm).",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the empty page does not have %q", want)

@@ -98,6 +98,8 @@ type Handler struct {
 	salt   string
 	mux    *http.ServeMux
 	assets map[string]asset
+	// helpline is named at the foot of the page.
+	helpline helpline
 }
 
 // New returns a Handler, or an error naming every option that is wrong.
@@ -141,13 +143,14 @@ func New(opts Options) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		r:      opts.Renderer,
-		log:    opts.Logger,
-		cache:  newCache(opts.CacheBytes, bytesCost),
-		bases:  newCache(opts.CacheBytes/4, baseCost),
-		limit:  newLimiter(opts.MaxRenders, opts.MaxQueue, opts.QueueWait),
-		salt:   buildSalt(),
-		assets: assets,
+		r:        opts.Renderer,
+		log:      opts.Logger,
+		cache:    newCache(opts.CacheBytes, bytesCost),
+		bases:    newCache(opts.CacheBytes/4, baseCost),
+		limit:    newLimiter(opts.MaxRenders, opts.MaxQueue, opts.QueueWait),
+		salt:     buildSalt(),
+		assets:   assets,
+		helpline: helplineFrom(opts.Renderer.Templates()),
 	}
 	h.mux = http.NewServeMux()
 	h.Register(h.mux)
