@@ -41,18 +41,7 @@ func chromiumPath(t *testing.T) string {
 
 func axeSource(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("QUIRE_TEST_NODE_MODULES")
-	if dir == "" {
-		home, _ := os.UserHomeDir()
-		dir = filepath.Join(home, ".cache", "quire", "e2e-node", "node_modules")
-	}
-	path := filepath.Join(dir, "axe-core", "axe.min.js")
-	src, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("axe-core is not installed (%v), so the preview page's accessibility cannot be checked: "+
-			"run scripts/test-services.sh, or set QUIRE_TEST_NODE_MODULES to a node_modules holding axe-core", err)
-	}
-	return string(src)
+	return string(npmFile(t, "axe-core", "axe.min.js"))
 }
 
 // browser starts headless Chromium as root can run it: no sandbox, no

