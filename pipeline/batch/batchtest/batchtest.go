@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -22,6 +23,8 @@ import (
 	"time"
 
 	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/schedule"
+	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/request"
@@ -347,4 +350,33 @@ func ReadAll(t testing.TB, s storage.Store, key string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// Seal commits n envelopes rendered an hour before cut-off c, with ids
+// starting "E" and c's date, and makes them into a sealed batch for
+// supplier at c, with the stand-in assembler. The default schedule must
+// have a cut-off at c.
+func Seal(t testing.TB, s storage.Store, supplier string, c time.Time, n int) *batch.Sealed {
+	t.Helper()
+	CommitN(t, s, c.Format("E20060102"), n, c.Add(-time.Hour))
+	sched, err := schedule.New(schedule.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := batch.New(batch.Config{
+		Store: s, Schedule: sched, Assembler: &Assembler{Store: s},
+		Supplier: &Supplier{SupplierName: supplier}, Events: &Events{},
+		Clock: memqueue.NewManualClock(c.Add(time.Minute)), Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.CutOff(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Batches) != 1 || len(res.Batches[0].Envelopes) != n {
+		t.Fatalf("sealing a batch of %d: %+v", n, res)
+	}
+	return res.Batches[0]
 }

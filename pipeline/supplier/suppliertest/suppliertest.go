@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"log/slog"
 	"maps"
 	"slices"
 	"testing"
@@ -19,8 +18,6 @@ import (
 
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
-	"github.com/quire-print/quire/pipeline/batch/schedule"
-	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/supplier"
 )
@@ -68,32 +65,10 @@ var cutOffs = []time.Time{
 	time.Date(2026, 3, 3, 17, 30, 0, 0, time.UTC),
 }
 
-// seal makes a sealed batch of n envelopes at cut-off number i, with the
-// stand-in assembler.
+// seal makes a sealed batch of n envelopes at cut-off number i.
 func seal(t *testing.T, h Harness, i, n int) *batch.Sealed {
 	t.Helper()
-	c := cutOffs[i]
-	batchtest.CommitN(t, h.Store, c.Format("E20060102"), n, c.Add(-time.Hour))
-	sched, err := schedule.New(schedule.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := batch.New(batch.Config{
-		Store: h.Store, Schedule: sched, Assembler: &batchtest.Assembler{Store: h.Store},
-		Supplier: &batchtest.Supplier{SupplierName: Supplier}, Events: &batchtest.Events{},
-		Clock: memqueue.NewManualClock(c.Add(time.Minute)), Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := b.CutOff(t.Context(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Batches) != 1 || len(res.Batches[0].Envelopes) != n {
-		t.Fatalf("sealing a batch of %d: %+v", n, res)
-	}
-	return res.Batches[0]
+	return batchtest.Seal(t, h.Store, Supplier, cutOffs[i], n)
 }
 
 func deliver(t *testing.T, h Harness, s *batch.Sealed) {
