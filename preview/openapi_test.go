@@ -96,13 +96,23 @@ func (d *apiDoc) resolve(t *testing.T, v any) map[string]any {
 	return m
 }
 
-// operations returns every documented operation as a net/http pattern
-// ("GET /api/v1/templates") with its OpenAPI object.
+// previewTags are the tags of the operations package preview serves. An
+// operation with none of them belongs to another part of Quire, whose
+// own tests check it.
+var previewTags = []string{"templates", "preview", "page"}
+
+// operations returns every documented operation of package preview as a
+// net/http pattern ("GET /api/v1/templates") with its OpenAPI object.
 func (d *apiDoc) operations() map[string]map[string]any {
 	ops := map[string]map[string]any{}
 	for path, item := range d.root["paths"].(map[string]any) {
 		for _, m := range methods {
-			if op, ok := item.(map[string]any)[m].(map[string]any); ok {
+			op, ok := item.(map[string]any)[m].(map[string]any)
+			if !ok {
+				continue
+			}
+			tags, _ := op["tags"].([]any)
+			if slices.ContainsFunc(tags, func(tag any) bool { return slices.Contains(previewTags, tag.(string)) }) {
 				ops[strings.ToUpper(m)+" "+path] = op
 			}
 		}
