@@ -784,3 +784,34 @@ func TestRecordsAreStrict(t *testing.T) {
 		t.Error("a seal with an unknown field was read")
 	}
 }
+
+type handOffRetention struct {
+	mu  sync.Mutex
+	got map[string]time.Time
+}
+
+func (r *handOffRetention) HandedOver(ctx context.Context, id string, at time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.got == nil {
+		r.got = map[string]time.Time{}
+	}
+	r.got[id] = at
+	return nil
+}
+
+// TestHandOffSchedulesRetention: the print files of a handed-over batch
+// are scheduled for deletion, from the hand-over time.
+func TestHandOffSchedulesRetention(t *testing.T) {
+	h := newHarness(t)
+	batchtest.CommitN(t, h.store, "E", 1, before)
+	ret := &handOffRetention{}
+	b := h.batcher(func(c *batch.Config) { c.Retention = ret })
+	s := h.cutOff(b).Batches[0]
+	if _, err := b.HandOffPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if at, ok := ret.got[s.BatchID]; !ok || !at.Equal(h.clock.Now()) {
+		t.Errorf("retention told %v", ret.got)
+	}
+}

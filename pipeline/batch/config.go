@@ -97,6 +97,11 @@ type Supplier interface {
 // said the hand-off cannot succeed by trying again.
 var ErrNotRetryable = errors.New("hand-off cannot be retried")
 
+// Retention schedules the deletion of a batch's print files.
+type Retention interface {
+	HandedOver(ctx context.Context, batchID string, at time.Time) error
+}
+
 // Clock tells the time and schedules wake-ups. *memqueue.ManualClock
 // satisfies it, for tests.
 type Clock interface {
@@ -137,6 +142,10 @@ type Config struct {
 	Supplier Supplier
 	// Events publishes status events, with confirms.
 	Events pipeline.Publisher
+	// Retention is told when a batch is handed over, so that its print
+	// files (personal data) are deleted after the retention period.
+	// *retention.Keeper is one. Default nil: print files are kept.
+	Retention Retention
 
 	// Clock tells the time. Default: the system clock.
 	Clock Clock

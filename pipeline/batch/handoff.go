@@ -133,5 +133,10 @@ func (b *Batcher) afterHandOff(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if b.cfg.Retention != nil {
+		if err := b.cfg.Retention.HandedOver(ctx, id, h.At); err != nil {
+			return err
+		}
+	}
 	return b.store.Delete(ctx, HandOffPrefix+id)
 }

@@ -460,7 +460,10 @@ const downloadTime = 30 * time.Minute
 // receives a complete-looking wrong file.
 func (a *API) stream(w http.ResponseWriter, r *http.Request, s *batch.Sealed, f batch.File) {
 	body, info, err := a.cfg.Store.Open(r.Context(), f.Key)
-	if err != nil {
+	if errors.Is(err, storage.ErrNotFound) {
+		a.problem(w, r, http.StatusGone, "gone", "the file was deleted under the retention policy")
+		return
+	} else if err != nil {
 		a.storageFailed(w, r, err)
 		return
 	}

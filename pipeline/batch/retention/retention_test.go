@@ -1,0 +1,156 @@
+package retention_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/retention"
+	"github.com/quire-print/quire/pipeline/memqueue"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/fsstore"
+)
+
+var cutOff = time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)
+
+func keys(t *testing.T, s storage.Store, prefix string) []string {
+	t.Helper()
+	var ks []string
+	for info, err := range s.List(t.Context(), prefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks = append(ks, info.Key)
+	}
+	return ks
+}
+
+func newKeeper(t *testing.T, s storage.Store, clock *memqueue.ManualClock) *retention.Keeper {
+	t.Helper()
+	k, err := retention.New(retention.Config{Store: s, Days: 30, Clock: clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestPersonalDataGoesDaysAfterPosting: only the files go, only once due,
+// and what holds no personal data stays.
+func TestPersonalDataGoesDaysAfterPosting(t *testing.T) {
+	s, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := batchtest.Seal(t, s, "northprint", cutOff, 2)
+	posted := cutOff.Add(26 * time.Hour)
+	clock := memqueue.NewManualClock(posted)
+	k := newKeeper(t, s, clock)
+	a, b := sealed.Envelopes[0].EnvelopeID, sealed.Envelopes[1].EnvelopeID
+	if err := k.Posted(t.Context(), a, posted); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Posted(t.Context(), a, posted); err != nil { // a repeated report
+		t.Fatal(err)
+	}
+	if err := k.HandedOver(t.Context(), sealed.BatchID, cutOff.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(keys(t, s, retention.DuePrefix)); n != 2 {
+		t.Errorf("%d due entries, want 2", n)
+	}
+
+	clock.Advance(29 * 24 * time.Hour)
+	if n, err := k.Sweep(t.Context()); err != nil || n != 1 {
+		t.Errorf("after 29 days: swept %d, %v; want only the batch's print files (handed over a day earlier)", n, err)
+	}
+	if got := keys(t, s, batch.BatchesPrefix+sealed.BatchID+"/attempts/"); len(got) != 0 {
+		t.Errorf("print files left: %v", got)
+	}
+	if len(keys(t, s, "envelopes/"+a+"/files/")) == 0 {
+		t.Fatal("the envelope's files went before their time")
+	}
+	clock.Advance(24*time.Hour - time.Second)
+	if n, _ := k.Sweep(t.Context()); n != 0 {
+		t.Errorf("a second before the 30 days: swept %d", n)
+	}
+	clock.Advance(time.Second)
+	if n, err := k.Sweep(t.Context()); err != nil || n != 1 {
+		t.Errorf("at 30 days: swept %d, %v", n, err)
+	}
+	if got := keys(t, s, "envelopes/"+a+"/"); !slices.Equal(got, []string{"envelopes/" + a + "/batch.json", "envelopes/" + a + "/record.json"}) {
+		t.Errorf("left of the posted envelope: %v; want its claim and record only", got)
+	}
+	if len(keys(t, s, "envelopes/"+b+"/files/")) != 4 {
+		t.Error("an envelope not yet posted lost files")
+	}
+	for _, key := range []string{batch.SealKey(sealed.BatchID), batch.PlanKey(sealed.BatchID)} {
+		if _, err := s.Stat(t.Context(), key); err != nil {
+			t.Errorf("%s: %v", key, err)
+		}
+	}
+	if n, err := k.Sweep(t.Context()); n != 0 || err != nil || len(keys(t, s, retention.DuePrefix)) != 0 {
+		t.Errorf("a sweep with nothing due: %d, %v", n, err)
+	}
+}
+
+// failingDeletes fails Delete calls while fail is set.
+type failingDeletes struct {
+	storage.Store
+	fail atomic.Bool
+}
+
+func (f *failingDeletes) Delete(ctx context.Context, key string) error {
+	if f.fail.Load() {
+		return errors.New("storage unavailable")
+	}
+	return f.Store.Delete(ctx, key)
+}
+
+func TestAnInterruptedSweepCarriesOn(t *testing.T) {
+	fs, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &failingDeletes{Store: fs}
+	batchtest.Commit(t, s, "E-1", cutOff)
+	clock := memqueue.NewManualClock(cutOff)
+	k := newKeeper(t, s, clock)
+	if err := k.Posted(t.Context(), "E-1", cutOff); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(31 * 24 * time.Hour)
+	s.fail.Store(true)
+	if _, err := k.Sweep(t.Context()); err == nil {
+		t.Fatal("no error from a failing sweep")
+	}
+	if len(keys(t, s, retention.DuePrefix)) != 1 {
+		t.Fatal("the entry went although its files did not")
+	}
+	s.fail.Store(false)
+	if n, err := k.Sweep(t.Context()); n != 1 || err != nil {
+		t.Errorf("the second sweep: %d, %v", n, err)
+	}
+	if got := keys(t, s, "envelopes/E-1/files/"); len(got) != 0 {
+		t.Errorf("files left: %v", got)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	_, err := retention.New(retention.Config{Days: -1, SweepInterval: -time.Second})
+	for _, want := range []string{"Store is required", "Days cannot be negative", "SweepInterval cannot be negative"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+	k, err := retention.New(retention.Config{Store: &failingDeletes{}})
+	if err != nil || k.Days() != 30 {
+		t.Errorf("default days: %v, %v", k, err)
+	}
+}
