@@ -42,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDemo(ctx, rest, stdout, stderr)
 	case "load":
 		return runLoad(ctx, rest, stdout, stderr)
+	case "batches":
+		return runBatches(ctx, rest, stdout, stderr)
 	case "previewload":
 		return runPreviewLoad(ctx, rest, stdout, stderr)
 	default:
@@ -64,6 +66,7 @@ Commands:
   submit   hand envelope requests or a cancellation to RabbitMQ or a running serve
   demo     the whole flow on the embedded defaults, in one command
   load     load harness: envelopes/s and latency through RabbitMQ and S3
+  batches  print batches for operators: list, show, re-send to the supplier, make supplier tokens
   help     show this help
 `)
 }

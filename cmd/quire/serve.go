@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	env := &envFlags{fs: fs}
 	cfg := serviceFlags(env)
 	logs := logFlags(env)
+	batching := batchFlags(env)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: quire serve [flags]
 
@@ -71,6 +72,12 @@ Flags:
 		return 1
 	}
 	preview.Mount(s.Mux(), r.r, logger) // the preview API and page: /api/v1/..., /preview
+	stopBatching, err := startBatching(ctx, s, *cfg, batching, r.r, logger) // the batcher, retention, and /supplier/v1/...
+	if err != nil {
+		fmt.Fprintf(stderr, "quire serve: %v\n", err)
+		return 1
+	}
+	defer stopBatching()
 	if s.Embedded() {
 		fmt.Fprintf(stdout, "quire serve: embedded queue (not durable) and files under %s; intake at http://%s%s\n",
 			s.DataDir(), s.Addr(), service.IntakePath)
