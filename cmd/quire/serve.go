@@ -71,7 +71,7 @@ Flags:
 		fmt.Fprintf(stderr, "quire serve: %v\n", err)
 		return 1
 	}
-	preview.Mount(s.Mux(), r.r, logger) // the preview API and page: /api/v1/..., /preview
+	preview.Mount(s.Mux(), r.r, logger)                                     // the preview API and page: /api/v1/..., /preview
 	stopBatching, err := startBatching(ctx, s, *cfg, batching, r.r, logger) // the batcher, retention, and /supplier/v1/...
 	if err != nil {
 		fmt.Fprintf(stderr, "quire serve: %v\n", err)
