@@ -71,8 +71,9 @@ Flags:
 		fmt.Fprintf(stderr, "quire serve: %v\n", err)
 		return 1
 	}
-	preview.Mount(s.Mux(), r.r, logger)                                     // the preview API and page: /api/v1/..., /preview
-	stopBatching, err := startBatching(ctx, s, *cfg, batching, r.r, logger) // the batcher, retention, and /supplier/v1/...
+	preview.Mount(s.Mux(), r.r, logger) // the preview API and page: /api/v1/..., /preview
+	// The batcher, the retention sweep, and the pull API: /supplier/v1/...
+	stopBatching, err := startBatching(ctx, s, *cfg, batching, r.r, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "quire serve: %v\n", err)
 		return 1
