@@ -1,0 +1,539 @@
+//go:build integration
+
+package batch_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	_ "image/png" // pdftoppm's output
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/datamatrix"
+
+	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/printfile"
+	"github.com/quire-print/quire/pipeline/batch/retention"
+	"github.com/quire-print/quire/pipeline/batch/schedule"
+	"github.com/quire-print/quire/pipeline/broker"
+	"github.com/quire-print/quire/pipeline/cancel"
+	"github.com/quire-print/quire/pipeline/events"
+	"github.com/quire-print/quire/pipeline/memqueue"
+	"github.com/quire-print/quire/pipeline/service"
+	"github.com/quire-print/quire/pipeline/service/servicetest"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/s3store/s3test"
+	"github.com/quire-print/quire/pipeline/supplier/adapters"
+	"github.com/quire-print/quire/pipeline/supplier/pull"
+	"github.com/quire-print/quire/renderer"
+	"github.com/quire-print/quire/request"
+	"github.com/quire-print/quire/templates"
+)
+
+var testDelays = []time.Duration{200 * time.Millisecond, time.Second}
+
+// workerRenderer gives the worker the real renderer, as cmd/quire does.
+type workerRenderer struct{ r *renderer.Renderer }
+
+func (w workerRenderer) Render(env *request.Envelope) ([]envelopes.RenderedDocument, error) {
+	out, err := w.r.RenderEnvelope(env)
+	if err != nil {
+		return nil, err
+	}
+	var docs []envelopes.RenderedDocument
+	for _, d := range out.Documents {
+		docs = append(docs, envelopes.RenderedDocument{Kind: d.Kind, Name: d.Name, TemplateID: d.TemplateID,
+			TemplateVersion: d.TemplateVersion, Pages: d.Pages, Sheets: d.Sheets, PDF: d.PDF})
+	}
+	return docs, nil
+}
+
+func sampleRequest(t *testing.T, name, id string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(batchtest.Root(), "testdata", "requests", "valid", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["envelopeId"] = id
+	out, _ := json.Marshal(m)
+	return out
+}
+
+// printEvents returns the print events upstream received, by type.
+func printEvents(up *servicetest.Upstream) map[string][]events.PrintEvent {
+	out := map[string][]events.PrintEvent{}
+	for _, r := range up.Events() {
+		var e events.PrintEvent
+		if json.Unmarshal(r.Body, &e) == nil && e.BatchID != "" {
+			out[e.Type] = append(out[e.Type], e)
+		}
+	}
+	return out
+}
+
+func ids(es []events.PrintEvent) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.EnvelopeID)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// TestEndToEnd runs Quire's whole path on RabbitMQ and MinIO: requests and
+// a cancellation through the real worker, a cut-off with the real print
+// files, the pull API's supplier downloading, checking and reporting, a
+// cancellation after the cut-off refused, tokens refused, and a batch
+// whose pages were shuffled caught by its 2D codes.
+func TestEndToEnd(t *testing.T) {
+	ctx := t.Context()
+	s3 := s3test.Config(t)
+	store := s3test.New(t, s3)
+	prefix := servicetest.Prefix(t, testDelays)
+	up := servicetest.NewUpstream(t, prefix, testDelays)
+	r, err := renderer.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	t.Cleanup(func() { batchtest.CheckNoPersonalData(t, "the logs", logs.String()) })
+
+	svc, err := service.New(ctx, service.Config{AMQPURL: servicetest.AMQPURL(t), Prefix: prefix, RetryDelays: testDelays,
+		S3: s3, Listen: "127.0.0.1:0", Logger: logger}, workerRenderer{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stopService := context.WithCancel(ctx)
+	serviceDone := make(chan error)
+	go func() { serviceDone <- svc.Run(runCtx) }()
+	defer func() { stopService(); <-serviceDone }()
+
+	// Four envelopes; one is cancelled through RabbitMQ before the cut-off.
+	samples := []string{"twins.json", "bfpo.json", "large-print.json", "non-ascii-names.json"}
+	var all []string
+	for i, name := range samples {
+		id := fmt.Sprintf("E2E-%d", i+1)
+		all = append(all, id)
+		if err := up.Broker.PublishMessage(ctx, broker.Message{Kind: pipeline.KindRender, MessageID: id, Body: sampleRequest(t, name, id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up.WaitSettled(all, time.Minute)
+	cancelled := all[1]
+	body, err := cancel.Encode(cancel.Request{EnvelopeID: cancelled, Code: "requested-by-parent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Broker.Publish(ctx, pipeline.KindCancel, body); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the cancellation", func() bool {
+		up.Drain()
+		return slices.Contains(up.Settled()[cancelled], events.TypeCancelled)
+	})
+
+	// The cut-off: the next one after now, so every envelope was rendered
+	// before it. The batcher's clock reads just after it.
+	sched, err := schedule.New(schedule.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := sched.Next(time.Now())
+	clock := memqueue.NewManualClock(c.Add(time.Second))
+	evBroker, err := broker.New(broker.Config{URL: servicetest.AMQPURL(t), Prefix: prefix, RetryDelays: testDelays, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer evBroker.Close()
+	asm, err := printfile.New(printfile.Config{Renderer: r, Store: store, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper, err := retention.New(retention.Config{Store: store, Clock: clock, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := adapters.Build(adapters.Config{Supplier: "northprint"}, store, clock, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := batch.New(batch.Config{Store: store, Schedule: sched, Assembler: batch.PrintFiles(asm), Supplier: sender,
+		Events: evBroker.Events(), Retention: keeper, Clock: clock, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.CutOff(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Batches) != 1 {
+		t.Fatalf("cut-off made %d batches", len(res.Batches))
+	}
+	sealed := res.Batches[0]
+	members := []string{all[0], all[2], all[3]}
+	if got := sealedIDs(sealed); !slices.Equal(got, members) {
+		t.Errorf("batch holds %v, want %v", got, members)
+	}
+	if !slices.Equal(sealed.Left, []batch.Left{{EnvelopeID: cancelled, Code: batch.LeftCancelled}}) {
+		t.Errorf("left out %+v", sealed.Left)
+	}
+	if _, err := b.HandOffPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "batched and handed-over events", func() bool {
+		up.Drain()
+		p := printEvents(up)
+		return slices.Equal(ids(p[events.TypeBatched]), members) && slices.Equal(ids(p[events.TypeHandedOver]), members)
+	})
+
+	// A cancellation after the cut-off: the cancel handler stores the
+	// marker, asks the batch store, and is refused.
+	late := all[0]
+	if _, _, err := envelopes.New(store).Cancel(ctx, envelopes.Cancellation{EnvelopeID: late, Code: "requested-by-parent", At: clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	refusal, err := batch.NewStore(store).CheckCancel(ctx, late, clock.Now())
+	if err != nil || refusal == nil {
+		t.Fatalf("CheckCancel after the cut-off = %v, %v", refusal, err)
+	}
+	if err := events.NewPublisher(evBroker.Events()).PublishPrint(ctx, *refusal); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the cancel-refused event", func() bool {
+		up.Drain()
+		return len(printEvents(up)[events.TypeCancelRefused]) == 1
+	})
+	got := printEvents(up)[events.TypeCancelRefused][0]
+	want := fmt.Sprintf("too late: in batch %s, handed to the supplier at %s", sealed.BatchID, clock.Now().UTC().Format(time.RFC3339))
+	if got.EnvelopeID != late || got.Reason == nil || got.Reason.Detail != want {
+		t.Errorf("cancel-refused event %+v %+v, want %q", got, got.Reason, want)
+	}
+
+	// The supplier collects the batch over the pull API.
+	token, hash := pull.NewToken()
+	otherToken, otherHash := pull.NewToken()
+	api, err := pull.New(pull.Config{Store: store, Events: evBroker.Events(), Retention: keeper, Clock: clock, Logger: logger,
+		Suppliers: []pull.Credentials{{Supplier: "northprint", TokenSHA256: []string{hash}}, {Supplier: "southprint", TokenSHA256: []string{otherHash}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	call := func(tok, method, path string, body any) (int, []byte) {
+		var rd io.Reader
+		if body != nil {
+			js, _ := json.Marshal(body)
+			rd = bytes.NewReader(js)
+		}
+		req, _ := http.NewRequest(method, srv.URL+path, rd)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, data
+	}
+	status, data := call(token, "GET", pull.BasePath+"/batches", nil)
+	var listing struct{ Batches []pull.Batch }
+	if status != 200 || json.Unmarshal(data, &listing) != nil || len(listing.Batches) != 1 || listing.Batches[0].BatchID != sealed.BatchID {
+		t.Fatalf("listing: %d %s", status, data)
+	}
+	files := map[string][]byte{}
+	for _, f := range listing.Batches[0].Files {
+		status, data := call(token, "GET", f.Href, nil)
+		sum := sha256.Sum256(data)
+		if status != 200 || hex.EncodeToString(sum[:]) != f.SHA256 || int64(len(data)) != f.Size {
+			t.Fatalf("%s: %d, %d bytes, SHA-256 %x; listing says %d, %s", f.Href, status, len(data), sum, f.Size, f.SHA256)
+		}
+		files[f.Name] = data
+	}
+	manifest, err := printfile.ParseManifest(files[batch.ManifestJSON])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range manifest.Files {
+		sum := sha256.Sum256(files[f.Name])
+		if hex.EncodeToString(sum[:]) != f.SHA256 {
+			t.Errorf("%s does not match the manifest", f.Name)
+		}
+	}
+	for _, name := range []string{batch.ManifestJSON, batch.ManifestCSV} {
+		batchtest.CheckNoPersonalData(t, name, string(files[name]))
+	}
+
+	// Unknown and other suppliers' tokens are refused.
+	if status, _ := call("qs_"+strings.Repeat("A", 43), "GET", pull.BasePath+"/batches", nil); status != 401 {
+		t.Errorf("an unknown token: %d", status)
+	}
+	if status, _ := call("", "GET", pull.BasePath+"/batches/"+sealed.BatchID+"/manifest", nil); status != 401 {
+		t.Errorf("no token: %d", status)
+	}
+	if status, data := call(otherToken, "GET", pull.BasePath+"/batches", nil); status != 200 || strings.Contains(string(data), sealed.BatchID) {
+		t.Errorf("another supplier's listing: %d %s", status, data)
+	}
+	if status, _ := call(otherToken, "GET", pull.BasePath+"/batches/"+sealed.BatchID+"/files/"+manifest.Files[0].Name, nil); status != 404 {
+		t.Errorf("another supplier's download: %d", status)
+	}
+
+	// The inserter's check: every page's code against the manifest. The
+	// file as printed passes; with two pages swapped it is caught.
+	dir := t.TempDir()
+	pdf := filepath.Join(dir, manifest.Files[0].Name)
+	if err := os.WriteFile(pdf, files[manifest.Files[0].Name], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	codes := readCodes(t, pdf, r.Templates())
+	if err := printfile.Verify(manifest, codes); err != nil {
+		t.Errorf("the batch as printed: %v", err)
+	}
+	shuffled := filepath.Join(dir, "shuffled.pdf")
+	run(t, "qpdf", pdf, "--pages", pdf, "1,3,2,4-z", "--", shuffled)
+	var mismatch *printfile.MismatchError
+	if err := printfile.Verify(manifest, readCodes(t, shuffled, r.Templates())); !errors.As(err, &mismatch) || mismatch.FilePage != 2 {
+		t.Errorf("shuffled pages: %v; want a mismatch at page 2", err)
+	}
+
+	// Receipt and outcomes: each envelope printed and posted.
+	if status, data := call(token, "POST", pull.BasePath+"/batches/"+sealed.BatchID+"/receipt", nil); status != 200 {
+		t.Fatalf("receipt: %d %s", status, data)
+	}
+	var reports []pull.Report
+	for _, m := range manifest.Envelopes {
+		for _, o := range []string{"printed", "posted"} {
+			reports = append(reports, pull.Report{Sequence: m.Sequence, EnvelopeID: m.EnvelopeID, Outcome: o, At: clock.Now()})
+		}
+	}
+	if status, data := call(token, "POST", pull.BasePath+"/batches/"+sealed.BatchID+"/outcomes", map[string]any{"outcomes": reports}); status != 200 {
+		t.Fatalf("outcomes: %d %s", status, data)
+	}
+	waitFor(t, "printed and posted events", func() bool {
+		up.Drain()
+		p := printEvents(up)
+		return slices.Equal(ids(p[events.TypePrinted]), members) && slices.Equal(ids(p[events.TypePosted]), members)
+	})
+	for _, r := range up.Events() {
+		batchtest.CheckNoPersonalData(t, "an event", string(r.Body))
+	}
+
+	// Thirty days on, the sweep removes the personal data and keeps the
+	// records.
+	clock.Advance(31 * 24 * time.Hour)
+	if n, err := keeper.Sweep(ctx); err != nil || n != 4 {
+		t.Errorf("sweep: %d, %v; want the three envelopes and the batch's print files", n, err)
+	}
+	for _, id := range members {
+		for info, err := range store.List(ctx, envelopes.EnvelopesPrefix+id+"/files/") {
+			t.Errorf("left after the sweep: %s %v", info.Key, err)
+		}
+		if _, err := store.Stat(ctx, envelopes.RecordKey(id)); err != nil {
+			t.Errorf("%s's record: %v", id, err)
+		}
+	}
+	if status, _ := call(token, "GET", pull.BasePath+"/batches/"+sealed.BatchID+"/files/"+manifest.Files[0].Name, nil); status != http.StatusGone {
+		t.Errorf("a print file after the sweep: %d, want 410", status)
+	}
+}
+
+func sealedIDs(s *batch.Sealed) []string {
+	var out []string
+	for _, m := range s.Envelopes {
+		out = append(out, m.EnvelopeID)
+	}
+	return out
+}
+
+// waitFor polls cond until it holds, or fails t after a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within a minute", what)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval
+	}
+}
+
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Fatalf("%s is not installed (apt-get install poppler-utils qpdf; scripts/test-services.sh does)", name)
+	}
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// readCodes reads the 2D code of every page of pdf, as an inserter's
+// camera would: each template's code square is rasterised (300 dpi) and
+// decoded; a page with no readable code gives "".
+func readCodes(t *testing.T, pdf string, set *templates.Set) []string {
+	t.Helper()
+	var areas []templates.CodeArea
+	for _, tm := range set.All() {
+		if tm.Code != nil && !slices.Contains(areas, *tm.Code) {
+			areas = append(areas, *tm.Code)
+		}
+	}
+	const dpi, margin = 300, 4.0
+	px := func(mm float64) string { return strconv.Itoa(int(mm / 25.4 * dpi)) }
+	dir := t.TempDir()
+	var crops [][]string
+	for i, a := range areas {
+		prefix := filepath.Join(dir, fmt.Sprintf("a%d", i))
+		run(t, "pdftoppm", "-r", strconv.Itoa(dpi), "-gray", "-png",
+			"-x", px(a.X-margin), "-y", px(a.Y-margin), "-W", px(a.Size+2*margin), "-H", px(a.Size+2*margin), pdf, prefix)
+		files, _ := filepath.Glob(prefix + "-*.png")
+		slices.SortFunc(files, func(x, y string) int { return pageOf(x) - pageOf(y) })
+		crops = append(crops, files)
+	}
+	codes := make([]string, len(crops[0]))
+	for p := range codes {
+		for a := range areas {
+			if s, err := decode(crops[a][p]); err == nil {
+				codes[p] = s
+				break
+			}
+		}
+	}
+	return codes
+}
+
+func pageOf(path string) int {
+	base := strings.TrimSuffix(filepath.Base(path), ".png")
+	n, _ := strconv.Atoi(base[strings.LastIndex(base, "-")+1:])
+	return n
+}
+
+func decode(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return "", err
+	}
+	gray := image.NewGray(img.Bounds())
+	draw.Draw(gray, gray.Bounds(), img, img.Bounds().Min, draw.Src)
+	bmp, err := gozxing.NewBinaryBitmapFromImage(gray)
+	if err != nil {
+		return "", err
+	}
+	res, err := datamatrix.NewDataMatrixReader().Decode(bmp, nil)
+	if err != nil {
+		return "", err
+	}
+	return res.GetText(), nil
+}
+
+// TestBatchersRacingOnS3: two batchers, each with its own S3 client, at
+// one cut-off, and then a stalled batcher taken over by another while it
+// still works: with S3's conditional creates, every envelope ends in
+// exactly one sealed batch.
+func TestBatchersRacingOnS3(t *testing.T) {
+	cfg := s3test.Config(t)
+	setup := s3test.New(t, cfg)
+	ids := batchtest.CommitN(t, setup, "R", 40, before)
+	sched, err := schedule.New(schedule.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(owner string, clock batch.Clock, asm batch.Assembler) *batch.Batcher {
+		s := s3test.New(t, cfg)
+		if asm == nil {
+			asm = &batchtest.Assembler{Store: s}
+		}
+		b, err := batch.New(batch.Config{Store: s, Schedule: sched, Assembler: asm, Supplier: &batchtest.Supplier{SupplierName: "northprint"},
+			Events: &batchtest.Events{}, Clock: clock, Owner: owner, MaxEnvelopes: 15, Parallelism: 8,
+			HeartbeatInterval: 10 * time.Second, StaleAfter: time.Minute, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+
+	// Round 1: both at once.
+	clock := memqueue.NewManualClock(cutOff.Add(time.Second))
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, owner := range []string{"a", "b"} {
+		b := mk(owner, clock, nil)
+		wg.Go(func() { _, errs[i] = b.CutOff(t.Context(), cutOff) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, batch.ErrBusy) {
+			t.Fatal(err)
+		}
+	}
+	h := &harness{t: t, store: setup, st: batch.NewStore(setup)}
+	h.checkOnce(ids)
+
+	// Round 2, the next cut-off: A stalls mid-batch without heart-beating;
+	// B takes over and finishes; then A wakes and finishes too.
+	next, _ := sched.Next(cutOff)
+	more := batchtest.CommitN(t, setup, "S", 20, next.Add(-time.Hour))
+	blocked := &batchtest.Assembler{Store: setup, Block: make(chan struct{})}
+	a := mk("a", memqueue.NewManualClock(next.Add(time.Second)), blocked)
+	bClock := memqueue.NewManualClock(next.Add(time.Second))
+	b := mk("b", bClock, nil)
+	doneA := make(chan error)
+	go func() { _, err := a.CutOff(context.Background(), next); doneA <- err }()
+	blocked.Block <- struct{}{}
+	bClock.Advance(2 * time.Minute)
+	if _, err := b.CutOff(t.Context(), next); err != nil {
+		t.Fatalf("B taking over: %v", err)
+	}
+	go func() {
+		for {
+			select {
+			case blocked.Block <- struct{}{}:
+			case <-t.Context().Done():
+				return
+			}
+		}
+	}()
+	if err := <-doneA; err != nil {
+		t.Fatalf("A: %v", err)
+	}
+	h.checkOnce(append(ids, more...))
+	var n int
+	for range h.st.Batches(t.Context()) {
+		n++
+	}
+	if n != 5 { // 40 in three, then 20 in two
+		t.Errorf("%d batches, want 5", n)
+	}
+}
