@@ -114,7 +114,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 		if wait < 0 {
 			wait = b.cfg.PollInterval
 		}
-		if err := sleep(ctx, b.clock, wait); err != nil {
+		if err := Sleep(ctx, b.clock, wait); err != nil {
 			return nil
 		}
 	}
@@ -130,8 +130,10 @@ func (b *Batcher) warnHolidays() {
 	}
 }
 
-// sleep waits for d on clock, or until ctx ends.
-func sleep(ctx context.Context, clock Clock, d time.Duration) error {
+// Sleep waits for d on clock, or until ctx ends, and then returns
+// ctx.Err(). The supplier's retries and the retention sweep wait with it
+// too, so that a manual clock in tests drives every wait.
+func Sleep(ctx context.Context, clock Clock, d time.Duration) error {
 	woken := make(chan struct{})
 	clock.AfterFunc(d, func() { close(woken) })
 	select {

@@ -167,12 +167,8 @@ func (s *Sender) Send(ctx context.Context, b *batch.Sealed) error {
 		}
 		s.cfg.Logger.Warn("supplier: hand-off failed; trying again", "supplier", s.cfg.Name, "adapter", s.cfg.Kind,
 			"batch_id", b.BatchID, "attempt", n, "wait", wait, "err", err)
-		woken := make(chan struct{})
-		s.cfg.Clock.AfterFunc(wait, func() { close(woken) })
-		select {
-		case <-woken:
-		case <-ctx.Done():
-			return fmt.Errorf("supplier %s: giving up after %d attempts: %w", s.cfg.Name, n, errors.Join(err, ctx.Err()))
+		if serr := batch.Sleep(ctx, s.cfg.Clock, wait); serr != nil {
+			return fmt.Errorf("supplier %s: giving up after %d attempts: %w", s.cfg.Name, n, errors.Join(err, serr))
 		}
 	}
 }

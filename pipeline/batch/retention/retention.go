@@ -216,11 +216,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 		if _, err := k.Sweep(ctx); err != nil && ctx.Err() == nil {
 			k.cfg.Logger.Error("retention: sweep failed; trying again later", "err", err)
 		}
-		woken := make(chan struct{})
-		k.cfg.Clock.AfterFunc(k.cfg.SweepInterval, func() { close(woken) })
-		select {
-		case <-woken:
-		case <-ctx.Done():
+		if batch.Sleep(ctx, k.cfg.Clock, k.cfg.SweepInterval) != nil {
 			return nil
 		}
 	}
