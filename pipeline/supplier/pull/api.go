@@ -260,14 +260,16 @@ func (a *API) authenticate(r *http.Request) (string, bool) {
 	return found, found != ""
 }
 
-// problem writes an RFC 9457 problem. detail holds no personal data.
+// problem writes an RFC 9457 problem, with a stable code as an extension
+// member (not-found, unauthorized, invalid, …). detail holds no personal
+// data.
 func (a *API) problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
 	a.problemWith(w, r, status, code, detail, nil)
 }
 
 func (a *API) problemWith(w http.ResponseWriter, r *http.Request, status int, code, detail string, extra map[string]any) {
-	body := map[string]any{"type": "https://github.com/quire-print/quire/blob/main/docs/batching.md#" + code,
-		"title": http.StatusText(status), "status": status, "detail": detail}
+	body := map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status,
+		"detail": detail, "code": code}
 	for k, v := range extra {
 		body[k] = v
 	}
