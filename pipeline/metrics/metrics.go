@@ -26,8 +26,11 @@ type Metrics struct {
 	Rendered prometheus.Counter
 	// Duplicates counts deliveries of envelopes already committed.
 	Duplicates prometheus.Counter
-	// Cancelled counts cancellations stored, and envelopes skipped because
-	// they had been cancelled, by "what": "marker" or "skipped".
+	// Cancelled counts cancellations stored, envelopes skipped because
+	// they had been cancelled, and cancellations refused because the
+	// envelope was already in a sealed batch, by "what": "marker",
+	// "skipped" or "refused". A refused cancellation's marker is stored
+	// (and counted) too; a redelivered refusal counts again.
 	Cancelled *prometheus.CounterVec
 	// Rejected counts dead-lettered messages by reason code.
 	Rejected *prometheus.CounterVec
@@ -62,7 +65,7 @@ func New(r prometheus.Registerer) *Metrics {
 		}),
 		Cancelled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "quire_envelopes_cancelled_total",
-			Help: "Cancellations stored (what=marker) and envelopes not rendered because they were cancelled (what=skipped).",
+			Help: "Cancellations stored (what=marker), envelopes not rendered because they were cancelled (what=skipped), and cancellations refused because the envelope was already in a sealed batch (what=refused).",
 		}, []string{"what"}),
 		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "quire_envelopes_rejected_total",

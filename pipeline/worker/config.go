@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/metrics"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/request"
@@ -32,6 +34,21 @@ type Store interface {
 }
 
 var _ Store = (*envelopes.Store)(nil)
+
+// CancelChecker says whether a stored cancellation still stops its envelope
+// from being printed: *batch.Store, which reads the envelope's batch claim
+// and seal (docs/batching.md, "Cancellation against the cut-off").
+type CancelChecker interface {
+	// CheckCancel is asked after the cancellation marker of envelope id,
+	// received at at, is stored. It answers nil, nil when the cancellation
+	// stands; the cancel-refused event to publish when the envelope is in
+	// a sealed batch and will be printed; or an error wrapping
+	// batch.ErrSealing while the envelope's batch is being sealed and the
+	// answer is not known yet.
+	CheckCancel(ctx context.Context, id string, at time.Time) (*events.PrintEvent, error)
+}
+
+var _ CancelChecker = (*batch.Store)(nil)
 
 // Clock tells the time and schedules the storage gate's probes. Tests use
 // *memqueue.ManualClock, which satisfies it.
@@ -71,6 +88,12 @@ type Config struct {
 	// Events publishes status events, with confirms: the broker's or the
 	// in-process queue's events publisher.
 	Events pipeline.Publisher
+	// Cancels, when set, is asked about every cancellation once its marker
+	// is stored, so that a cancellation of an envelope already in a sealed
+	// batch is refused (envelope.cancel-refused) instead of announced as
+	// cancelled. Default nil: nothing is batched, and every stored
+	// cancellation stands.
+	Cancels CancelChecker
 
 	// Clock stamps events and records and times the storage gate.
 	// Default: the system clock.

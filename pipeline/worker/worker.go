@@ -7,9 +7,15 @@
 // Every outcome is idempotent by envelope id: a redelivered message (after
 // a crash, a reconnect or a re-publish) finds the stored record or
 // cancellation marker, announces it again and is acked, so nothing is
-// stored, or counted, twice. Permanent failures are dead-lettered with a
-// reason code at once and never retried; transient ones (storage, the
-// events publisher) go round the queue's retry path.
+// stored twice, and no envelope is counted as rendered or cancelled twice.
+// Permanent failures are dead-lettered with a reason code at once and never
+// retried; transient ones (storage, the events publisher) go round the
+// queue's retry path.
+//
+// When envelopes are batched (Config.Cancels), a cancellation is stored
+// and then checked against the batch records: once the envelope is in a
+// sealed batch it will be printed, so the cancellation is refused with an
+// envelope.cancel-refused event instead of announced as cancelled.
 //
 // Logs, metric labels, dead-letter reasons and events carry envelope ids,
 // reason codes and field names only: never the names, addresses or dates a
@@ -27,6 +33,7 @@ import (
 	"sync"
 
 	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/cancel"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/metrics"
@@ -70,19 +77,24 @@ const (
 	ReasonStorageUnavailable = "storage-unavailable"
 	// ReasonEventsUnavailable: a status event was not confirmed.
 	ReasonEventsUnavailable = "events-unavailable"
+	// ReasonBatchSealing: a cancellation's envelope is claimed by a batch
+	// that is being sealed, so whether the cancellation came in time is
+	// not decided yet. The seal decides it within minutes.
+	ReasonBatchSealing = "batch-sealing"
 )
 
 // Worker handles intake messages. It is safe for concurrent use; the
 // source decides how many messages it handles at once.
 type Worker struct {
-	cfg    Config
-	store  Store
-	render Renderer
-	events *events.Publisher
-	clock  Clock
-	m      *metrics.Metrics
-	log    *slog.Logger
-	gate   *gate
+	cfg     Config
+	store   Store
+	cancels CancelChecker // nil: nothing is batched
+	render  Renderer
+	events  *events.Publisher
+	clock   Clock
+	m       *metrics.Metrics
+	log     *slog.Logger
+	gate    *gate
 }
 
 // New checks cfg and returns a Worker.
@@ -92,13 +104,14 @@ func New(cfg Config) (*Worker, error) {
 	}
 	cfg = cfg.withDefaults()
 	w := &Worker{
-		cfg:    cfg,
-		store:  cfg.Store,
-		render: cfg.Renderer,
-		events: events.NewPublisher(cfg.Events),
-		clock:  cfg.Clock,
-		m:      cfg.Metrics,
-		log:    cfg.Logger,
+		cfg:     cfg,
+		store:   cfg.Store,
+		cancels: cfg.Cancels,
+		render:  cfg.Renderer,
+		events:  events.NewPublisher(cfg.Events),
+		clock:   cfg.Clock,
+		m:       cfg.Metrics,
+		log:     cfg.Logger,
 	}
 	w.gate = &gate{clock: cfg.Clock, ping: cfg.Ping, timeout: cfg.PingTimeout,
 		min: cfg.GateBackoffMin, max: cfg.GateBackoffMax, m: cfg.Metrics, log: cfg.Logger,
@@ -327,6 +340,31 @@ func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-c
 	}
 	if created {
 		w.m.Cancelled.WithLabelValues("marker").Inc()
+	}
+	if w.cancels != nil {
+		// The marker is stored first and the batch claim read second; the
+		// batcher creates the claim first and reads the marker second. So
+		// at least one of the two sees the other, and the seal says which
+		// (docs/batching.md). The stored time, not now, makes a redelivery
+		// publish the same refusal.
+		refusal, err := w.cancels.CheckCancel(wctx, id, stored.At)
+		switch {
+		case errors.Is(err, batch.ErrSealing):
+			// Not a storage failure: the gate stays open.
+			w.retry(ctx, d, id, ReasonBatchSealing)
+			return
+		case err != nil:
+			w.storageFailed(ctx, d, id, err)
+			return
+		case refusal != nil:
+			w.m.Cancelled.WithLabelValues("refused").Inc()
+			w.log.Info("worker: cancellation refused: the envelope is in a sealed batch and will be printed",
+				"envelope_id", id, "batch_id", refusal.BatchID, "code", stored.Code)
+			w.ackAfter(ctx, d, id, w.publishPrint(ctx, *refusal))
+			return
+		}
+	}
+	if created {
 		w.log.Info("worker: envelope cancelled", "envelope_id", id, "code", stored.Code)
 	} else {
 		w.log.Info("worker: envelope was already cancelled; announcing the first cancellation again", "envelope_id", id, "code", stored.Code)
@@ -346,12 +384,25 @@ func (w *Worker) publish(ctx context.Context, e events.Event) error {
 	return w.events.Publish(sctx, e)
 }
 
+func (w *Worker) publishPrint(ctx context.Context, e events.PrintEvent) error {
+	sctx, cancel := w.settleCtx(ctx)
+	defer cancel()
+	return w.events.PublishPrint(sctx, e)
+}
+
 // announceAndAck publishes the outcome event and, once it is confirmed,
-// acks. An unconfirmed event sends the message round the retry path: the
-// next delivery finds the stored outcome and announces it again.
+// acks.
 func (w *Worker) announceAndAck(ctx context.Context, d pipeline.Delivery, id string, e events.Event) {
-	if err := w.publish(ctx, e); err != nil {
-		w.eventFailed(ctx, d, id, err)
+	w.ackAfter(ctx, d, id, w.publish(ctx, e))
+}
+
+// ackAfter settles d once its outcome event was published: published is
+// the publish's error. An unconfirmed event sends the message round the
+// retry path: the next delivery finds the stored outcome and announces it
+// again.
+func (w *Worker) ackAfter(ctx context.Context, d pipeline.Delivery, id string, published error) {
+	if published != nil {
+		w.eventFailed(ctx, d, id, published)
 		return
 	}
 	sctx, cancel := w.settleCtx(ctx)

@@ -182,6 +182,14 @@ func (s *syncBuffer) String() string {
 
 func newHarness(t *testing.T, r *fakeRenderer) *harness {
 	t.Helper()
+	return newBatchedHarness(t, r, nil)
+}
+
+// newBatchedHarness is newHarness with a worker that asks the batch
+// records about every cancellation: cancels, given the worker's store,
+// returns them.
+func newBatchedHarness(t *testing.T, r *fakeRenderer, cancels func(storage.Store) worker.CancelChecker) *harness {
+	t.Helper()
 	h := &harness{t: t, clock: memqueue.NewManualClock(start), r: r, logs: &syncBuffer{}}
 	if h.r == nil {
 		h.r = &fakeRenderer{}
@@ -200,10 +208,14 @@ func newHarness(t *testing.T, r *fakeRenderer) *harness {
 	h.store = envelopes.New(h.fs)
 	h.ev = &flakyEvents{Publisher: h.q.Events(), fail: map[string]int{}}
 	h.m = metrics.New(nil)
-	h.w, err = worker.New(worker.Config{
+	cfg := worker.Config{
 		Source: h.q, Store: h.store, Ping: h.fs.Ping, Renderer: h.r, Events: h.ev,
 		Clock: h.clock, Metrics: h.m, Logger: logger,
-	})
+	}
+	if cancels != nil {
+		cfg.Cancels = cancels(h.fs)
+	}
+	h.w, err = worker.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,31 +226,44 @@ func newHarness(t *testing.T, r *fakeRenderer) *harness {
 	return h
 }
 
-// checkEventsAgainstSchema validates every event published against
-// schemas/envelope-event.v1.schema.json.
+// printTypes are the event types of schemas/envelope-print-event.v1.schema.json.
+var printTypes = map[string]bool{events.TypeBatched: true, events.TypeHandedOver: true, events.TypePrinted: true,
+	events.TypePosted: true, events.TypeReturned: true, events.TypeSpoiled: true, events.TypeCancelRefused: true}
+
+// checkEventsAgainstSchema validates every event published against its
+// schema: schemas/envelope-print-event.v1.schema.json for the print event
+// types, schemas/envelope-event.v1.schema.json for the others.
 func (h *harness) checkEventsAgainstSchema() {
 	h.t.Helper()
-	data, err := schemas.FS.ReadFile("envelope-event.v1.schema.json")
-	if err != nil {
-		h.t.Fatal(err)
+	compile := func(name string) *jsonschema.Schema {
+		data, err := schemas.FS.ReadFile(name)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		if err := c.AddResource(name, doc); err != nil {
+			h.t.Fatal(err)
+		}
+		s, err := c.Compile(name)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		return s
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("event.json", doc); err != nil {
-		h.t.Fatal(err)
-	}
-	s, err := c.Compile("event.json")
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	status, printSchema := compile("envelope-event.v1.schema.json"), compile("envelope-print-event.v1.schema.json")
 	for _, m := range h.q.Events().Messages() {
 		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(m.Body))
 		if err != nil {
 			h.t.Fatal(err)
+		}
+		s := status
+		if printTypes[m.Kind] {
+			s = printSchema
 		}
 		if err := s.Validate(inst); err != nil {
 			h.t.Errorf("event %s breaks the schema: %v\n%s", m.Kind, err, m.Body)
