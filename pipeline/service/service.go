@@ -1,6 +1,7 @@
 // Package service assembles quire serve: the intake queue (RabbitMQ, or the
-// in-process queue), the store (S3, or a directory), the render worker, and
-// one HTTP server for /metrics, /healthz, /readyz and, with the in-process
+// in-process queue), the store (S3, or a directory), the render worker
+// (which checks every cancellation against the batch records), and one
+// HTTP server for /metrics, /healthz, /readyz and, with the in-process
 // queue, the loopback intake endpoint that quire submit uses.
 //
 // cmd/quire only turns flags and environment into a Config and passes the
@@ -23,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/health"
 	"github.com/quire-print/quire/pipeline/memqueue"
@@ -43,6 +45,7 @@ type Service struct {
 	brk      *broker.Broker  // with RabbitMQ only
 	store    storage.Store
 	envs     *envelopes.Store
+	events   pipeline.Publisher
 	worker   *worker.Worker
 	registry *prometheus.Registry
 	mux      *http.ServeMux
@@ -64,7 +67,6 @@ func New(ctx context.Context, cfg Config, r worker.Renderer) (*Service, error) {
 	s := &Service{cfg: cfg, log: cfg.Logger, registry: metrics.NewRegistry(), mux: http.NewServeMux()}
 
 	var err error
-	var events pipeline.Publisher
 	var queue metrics.Queue
 	if cfg.Embedded() {
 		mcfg := memqueue.Config{Concurrency: cfg.Concurrency, RetryDelays: cfg.RetryDelays, Logger: cfg.Logger}
@@ -74,7 +76,7 @@ func New(ctx context.Context, cfg Config, r worker.Renderer) (*Service, error) {
 		if s.mem, err = memqueue.New(mcfg); err != nil {
 			return nil, err
 		}
-		s.source, events, queue = s.mem, s.mem.Events(), memQueue{s.mem}
+		s.source, s.events, queue = s.mem, s.mem.Events(), memQueue{s.mem}
 	} else {
 		s.brk, err = broker.New(broker.Config{
 			URL: cfg.AMQPURL, Prefix: cfg.Prefix, Concurrency: cfg.Concurrency, Prefetch: cfg.Prefetch,
@@ -83,7 +85,7 @@ func New(ctx context.Context, cfg Config, r worker.Renderer) (*Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.source, events, queue = s.brk, s.brk.Events(), brokerQueue{s.brk}
+		s.source, s.events, queue = s.brk, s.brk.Events(), brokerQueue{s.brk}
 	}
 
 	if cfg.S3.Endpoint != "" {
@@ -102,7 +104,12 @@ func New(ctx context.Context, cfg Config, r worker.Renderer) (*Service, error) {
 		return nil, err
 	}
 	s.worker, err = worker.New(worker.Config{
-		Source: s.source, Store: s.envs, Ping: s.store.Ping, Renderer: r, Events: events,
+		Source: s.source, Store: s.envs, Ping: s.store.Ping, Renderer: r, Events: s.events,
+		// Always, not only when this process batches: batches made by
+		// another process, or by this one before a restart without
+		// --supplier, are in the same store, and an envelope no batch has
+		// claimed costs one read per cancellation.
+		Cancels: batch.NewStore(s.store),
 		Metrics: m, Logger: cfg.Logger,
 	})
 	if err != nil {
@@ -170,6 +177,15 @@ func (s *Service) DataDir() string {
 
 // Envelopes is the envelope store, for reading records and markers.
 func (s *Service) Envelopes() *envelopes.Store { return s.envs }
+
+// Store is the store the worker commits to, for batching to share rather
+// than open a second client on the same bucket or directory.
+func (s *Service) Store() storage.Store { return s.store }
+
+// Events is the status events publisher (RabbitMQ's events exchange, or
+// the in-process queue's), for batching to share rather than open a
+// second connection. It is closed when Run returns.
+func (s *Service) Events() pipeline.Publisher { return s.events }
 
 // Run serves HTTP and consumes until ctx ends, then drains: it stops taking
 // messages, lets the envelopes in hand finish and settle (within

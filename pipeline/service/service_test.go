@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/service"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/fsstore"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
 	"github.com/quire-print/quire/request"
 )
@@ -147,6 +149,42 @@ func TestEmbeddedServiceEndToEnd(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after the stop")
+	}
+}
+
+// TestCancelOfABatchedEnvelopeIsRefused: the service's worker asks the
+// batch records in its store, so a cancellation of an envelope in a
+// sealed batch is refused, and one of an envelope no batch holds stands.
+func TestCancelOfABatchedEnvelopeIsRefused(t *testing.T) {
+	rec := &recorder{}
+	dir := t.TempDir()
+	fs, err := fsstore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := batchtest.Seal(t, fs, "northprint", time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC), 2)
+	s, err := service.New(t.Context(), service.Config{Listen: "127.0.0.1:0", DataDir: dir, OnEvent: rec.on}, fakeRenderer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Store() == nil || s.Events() == nil {
+		t.Fatal("the service does not share its store and events publisher")
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { stop(); <-done }()
+
+	c := service.IntakeClient{BaseURL: "http://" + s.Addr()}
+	for _, id := range []string{sealed.Envelopes[0].EnvelopeID, "not-batched-1"} {
+		if err := c.Submit(t.Context(), pipeline.KindCancel, id, []byte(`{"schemaVersion":1,"envelopeId":"`+id+`","code":"sent-in-error"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the refusal", func() bool { return rec.find(events.TypeCancelRefused, sealed.Envelopes[0].EnvelopeID) })
+	waitFor(t, "the cancellation", func() bool { return rec.find(events.TypeCancelled, "not-batched-1") })
+	if rec.find(events.TypeCancelled, sealed.Envelopes[0].EnvelopeID) {
+		t.Error("an envelope in a sealed batch was announced cancelled")
 	}
 }
 
