@@ -127,8 +127,8 @@ func (b *batchSettings) credentials() ([]pull.Credentials, error) {
 	return creds, nil
 }
 
-// openStore opens the store quire serve uses, for batching: a client of
-// its own on the same bucket or directory.
+// openStore opens the store quire serve uses, for quire batches: a client
+// of its own on the same bucket or directory.
 func openStore(ctx context.Context, cfg service.Config) (storage.Store, error) {
 	if cfg.S3.Endpoint != "" {
 		return s3store.New(ctx, cfg.S3)
@@ -140,9 +140,9 @@ func openStore(ctx context.Context, cfg service.Config) (storage.Store, error) {
 	return fsstore.New(dir)
 }
 
-// eventsPublisher returns the events publisher for batching: RabbitMQ's
-// events exchange, or with the embedded queue the service's OnEvent (there
-// is no upstream to tell). close releases it.
+// eventsPublisher returns the events publisher for quire batches:
+// RabbitMQ's events exchange, or with the embedded queue the service's
+// OnEvent (there is no upstream to tell). close releases it.
 func eventsPublisher(cfg service.Config, log *slog.Logger) (p pipeline.Publisher, close func(), err error) {
 	if cfg.Embedded() {
 		return localEvents{cfg.OnEvent, log}, func() {}, nil
@@ -176,12 +176,12 @@ type batching struct {
 	keeper  *retention.Keeper
 	sender  *supplier.Sender
 	api     *pull.API // nil unless the adapter is pull
-	close   func()
 }
 
-// assemble builds batching from its settings, with r as the renderer for
-// print files.
-func (b *batchSettings) assemble(ctx context.Context, cfg service.Config, r *renderer.Renderer, log *slog.Logger) (*batching, error) {
+// assemble builds batching from its settings on store st, publishing
+// status events on events, with r as the renderer for print files.
+func (b *batchSettings) assemble(ctx context.Context, cfg service.Config, st storage.Store, events pipeline.Publisher,
+	r *renderer.Renderer, log *slog.Logger) (*batching, error) {
 	var errs []error
 	sched, err := b.schedule()
 	if err != nil {
@@ -195,10 +195,6 @@ func (b *batchSettings) assemble(ctx context.Context, cfg service.Config, r *ren
 		errs = append(errs, errors.New("the pull adapter needs --supplier-tokens (make one with quire batches token)"))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
 		return nil, err
 	}
 	out := &batching{store: st}
@@ -227,32 +223,29 @@ func (b *batchSettings) assemble(ctx context.Context, cfg service.Config, r *ren
 	if err != nil {
 		return nil, err
 	}
-	events, closeEvents, err := eventsPublisher(cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	out.close = closeEvents
 	out.batcher, err = batch.New(batch.Config{Store: st, Schedule: sched, Assembler: batch.PrintFiles(asm), Supplier: out.sender,
 		Events: events, Retention: out.keeper, Logger: log, MaxEnvelopes: b.maxEnvelopes})
 	if err == nil && b.adapter == pull.Kind {
 		out.api, err = pull.New(pull.Config{Store: st, Suppliers: creds, Events: events, Retention: out.keeper, Logger: log})
 	}
 	if err != nil {
-		closeEvents()
 		return nil, err
 	}
 	return out, nil
 }
 
 // startBatching starts the batcher and the retention sweep for quire
-// serve, and mounts the pull API on its mux under /supplier/. With no
-// --supplier it does nothing. stop ends them and waits.
+// serve, and mounts the pull API on its mux under /supplier/. They share
+// the service's store and events publisher, so no second client or
+// connection is opened. (The service's worker checks cancellations against
+// the batch records whether or not batching runs here.) With no --supplier
+// it does nothing. stop ends them and waits.
 func startBatching(ctx context.Context, s *service.Service, cfg service.Config, b *batchSettings, r *renderer.Renderer, log *slog.Logger) (stop func(), err error) {
 	if b.supplier == "" {
 		log.Info("quire serve: batching is off (no --supplier)")
 		return func() {}, nil
 	}
-	bt, err := b.assemble(ctx, cfg, r, log)
+	bt, err := b.assemble(ctx, cfg, s.Store(), s.Events(), r, log)
 	if err != nil {
 		return nil, fmt.Errorf("batching: %w", err)
 	}
@@ -267,7 +260,6 @@ func startBatching(ctx context.Context, s *service.Service, cfg service.Config, 
 	return func() {
 		cancel()
 		wg.Wait()
-		bt.close()
 	}, nil
 }
 
@@ -461,11 +453,19 @@ func resendBatch(ctx context.Context, cfg service.Config, bs *batchSettings, id 
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	bt, err := bs.assemble(ctx, cfg, r, log)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer bt.close()
+	events, closeEvents, err := eventsPublisher(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeEvents()
+	bt, err := bs.assemble(ctx, cfg, st, events, r, log)
+	if err != nil {
+		return err
+	}
 	if err := bt.batcher.Resend(ctx, id); err != nil {
 		return err
 	}
