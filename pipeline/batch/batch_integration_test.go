@@ -212,17 +212,15 @@ func TestEndToEnd(t *testing.T) {
 		return slices.Equal(ids(p[events.TypeBatched]), members) && slices.Equal(ids(p[events.TypeHandedOver]), members)
 	})
 
-	// A cancellation after the cut-off: the cancel handler stores the
-	// marker, asks the batch store, and is refused.
+	// A cancellation after the cut-off, through RabbitMQ and the real
+	// worker: its cancel handler stores the marker, asks the batch records
+	// on S3, and refuses the cancellation instead of announcing it.
 	late := all[0]
-	if _, _, err := envelopes.New(store).Cancel(ctx, envelopes.Cancellation{EnvelopeID: late, Code: "requested-by-parent", At: clock.Now()}); err != nil {
+	body, err = cancel.Encode(cancel.Request{EnvelopeID: late, Code: "requested-by-parent"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	refusal, err := batch.NewStore(store).CheckCancel(ctx, late, clock.Now())
-	if err != nil || refusal == nil {
-		t.Fatalf("CheckCancel after the cut-off = %v, %v", refusal, err)
-	}
-	if err := events.NewPublisher(evBroker.Events()).PublishPrint(ctx, *refusal); err != nil {
+	if err := up.Broker.Publish(ctx, pipeline.KindCancel, body); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the cancel-refused event", func() bool {
@@ -231,8 +229,15 @@ func TestEndToEnd(t *testing.T) {
 	})
 	got := printEvents(up)[events.TypeCancelRefused][0]
 	want := fmt.Sprintf("too late: in batch %s, handed to the supplier at %s", sealed.BatchID, clock.Now().UTC().Format(time.RFC3339))
-	if got.EnvelopeID != late || got.Reason == nil || got.Reason.Detail != want {
+	if got.EnvelopeID != late || got.BatchID != sealed.BatchID || got.Reason == nil || got.Reason.Code != events.CodeTooLate ||
+		got.Reason.Detail != want {
 		t.Errorf("cancel-refused event %+v %+v, want %q", got, got.Reason, want)
+	}
+	if slices.Contains(up.Settled()[late], events.TypeCancelled) {
+		t.Errorf("%s, in a sealed batch, was announced cancelled: %v", late, up.Settled()[late])
+	}
+	if _, err := envelopes.New(store).Cancellation(ctx, late); err != nil {
+		t.Errorf("the late cancellation's marker: %v", err)
 	}
 
 	// The supplier collects the batch over the pull API.
