@@ -307,3 +307,66 @@ func TestCancelAgainstRealBatchRecords(t *testing.T) {
 		t.Errorf("B-6 has a claim: %v", err)
 	}
 }
+
+// TestRequestAgainAfterARefusedCancel: a render request sent again for an
+// envelope whose cancellation was refused is answered as the stored
+// envelope it is (rendered), never as cancelled.
+func TestRequestAgainAfterARefusedCancel(t *testing.T) {
+	batches := &fakeBatches{}
+	h := newBatchedHarness(t, nil, batches.checker)
+	h.start()
+	body := sample(t, "valid/twins.json", "B-7")
+	h.publish(pipeline.KindRender, body)
+	h.waitSettled(1)
+	batches.set(batch.InBatch, nil)
+	h.publish(pipeline.KindCancel, cancelBody("B-7", "requested-by-parent"))
+	h.waitSettled(2)
+	h.publish(pipeline.KindRender, body)
+	h.waitSettled(3)
+
+	if c := h.eventsOf(events.TypeCancelled); len(c) != 0 {
+		t.Errorf("announced cancelled although the envelope will be printed: %+v", c)
+	}
+	rendered := h.eventsOf(events.TypeRendered)
+	if len(rendered) != 2 || !rendered[0].OccurredAt.Equal(rendered[1].OccurredAt) {
+		t.Errorf("rendered events %+v, want the stored envelope announced twice", rendered)
+	}
+	if h.r.calls.Load() != 1 {
+		t.Errorf("rendered %d times, want 1", h.r.calls.Load())
+	}
+	if s := h.q.Stats(); s.Acked != 3 || s.Retried != 0 || s.DeadLettered != 0 {
+		t.Errorf("stats %+v, want every delivery acked", s)
+	}
+}
+
+// TestRequestAgainWhileSealingIsRetried: a render request sent again for a
+// cancelled, stored envelope whose batch is being sealed waits for the
+// seal like the cancellation does; once the seal leaves the envelope out,
+// it is announced cancelled.
+func TestRequestAgainWhileSealingIsRetried(t *testing.T) {
+	batches := &fakeBatches{}
+	h := newBatchedHarness(t, nil, batches.checker)
+	h.start()
+	body := sample(t, "valid/twins.json", "B-8")
+	h.publish(pipeline.KindRender, body)
+	h.waitSettled(1)
+	h.publish(pipeline.KindCancel, cancelBody("B-8", "requested-by-parent"))
+	h.waitSettled(2)
+	batches.set(batch.Sealing, nil) // a batcher claimed it after the marker was stored
+	h.publish(pipeline.KindRender, body)
+	h.waitSettled(3)
+	if s := h.q.Stats(); s.Retried != 1 || s.Acked != 2 {
+		t.Fatalf("stats %+v, want the request retried while the batch is being sealed", s)
+	}
+
+	batches.set(batch.LeftOut, nil)
+	h.clock.Advance(time.Second) // the first retry delay
+	h.waitSettled(4)
+	c := h.eventsOf(events.TypeCancelled)
+	if len(c) != 2 || !c[0].OccurredAt.Equal(c[1].OccurredAt) {
+		t.Errorf("cancelled events %+v, want the cancellation announced again", c)
+	}
+	if s := h.q.Stats(); s.Acked != 3 || s.DeadLettered != 0 {
+		t.Errorf("stats %+v, want the retry acked", s)
+	}
+}

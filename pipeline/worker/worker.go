@@ -201,6 +201,24 @@ func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-c
 	lookups.Go(func() { c, cancelErr = w.store.Cancellation(wctx, id) })
 	lookups.Go(func() { rec, recErr = w.store.Record(wctx, id) })
 	lookups.Wait()
+	if cancelErr == nil && w.cancels != nil && !errors.Is(recErr, storage.ErrNotFound) {
+		// Cancelled and stored, so perhaps in a sealed batch with its
+		// cancellation refused: then it will be printed, and the request
+		// sent again is answered as the stored envelope it is, never as
+		// cancelled.
+		if recErr != nil {
+			w.storageFailed(ctx, d, id, recErr)
+			return
+		}
+		refusal, ok := w.checkCancel(ctx, wctx, d, c)
+		if !ok {
+			return
+		}
+		if refusal != nil {
+			w.settleCommitted(ctx, d, rec, hash)
+			return
+		}
+	}
 	switch {
 	case cancelErr == nil:
 		// A cancel that arrived first wins: the envelope is never rendered.
@@ -345,18 +363,12 @@ func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-c
 		// The marker is stored first and the batch claim read second; the
 		// batcher creates the claim first and reads the marker second. So
 		// at least one of the two sees the other, and the seal says which
-		// (docs/batching.md). The stored time, not now, makes a redelivery
-		// publish the same refusal.
-		refusal, err := w.cancels.CheckCancel(wctx, id, stored.At)
-		switch {
-		case errors.Is(err, batch.ErrSealing):
-			// Not a storage failure: the gate stays open.
-			w.retry(ctx, d, id, ReasonBatchSealing)
+		// (docs/batching.md).
+		refusal, ok := w.checkCancel(ctx, wctx, d, stored)
+		if !ok {
 			return
-		case err != nil:
-			w.storageFailed(ctx, d, id, err)
-			return
-		case refusal != nil:
+		}
+		if refusal != nil {
 			w.m.Cancelled.WithLabelValues("refused").Inc()
 			w.log.Info("worker: cancellation refused: the envelope is in a sealed batch and will be printed",
 				"envelope_id", id, "batch_id", refusal.BatchID, "code", stored.Code)
@@ -370,6 +382,26 @@ func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-c
 		w.log.Info("worker: envelope was already cancelled; announcing the first cancellation again", "envelope_id", id, "code", stored.Code)
 	}
 	w.announceAndAck(ctx, d, id, events.Cancelled(stored))
+}
+
+// checkCancel asks the batch records whether the stored cancellation c
+// still stops its envelope from being printed. It returns the event
+// refusing c if the envelope is in a sealed batch, or nil if c stands;
+// ok is false when it has sent d round the retry path instead, because
+// the batch is being sealed or storage failed. The stored time, not now,
+// is passed on, so that every delivery publishes the same refusal.
+func (w *Worker) checkCancel(ctx, wctx context.Context, d pipeline.Delivery, c envelopes.Cancellation) (refusal *events.PrintEvent, ok bool) {
+	refusal, err := w.cancels.CheckCancel(wctx, c.EnvelopeID, c.At)
+	switch {
+	case errors.Is(err, batch.ErrSealing):
+		// Not a storage failure: the gate stays open.
+		w.retry(ctx, d, c.EnvelopeID, ReasonBatchSealing)
+		return nil, false
+	case err != nil:
+		w.storageFailed(ctx, d, c.EnvelopeID, err)
+		return nil, false
+	}
+	return refusal, true
 }
 
 // settleCtx is the context for publishing events and settling: it outlives
