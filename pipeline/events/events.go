@@ -26,9 +26,8 @@ import (
 const SchemaVersion = 1
 
 // Event types. Each is also the routing key on the events exchange. They
-// never change meaning; a new shape gets a new type. The batching and
-// print-supplier work adds envelope.batched, envelope.handed-over,
-// envelope.printed, envelope.posted and envelope.returned.
+// never change meaning; a new shape gets a new type. The types of batching
+// and printing, envelope.cancel-refused among them, are in print.go.
 const (
 	// TypeAccepted: a valid request was taken on and is being rendered.
 	TypeAccepted = "envelope.accepted"
