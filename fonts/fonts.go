@@ -1,75 +1,98 @@
 // Package fonts holds the typefaces Quire prints with, embedded into the
 // binary, and measures text set in them.
 //
-// The faces are Noto fonts (SIL Open Font License 1.1, see OFL.txt) prepared
-// by build/build.py: cut to the Latin, Greek and Cyrillic alphabets, with
-// hinting and layout tables dropped and every composite glyph flattened
-// (README.md says why). Each face is parsed once per process, on first use.
-// Faces are safe for concurrent use.
+// The faces are Noto fonts (SIL Open Font License 1.1, see OFL.txt)
+// prepared by build/build.py from Debian's fonts-noto-core: cut to Latin,
+// Greek and Cyrillic, with hinting and layout tables dropped and every
+// composite glyph flattened into a simple one (README.md says why).
+//
+// Each face is parsed once per process, on first use. A Face never changes
+// after that and is safe for concurrent use.
 package fonts
 
 import (
 	"embed"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 
 	"golang.org/x/image/font/sfnt"
-	"golang.org/x/image/math/fixed"
 )
 
-// The shipped faces.
+// The shipped faces, by PostScript name. Pass them to Get.
 const (
-	SansRegular  = "NotoSans-Regular"        // letter body, certificate footer
-	SansBold     = "NotoSans-Bold"           // headings, certificate box labels
-	SerifRegular = "NotoSerif-Regular"       // certificate values
-	SerifBold    = "NotoSerif-Bold"          // emphasis on certificates
-	Display      = "NotoSerifDisplay-Medium" // the certificate's header
+	// SansRegular sets the carriage letter's body and the certificate's footer.
+	SansRegular = "NotoSans-Regular"
+	// SansBold sets headings and the labels of the certificate's boxes.
+	SansBold = "NotoSans-Bold"
+	// SerifRegular sets the values in the certificate's boxes.
+	SerifRegular = "NotoSerif-Regular"
+	// SerifBold sets emphasis on certificates.
+	SerifBold = "NotoSerif-Bold"
+	// Display sets the certificate's header, "Certificate of baby loss".
+	Display = "NotoSerifDisplay-Medium"
 )
 
 //go:embed *.ttf
 var files embed.FS
 
-// denseLimit bounds the table of advances indexed directly by rune: every
-// character Quire prints except a few letterlike symbols is below it.
-const denseLimit = 0x2200
-
-// Face is one typeface at no particular size. Measurements are in em:
-// multiply by the font size in points.
-type Face struct {
-	name  string
-	data  []byte
-	font  *sfnt.Font
-	dense []float64 // advance per rune below denseLimit; < 0 when missing
-	rest  map[rune]float64
-	asc   float64
-	desc  float64
-	capH  float64
-	xH    float64
+// faces loads each shipped face on first use. A test checks that it names
+// exactly the embedded files.
+var faces = map[string]func() (*Face, error){
+	SansRegular:  lazy(SansRegular),
+	SansBold:     lazy(SansBold),
+	SerifRegular: lazy(SerifRegular),
+	SerifBold:    lazy(SerifBold),
+	Display:      lazy(Display),
 }
 
-var faces = sync.OnceValues(load)
+func lazy(name string) func() (*Face, error) {
+	return sync.OnceValues(func() (*Face, error) {
+		data, err := files.ReadFile(name + ".ttf")
+		if err != nil {
+			return nil, fmt.Errorf("fonts: %s: %w", name, err)
+		}
+		return parse(name, data)
+	})
+}
 
-func load() (map[string]*Face, error) {
-	entries, err := files.ReadDir(".")
-	if err != nil {
-		return nil, err
+// Get returns the face called name, one of the constants above. The first
+// call for a face parses it; later calls return the same *Face.
+func Get(name string) (*Face, error) {
+	load, ok := faces[name]
+	if !ok {
+		return nil, fmt.Errorf("fonts: no face %q (the faces are %s)", name, strings.Join(Names(), ", "))
 	}
-	m := map[string]*Face{}
-	for _, e := range entries {
-		name := strings.TrimSuffix(e.Name(), ".ttf")
-		data, err := files.ReadFile(e.Name())
-		if err != nil {
-			return nil, err
-		}
-		f, err := parse(name, data)
-		if err != nil {
-			return nil, err
-		}
-		m[name] = f
-	}
-	return m, nil
+	return load()
+}
+
+// Names returns the names of the shipped faces, sorted. It parses nothing.
+func Names() []string {
+	return slices.Sorted(maps.Keys(faces))
+}
+
+// denseLimit bounds the rune-indexed glyph table: one past the last block
+// the build keeps (Letterlike Symbols ends at U+214F), so every character
+// Quire can print is found by indexing a slice. Runes at or above it, if a
+// future build keeps any, go in a map.
+const denseLimit = 0x2150
+
+// Face is one typeface at no particular size. Its measurements are in em
+// (multiply by the size in points), except Width's, which takes the size
+// and returns points.
+type Face struct {
+	name string
+	data []byte
+	font *sfnt.Font
+
+	unitsPerEm float64
+	glyphs     []uint16        // glyph index by rune below denseLimit; 0 when the face has none
+	sparse     map[rune]uint16 // glyph index by rune for the rest
+	advances   []uint16        // advance width by glyph index, in font units
+
+	ascent, descent, capHeight, xHeight float64 // em
 }
 
 func parse(name string, data []byte) (*Face, error) {
@@ -77,116 +100,106 @@ func parse(name string, data []byte) (*Face, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fonts: %s: %w", name, err)
 	}
-	var buf sfnt.Buffer
-	upem := fixed.Int26_6(font.UnitsPerEm()) << 6 // measure at 1 em = upem units
-	em := float64(upem)
-	f := &Face{name: name, data: data, font: font, dense: make([]float64, denseLimit), rest: map[rune]float64{}}
-	for i := range f.dense {
-		f.dense[i] = -1
-	}
-	// Walk the cmap through GlyphIndex: sfnt has no iterator over it.
-	for r := rune(0); r <= 0x2FFF; r++ {
-		gi, err := font.GlyphIndex(&buf, r)
-		if err != nil || gi == 0 {
-			continue
-		}
-		adv, err := font.GlyphAdvance(&buf, gi, upem, 0)
-		if err != nil {
-			return nil, fmt.Errorf("fonts: %s: advance of %U: %w", name, r, err)
-		}
-		a := float64(adv) / em
-		if r < denseLimit {
-			f.dense[r] = a
-		} else {
-			f.rest[r] = a
-		}
-	}
-	m, err := font.Metrics(&buf, upem, 0)
+	t, err := readTables(data)
 	if err != nil {
 		return nil, fmt.Errorf("fonts: %s: %w", name, err)
 	}
-	// sfnt reports the hhea ascender and descender: the same vertical
-	// extent the PDF font descriptor and the raster backend use.
-	f.asc, f.desc = float64(m.Ascent)/em, float64(m.Descent)/em
-	f.capH, f.xH = float64(m.CapHeight)/em, float64(m.XHeight)/em
+	f := &Face{
+		name:       name,
+		data:       data,
+		font:       font,
+		unitsPerEm: float64(t.unitsPerEm),
+		glyphs:     make([]uint16, denseLimit),
+		advances:   t.advances,
+		// hhea's ascender and descender: the numbers golang.org/x/image's
+		// sfnt gives the raster backend. gopdf uses OS/2's typographic
+		// ones; a test keeps the two equal in every shipped face.
+		ascent:    float64(t.ascender) / float64(t.unitsPerEm),
+		descent:   -float64(t.descender) / float64(t.unitsPerEm),
+		capHeight: float64(t.capHeight) / float64(t.unitsPerEm),
+		xHeight:   float64(t.xHeight) / float64(t.unitsPerEm),
+	}
+	var bad error
+	err = t.eachMapping(func(r rune, g uint16) {
+		switch {
+		case g == 0: // mapped to .notdef: the face cannot draw it
+		case int(g) >= len(f.advances):
+			bad = fmt.Errorf("cmap maps %U to glyph %d, past the last (%d)", r, g, len(f.advances)-1)
+		case r < denseLimit:
+			f.glyphs[r] = g
+		default:
+			if f.sparse == nil {
+				f.sparse = map[rune]uint16{}
+			}
+			f.sparse[r] = g
+		}
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fonts: %s: %w", name, err)
+	}
 	return f, nil
 }
 
-// Get returns the face called name.
-func Get(name string) (*Face, error) {
-	m, err := faces()
-	if err != nil {
-		return nil, err
-	}
-	f, ok := m[name]
-	if !ok {
-		return nil, fmt.Errorf("no font face %q (faces: %s)", name, strings.Join(Names(), ", "))
-	}
-	return f, nil
-}
-
-// Names lists the faces, sorted.
-func Names() []string {
-	m, err := faces()
-	if err != nil {
-		return nil
-	}
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
-
-// Name is the face's PostScript name, e.g. "NotoSans-Regular".
+// Name returns the face's PostScript name, e.g. "NotoSans-Regular".
 func (f *Face) Name() string { return f.name }
 
-// Data is the face's TrueType file. Callers must not modify it.
+// Data returns the face's TrueType file, for the PDF backend to embed.
+// It is shared: callers must not modify it.
 func (f *Face) Data() []byte { return f.data }
 
-// SFNT is the parsed face, for the raster backend.
+// SFNT returns the parsed face, for the raster backend (opentype.NewFace).
+// Its methods are safe for concurrent use when each goroutine passes its
+// own sfnt.Buffer; an opentype.Face made from it is not, so make one per
+// goroutine.
 func (f *Face) SFNT() *sfnt.Font { return f.font }
 
-func (f *Face) advance(r rune) (float64, bool) {
+// glyph returns r's glyph index, 0 when the face has none.
+func (f *Face) glyph(r rune) uint16 {
 	if r >= 0 && r < denseLimit {
-		a := f.dense[r]
-		return a, a >= 0
+		return f.glyphs[r]
 	}
-	a, ok := f.rest[r]
-	return a, ok
+	return f.sparse[r] // a nil map reads as empty
 }
 
-// Has reports whether the face has a glyph for r.
+// Has reports whether the face can draw r.
 func (f *Face) Has(r rune) bool {
-	_, ok := f.advance(r)
-	return ok
+	return f.glyph(r) != 0
 }
 
-// Advance is r's advance width in em, or 0 when the face lacks r.
+// Advance returns r's advance width in em, or 0 when the face cannot draw
+// r. Combining marks have an advance of 0 too: use Has to tell them apart.
 func (f *Face) Advance(r rune) float64 {
-	a, ok := f.advance(r)
-	if !ok {
+	g := f.glyph(r)
+	if g == 0 {
 		return 0
 	}
-	return a
+	return float64(f.advances[g]) / f.unitsPerEm
 }
 
-// Width is the advance width of s at size points, in points: the sum of
+// Width returns the width of s set at size points, in points: the sum of
 // its characters' advances, with no kerning, exactly as the PDF backend
-// places them.
+// places them. Characters the face cannot draw add nothing; check Missing
+// first. It does not allocate.
 func (f *Face) Width(s string, size float64) float64 {
-	var w float64
+	// Sum whole font units and scale once, so that a width is exact and
+	// does not depend on how a string is split into runs.
+	var units int
 	for _, r := range s {
-		if a, ok := f.advance(r); ok {
-			w += a
+		if g := f.glyph(r); g != 0 {
+			units += int(f.advances[g])
 		}
 	}
-	return w * size
+	return float64(units) * size / f.unitsPerEm
 }
 
-// Missing returns the first character of s the face cannot draw; ok is
-// false when it can draw them all.
+// Missing returns the first character of s the face cannot draw, with ok
+// true; ok is false when the face can draw all of s. Spaces are characters
+// like any other (every shipped face has U+0020 and U+00A0). Control
+// characters such as '\n' are missing, and so is invalid UTF-8, reported
+// as U+FFFD.
 func (f *Face) Missing(s string) (r rune, ok bool) {
 	for _, r := range s {
 		if !f.Has(r) {
@@ -196,16 +209,16 @@ func (f *Face) Missing(s string) (r rune, ok bool) {
 	return 0, false
 }
 
-// Ascent is the distance from the baseline to the top of the tallest
-// glyphs (accented capitals), in em.
-func (f *Face) Ascent() float64 { return f.asc }
+// Ascent returns the distance from the baseline to the top of the line,
+// in em: the font's hhea ascender, which clears accented capitals.
+func (f *Face) Ascent() float64 { return f.ascent }
 
-// Descent is the distance from the baseline to the bottom of the lowest
-// glyphs, in em, as a positive number.
-func (f *Face) Descent() float64 { return f.desc }
+// Descent returns the distance from the baseline to the bottom of the
+// line, in em, as a positive number: the font's hhea descender.
+func (f *Face) Descent() float64 { return f.descent }
 
-// CapHeight is the height of capital letters, in em.
-func (f *Face) CapHeight() float64 { return f.capH }
+// CapHeight returns the height of flat capital letters such as H, in em.
+func (f *Face) CapHeight() float64 { return f.capHeight }
 
-// XHeight is the height of lower-case letters such as x, in em.
-func (f *Face) XHeight() float64 { return f.xH }
+// XHeight returns the height of flat lower-case letters such as x, in em.
+func (f *Face) XHeight() float64 { return f.xHeight }

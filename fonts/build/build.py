@@ -1,33 +1,48 @@
 #!/usr/bin/python3
-"""Builds Quire's embedded fonts from Debian's Noto fonts, reproducibly.
+"""Prepare the fonts Quire embeds from Debian's fonts-noto-core.
 
-    make fonts            # or: /usr/bin/python3 fonts/build/build.py fonts
+Run it as `make fonts` (or `/usr/bin/python3 fonts/build/build.py [DIR]`).
+It reads the Noto TrueType files installed by Debian's fonts-noto-core,
+and for each face Quire ships it:
 
-Needs Debian's fonts-noto-core and fonttools packages. For each face it:
+  1. flattens every composite glyph into a simple glyph, because gopdf's
+     subsetter follows only one level of components and would print nested
+     composites (Noto's "Ḉ", "·", "½", ...) with parts missing;
+  2. keeps only the characters in RANGES (see fonts/README.md for why);
+  3. drops what neither of Quire's backends uses: hinting (fpgm, prep, cvt,
+     gasp, glyph instructions), layout tables (GSUB, GPOS, GDEF: nothing in
+     Quire shapes text), DSIG, and glyph names (post format 3);
+  4. checks its own work (no composites left, advance widths and the
+     character map unchanged against the source) and writes DIR/<face>.ttf,
+     DIR/SOURCES.md (what went in, what came out) and DIR/OFL.txt (the
+     fonts' copyright notices and the licence, from the Debian package).
 
-1. keeps only the scripts Quire prints (Latin with its extensions, Greek,
-   Cyrillic, combining accents, punctuation): smaller fonts are faster to
-   subset and compress for every document;
-2. drops hinting and OpenType layout tables, which no backend uses
-   (print is high resolution; neither PDF library shapes text);
-3. flattens every composite glyph into a simple one, so that no PDF
-   subsetter can lose the parts of a composite of composites (gopdf as
-   published did: Ḓ printed as D);
-4. keeps advance widths, metrics, names and the source's timestamps, so
-   the same inputs give byte-identical outputs.
+The output depends only on the input files and the fontTools version: the
+same inputs give byte-identical outputs. head.created and head.modified are
+kept from the source rather than set to the time of the build, and
+SOURCES.md contains no timestamps. It needs only Debian packages:
+fonts-noto-core and python3-fonttools (plus dpkg-query, to record the
+package version). It downloads nothing.
 """
 
+import argparse
 import hashlib
+import io
+import os
+import subprocess
 import sys
-from pathlib import Path
 
+import fontTools
 from fontTools import subset
 from fontTools.ttLib import TTFont
+from fontTools.ttLib.tables import _g_l_y_f as glyf_module
 from fontTools.ttLib.tables import ttProgram
-from fontTools.ttLib.tables._g_l_y_f import Glyph, GlyphCoordinates
 
-SOURCE = Path("/usr/share/fonts/truetype/noto")
+SOURCE_PACKAGE = "fonts-noto-core"
+SOURCE_DIR = "/usr/share/fonts/truetype/noto"
+COPYRIGHT_FILE = "/usr/share/doc/fonts-noto-core/copyright"
 
+# The faces Quire ships, by PostScript name; each is SOURCE_DIR/<name>.ttf.
 FACES = [
     "NotoSans-Regular",
     "NotoSans-Bold",
@@ -36,91 +51,415 @@ FACES = [
     "NotoSerifDisplay-Medium",
 ]
 
-# Unicode ranges kept, inclusive.
+# The characters kept, as inclusive (first, last, block name) ranges. A
+# character is kept when the source font maps it. C0 and C1 control
+# characters are left out on purpose: they are not printable, and leaving
+# them unmapped lets fonts.Face.Missing report them (Noto maps U+0000 and
+# U+000D to empty glyphs, which would otherwise print as nothing).
 RANGES = [
-    (0x0020, 0x007E),  # Basic Latin
-    (0x00A0, 0x00FF),  # Latin-1 Supplement
-    (0x0100, 0x017F),  # Latin Extended-A
-    (0x0180, 0x024F),  # Latin Extended-B (incl. Romanian comma-below Ș ș Ț ț)
-    (0x02B0, 0x02FF),  # Spacing modifier letters (ʼ ˆ ˜ …)
-    (0x0300, 0x036F),  # Combining diacritical marks
-    (0x0370, 0x03FF),  # Greek and Coptic
-    (0x0400, 0x04FF),  # Cyrillic
-    (0x0500, 0x052F),  # Cyrillic Supplement
-    (0x1E00, 0x1EFF),  # Latin Extended Additional (Vietnamese, Irish ḃ ċ ḋ …)
-    (0x1F00, 0x1FFF),  # Greek Extended
-    (0x2000, 0x206F),  # General Punctuation (’ “ ” – — …)
-    (0x20A0, 0x20CF),  # Currency symbols
-    (0x2100, 0x214F),  # Letterlike symbols (№ ℅)
+    (0x0020, 0x007E, "Basic Latin (printable)"),
+    (0x00A0, 0x00FF, "Latin-1 Supplement (printable)"),
+    (0x0100, 0x017F, "Latin Extended-A"),
+    (0x0180, 0x024F, "Latin Extended-B"),
+    # Not in the brief's list, but Latin Extended-B has capitals whose small
+    # letters live here: Azerbaijani Ə/ə (U+018F/U+0259), and Ɛ/ɛ, Ɔ/ɔ, Ŋ's
+    # relatives used in West African names. A name that prints in capitals
+    # but not in lower case would be a trap.
+    (0x0250, 0x02AF, "IPA Extensions"),
+    (0x02B0, 0x02FF, "Spacing Modifier Letters"),
+    (0x0300, 0x036F, "Combining Diacritical Marks"),
+    (0x0370, 0x03FF, "Greek and Coptic"),
+    (0x0400, 0x04FF, "Cyrillic"),
+    (0x0500, 0x052F, "Cyrillic Supplement"),
+    (0x1E00, 0x1EFF, "Latin Extended Additional"),
+    (0x1F00, 0x1FFF, "Greek Extended"),
+    (0x2000, 0x206F, "General Punctuation"),
+    (0x20A0, 0x20CF, "Currency Symbols"),
+    (0x2100, 0x214F, "Letterlike Symbols"),
 ]
 
+# The tables the output keeps: what gopdf's TTF parser and
+# golang.org/x/image/font/sfnt read. Anything else is dropped.
+KEEP_TABLES = {
+    "cmap", "glyf", "head", "hhea", "hmtx", "loca", "maxp", "name", "OS/2", "post",
+}
 
-def unicodes():
-    out = []
-    for lo, hi in RANGES:
-        out.extend(range(lo, hi + 1))
-    return out
-
-
-def subset_font(font):
-    opts = subset.Options()
-    opts.hinting = False
-    opts.layout_features = []
-    opts.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH", "kern", "DSIG", "STAT", "meta"]
-    opts.glyph_names = False
-    opts.notdef_outline = True
-    opts.name_IDs = ["*"]
-    opts.name_languages = ["*"]
-    opts.legacy_kern = False
-    s = subset.Subsetter(opts)
-    s.populate(unicodes=unicodes())
-    s.subset(font)
+VERSION_NOTE = (
+    "Quire build: composites flattened, hinting and layout tables removed, "
+    "subset to Latin, Greek and Cyrillic"
+)
 
 
-def flatten(font):
-    """Replaces every composite glyph with a simple glyph of the same outline."""
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def package_version(name):
+    """Returns the installed Debian version of package name."""
+    try:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", name],
+            check=True, capture_output=True, text=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as err:
+        sys.exit(f"build.py: cannot read the version of Debian package {name}: {err}")
+    return out.stdout.strip()
+
+
+def wanted_unicodes(font):
+    """Returns the sorted code points of font's cmap that fall in RANGES."""
+    cmap = font.getBestCmap()
+    return sorted(c for c in cmap if any(lo <= c <= hi for lo, hi, _ in RANGES))
+
+
+def check_no_reserved_name(font, name):
+    """Fails if the font declares a Reserved Font Name.
+
+    OFL 1.1 condition 3 forbids a Modified Version to use a Reserved Font
+    Name. Noto declares none, so the shipped files keep their names; if a
+    future source declared one, they would have to be renamed first.
+    """
+    for record in font["name"].names:
+        if record.nameID in (0, 13) and "reserved font name" in record.toUnicode().lower():
+            sys.exit(f"build.py: {name} declares a Reserved Font Name; "
+                     "rename the modified font before shipping it")
+
+
+def check_composite_bounds(font):
+    """Fails unless every composite's stored bounding box matches its expansion.
+
+    Composite components may be positioned in two ways that the format does
+    not always say (offset scaled with the component or not); the source's
+    own bounding boxes, written by the font's compiler, tell us which one the
+    designers meant. If fontTools' expansion disagrees with them, flattening
+    would move parts of glyphs, so stop.
+    """
+    glyf = font["glyf"]
+    for name in font.getGlyphOrder():
+        glyph = glyf[name]
+        if not glyph.isComposite():
+            continue
+        for comp in glyph.components:
+            if hasattr(comp, "firstPt"):
+                sys.exit(f"build.py: glyph {name} positions a component by point "
+                         "matching; flattening it is not supported")
+        coords, _, _ = glyph.getCoordinates(glyf)
+        coords = coords.copy()
+        coords.toInt()
+        xs = [p[0] for p in coords]
+        ys = [p[1] for p in coords]
+        stored = (glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax)
+        expanded = (min(xs), min(ys), max(xs), max(ys))
+        if stored != expanded:
+            sys.exit(f"build.py: glyph {name}: stored bounds {stored} differ from "
+                     f"the expanded outline's {expanded}")
+
+
+def flatten_composites(font):
+    """Replaces every composite glyph with a simple glyph of the same outline.
+
+    fontTools expands nested components recursively, applying each
+    component's offset and 2x2 transform. Coordinates are rounded to whole
+    font units (a scaled component can land on a fraction: at most half a
+    unit, 1/2000 em, away). The advance width is untouched; the left side
+    bearing stays equal to xMin, as head.flags bit 1 promises.
+    """
     glyf = font["glyf"]
     hmtx = font["hmtx"]
-    flattened = 0
+    flat = {}
+    # Expand everything before replacing anything, so each expansion reads
+    # the original components.
     for name in font.getGlyphOrder():
-        g = glyf[name]
-        if not g.isComposite():
+        glyph = glyf[name]
+        if not glyph.isComposite():
             continue
-        coords, end_pts, flags = g.getCoordinates(glyf)
-        simple = Glyph()
+        coords, end_pts, flags = glyph.getCoordinates(glyf)
+        coords = coords.copy()
+        coords.toInt()
+        simple = glyf_module.Glyph()
         simple.numberOfContours = len(end_pts)
-        simple.coordinates = GlyphCoordinates(coords)
+        simple.coordinates = coords
         simple.endPtsOfContours = list(end_pts)
-        simple.flags = bytearray(f & 0x01 for f in flags)  # keep on-curve bits only
+        # Keep only the on-curve bit; the rest are encoding details that
+        # fontTools recomputes when it writes the glyph.
+        simple.flags = bytearray(f & glyf_module.flagOnCurve for f in flags)
+        # Carry the composite's overlap flag over (Noto sets none), and add
+        # none of our own: FreeType switches to different anti-aliasing for
+        # flagged glyphs, and flattening should change outlines only.
+        if simple.flags and any(c.flags & glyf_module.OVERLAP_COMPOUND for c in glyph.components):
+            simple.flags[0] |= glyf_module.flagOverlapSimple
         simple.program = ttProgram.Program()
         simple.program.fromBytecode(b"")
         simple.recalcBounds(glyf)
+        flat[name] = simple
+    for name, simple in flat.items():
         glyf[name] = simple
-        # The left side bearing follows the outline's new bounds.
         advance, _ = hmtx[name]
-        hmtx[name] = (advance, getattr(simple, "xMin", 0))
-        flattened += 1
-    return flattened
+        hmtx[name] = (advance, simple.xMin)
+    return len(flat)
 
 
-def build(out_dir):
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for face in FACES:
-        src = SOURCE / f"{face}.ttf"
-        font = TTFont(src, recalcTimestamp=False)
-        subset_font(font)
-        n = flatten(font)
-        font["maxp"].maxComponentElements = 0
-        font["maxp"].maxComponentDepth = 0
-        font["maxp"].maxCompositePoints = 0
-        font["maxp"].maxCompositeContours = 0
-        dst = out_dir / f"{face}.ttf"
-        font.save(dst)
-        sha = hashlib.sha256(src.read_bytes()).hexdigest()
-        print(f"{face}: {len(font.getGlyphOrder())} glyphs, {n} flattened, "
-              f"{dst.stat().st_size} bytes; source sha256 {sha}")
+def subset_font(font, unicodes):
+    """Subsets font in place to unicodes and drops the unused tables."""
+    options = subset.Options()
+    options.layout_features = []
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "DSIG", "gasp", "kern"]
+    options.hinting = False
+    options.glyph_names = False  # post format 3
+    options.notdef_outline = True  # keep .notdef's box: missing glyphs show
+    options.name_IDs = ["*"]  # keep the copyright, trademark and licence records
+    options.recalc_timestamp = False
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=unicodes)
+    subsetter.subset(font)
+    for tag in sorted(font.keys()):
+        if tag != "GlyphOrder" and tag not in KEEP_TABLES:
+            del font[tag]
+
+
+def mark_version(font):
+    """Says in the version string (name ID 5) that this is a modified build.
+
+    The source's version string names the ttfautohint run, which is no longer
+    true once hinting is gone. Family and PostScript names are kept: Noto has
+    no Reserved Font Name, and PDF readers show the PostScript name.
+    """
+    name = font["name"]
+    for record in name.names:
+        if record.nameID == 5:
+            version = record.toUnicode().split(";")[0]
+            name.setName(f"{version}; {VERSION_NOTE}", 5,
+                         record.platformID, record.platEncID, record.langID)
+
+
+def verify(source, built, unicodes):
+    """Fails unless built draws exactly unicodes with the source's advances."""
+    src_cmap = source.getBestCmap()
+    out_cmap = built.getBestCmap()
+    if sorted(out_cmap) != unicodes:
+        sys.exit("build.py: output character map differs from the wanted set")
+    src_hmtx = source["hmtx"]
+    out_hmtx = built["hmtx"]
+    for c in unicodes:
+        want = src_hmtx[src_cmap[c]][0]
+        got = out_hmtx[out_cmap[c]][0]
+        if want != got:
+            sys.exit(f"build.py: U+{c:04X}: advance {got}, source has {want}")
+    glyf = built["glyf"]
+    for name in built.getGlyphOrder():
+        if glyf[name].isComposite():
+            sys.exit(f"build.py: glyph {name} is still composite")
+    extra = set(built.keys()) - KEEP_TABLES - {"GlyphOrder"}
+    if extra:
+        sys.exit(f"build.py: unexpected tables left: {sorted(extra)}")
+    if built["post"].formatType != 3.0:
+        sys.exit("build.py: post table still carries glyph names")
+
+
+def build_face(name, out_dir):
+    """Builds one face; returns a dict of facts for SOURCES.md."""
+    src_path = os.path.join(SOURCE_DIR, name + ".ttf")
+    with open(src_path, "rb") as f:
+        src_bytes = f.read()
+
+    # recalcTimestamp=False keeps head.modified from the source, so the
+    # output does not depend on when the build ran.
+    source = TTFont(io.BytesIO(src_bytes), recalcTimestamp=False)
+    font = TTFont(io.BytesIO(src_bytes), recalcTimestamp=False)
+    check_no_reserved_name(font, name)
+    check_composite_bounds(font)
+    unicodes = wanted_unicodes(font)
+    flattened = flatten_composites(font)
+    subset_font(font, unicodes)
+    mark_version(font)
+
+    buf = io.BytesIO()
+    font.save(buf)
+    out_bytes = buf.getvalue()
+
+    # Verify what was written, not the in-memory object.
+    built = TTFont(io.BytesIO(out_bytes))
+    verify(source, built, unicodes)
+    if built["head"].modified != source["head"].modified:
+        sys.exit(f"build.py: {name}: head.modified changed")
+
+    out_path = os.path.join(out_dir, name + ".ttf")
+    with open(out_path, "wb") as f:
+        f.write(out_bytes)
+    return {
+        "name": name,
+        "src_path": src_path,
+        "src_sha256": sha256(src_bytes),
+        "src_glyphs": source["maxp"].numGlyphs,
+        "flattened": flattened,
+        "out_file": name + ".ttf",
+        "out_sha256": sha256(out_bytes),
+        "out_size": len(out_bytes),
+        "out_glyphs": built["maxp"].numGlyphs,
+        "out_chars": len(unicodes),
+        "copyright": [r.toUnicode() for r in built["name"].names
+                      if r.nameID == 0 and r.platformID == 3],
+    }
+
+
+def write_sources(out_dir, pkg_version, facts):
+    lines = [
+        "# Font sources",
+        "",
+        "Generated by `fonts/build/build.py` (`make fonts`); do not edit by hand.",
+        "The build is reproducible: the same sources and fontTools version give",
+        "byte-identical fonts (`go test -tags fontbuild ./fonts/` checks this).",
+        "",
+        f"- Debian package: `{SOURCE_PACKAGE}` version `{pkg_version}`",
+        f"- Built with fontTools `{fontTools.version}` (Debian `python3-fonttools`)",
+        "",
+        "## Sources",
+        "",
+        "| Face | Source file | SHA-256 | Glyphs |",
+        "|---|---|---|---|",
+    ]
+    for f in facts:
+        lines.append(f"| {f['name']} | `{f['src_path']}` | `{f['src_sha256']}` | {f['src_glyphs']} |")
+    lines += [
+        "",
+        "## Outputs",
+        "",
+        "| File | SHA-256 | Bytes | Glyphs | Characters | Composites flattened |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in facts:
+        lines.append(f"| `{f['out_file']}` | `{f['out_sha256']}` | {f['out_size']} | "
+                     f"{f['out_glyphs']} | {f['out_chars']} | {f['flattened']} |")
+    lines += [
+        "",
+        "## Character ranges kept",
+        "",
+        "Each range keeps the characters the source maps in it.",
+        "",
+    ]
+    for lo, hi, block in RANGES:
+        lines.append(f"- U+{lo:04X}–U+{hi:04X} {block}")
+    lines.append("")
+    with open(os.path.join(out_dir, "SOURCES.md"), "w", encoding="utf-8", newline="\n") as f:
+        f.write("\n".join(lines))
+
+
+def debian_ofl_text():
+    """Returns the OFL 1.1 text from the Debian package's copyright file.
+
+    The copyright file (DEP-5 format) holds the licence as a "License:
+    OFL-1.1" paragraph whose lines are indented by one space, with " ." for
+    an empty line; this undoes that and nothing else.
+    """
+    with open(COPYRIGHT_FILE, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    # The stand-alone paragraph is the one that starts with the field (the
+    # Files paragraphs mention "License: OFL-1.1" after their own fields).
+    starts = [i for i, line in enumerate(lines)
+              if line == "License: OFL-1.1" and i > 0 and lines[i - 1] == ""]
+    if len(starts) != 1:
+        sys.exit(f"build.py: no single stand-alone OFL-1.1 paragraph in {COPYRIGHT_FILE}")
+    start = starts[0]
+    body = []
+    for line in lines[start + 1:]:
+        if not line.startswith(" "):
+            break
+        body.append("" if line == " ." else line[1:])
+    text = "\n".join(body).strip("\n")
+    if not text.startswith("PREAMBLE") or "Reserved Font Name" not in text:
+        sys.exit(f"build.py: unexpected OFL text in {COPYRIGHT_FILE}")
+    return text
+
+
+def debian_copyright():
+    """Returns the Copyright lines of the copyright file's "Files: *" paragraph."""
+    with open(COPYRIGHT_FILE, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    try:
+        i = lines.index("Files: *")
+    except ValueError:
+        sys.exit(f"build.py: no \"Files: *\" paragraph in {COPYRIGHT_FILE}")
+    holders = []
+    in_field = False
+    for line in lines[i + 1:]:
+        if line == "":
+            break
+        if line.startswith("Copyright:"):
+            in_field = True
+            rest = line[len("Copyright:"):].strip()
+            if rest:
+                holders.append(rest)
+        elif in_field and line.startswith(" "):
+            holders.append(line.strip())
+        else:
+            in_field = False
+    if not holders:
+        sys.exit(f"build.py: no copyright holders for the fonts in {COPYRIGHT_FILE}")
+    return holders
+
+
+def write_licence(out_dir, facts):
+    """Writes OFL.txt: the fonts' own copyright notices, then the licence.
+
+    OFL 1.1 condition 2 asks that every copy carry the copyright notice and
+    the licence. The notices are read from the fonts (name ID 0), so they
+    are exactly what the shipped files say.
+    """
+    notices = []
+    for f in facts:
+        for notice in f["copyright"]:
+            if notice not in notices:
+                notices.append(notice)
+    faces = ", ".join(f["name"] for f in facts)
+    lines = [
+        "The fonts in this directory are Modified Versions of Noto fonts",
+        f"({faces}),",
+        "made by build/build.py as described in README.md.",
+        "",
+        "Copyright notices, as carried in the fonts:",
+        "",
+    ]
+    lines += [f"  {n}" for n in notices]
+    lines += [
+        "",
+        f"Copyright, as Debian's {SOURCE_PACKAGE} copyright file gives it for the fonts:",
+        "",
+    ]
+    lines += [f"  {c}" for c in debian_copyright()]
+    lines += [
+        "",
+        "This Font Software is licensed under the SIL Open Font License, Version 1.1.",
+        "The copyright statements declare no Reserved Font Name.",
+        f"The licence text below is copied from {COPYRIGHT_FILE}.",
+        "",
+        "-----------------------------------------------------------",
+        "SIL OPEN FONT LICENSE Version 1.1",
+        "-----------------------------------------------------------",
+        "",
+        debian_ofl_text(),
+        "",
+    ]
+    with open(os.path.join(out_dir, "OFL.txt"), "w", encoding="utf-8", newline="\n") as f:
+        f.write("\n".join(lines))
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", default=os.path.dirname(here),
+                        help="directory to write the fonts, SOURCES.md and OFL.txt to "
+                             "(default: fonts/, next to this script's directory)")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    pkg_version = package_version(SOURCE_PACKAGE)
+    facts = [build_face(name, args.out) for name in FACES]
+    write_sources(args.out, pkg_version, facts)
+    write_licence(args.out, facts)
+    for f in facts:
+        print(f"{f['out_file']}: {f['out_size']} bytes, {f['out_glyphs']} glyphs, "
+              f"{f['out_chars']} characters, {f['flattened']} composites flattened")
 
 
 if __name__ == "__main__":
-    build(sys.argv[1] if len(sys.argv) > 1 else "fonts")
+    main()
