@@ -130,7 +130,7 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 		return err
 	}
 	defer deleteLoadTopology(cfg.AMQPURL, b.Topology(), cfg.Prefix+".load-events-"+run, startServe)
-	rendered, stopEvents, err := watchRendered(ctx, cfg.AMQPURL, b.Topology().Events, cfg.Prefix+".load-events-"+run)
+	rendered, stopEvents, err := watchRendered(ctx, cfg.AMQPURL, b.Topology().Events, cfg.Prefix+".load-events-"+run, n)
 	if err != nil {
 		return err
 	}
@@ -326,8 +326,10 @@ type renderedEvent struct {
 // watchRendered binds a durable queue of the run's own to the events
 // exchange and sends each rendered event's envelope id with its arrival
 // time. It reconnects after a broker restart: the queue keeps the events
-// published meanwhile.
-func watchRendered(ctx context.Context, url, exchange, queue string) (<-chan renderedEvent, func(), error) {
+// published meanwhile. The channel holds n events: nothing reads it until
+// every envelope is published, and an event must be timed when it arrives,
+// not when there is room for it.
+func watchRendered(ctx context.Context, url, exchange, queue string, n int) (<-chan renderedEvent, func(), error) {
 	open := func() (*amqp.Connection, <-chan amqp.Delivery, error) {
 		conn, err := amqp.Dial(url)
 		if err != nil {
@@ -355,7 +357,7 @@ func watchRendered(ctx context.Context, url, exchange, queue string) (<-chan ren
 		return nil, nil, err
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	out := make(chan renderedEvent, 1024)
+	out := make(chan renderedEvent, n)
 	go func() {
 		for {
 			for d := range deliveries {
