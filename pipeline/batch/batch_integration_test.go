@@ -10,9 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/draw"
-	_ "image/png" // pdftoppm's output
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,19 +18,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/datamatrix"
-
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
+	"github.com/quire-print/quire/pipeline/batch/printfile/printfiletest"
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/broker"
@@ -48,7 +42,6 @@ import (
 	"github.com/quire-print/quire/pipeline/supplier/pull"
 	"github.com/quire-print/quire/renderer"
 	"github.com/quire-print/quire/request"
-	"github.com/quire-print/quire/templates"
 )
 
 var testDelays = []time.Duration{200 * time.Millisecond, time.Second}
@@ -317,14 +310,14 @@ func TestEndToEnd(t *testing.T) {
 	if err := os.WriteFile(pdf, files[manifest.Files[0].Name], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	codes := readCodes(t, pdf, r.Templates())
+	codes := printfiletest.ReadCodes(t, pdf, r.Templates())
 	if err := printfile.Verify(manifest, codes); err != nil {
 		t.Errorf("the batch as printed: %v", err)
 	}
 	shuffled := filepath.Join(dir, "shuffled.pdf")
 	run(t, "qpdf", pdf, "--pages", pdf, "1,3,2,4-z", "--", shuffled)
 	var mismatch *printfile.MismatchError
-	if err := printfile.Verify(manifest, readCodes(t, shuffled, r.Templates())); !errors.As(err, &mismatch) || mismatch.FilePage != 2 {
+	if err := printfile.Verify(manifest, printfiletest.ReadCodes(t, shuffled, r.Templates())); !errors.As(err, &mismatch) || mismatch.FilePage != 2 {
 		t.Errorf("shuffled pages: %v; want a mismatch at page 2", err)
 	}
 
@@ -397,70 +390,6 @@ func run(t *testing.T, name string, args ...string) {
 	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-}
-
-// readCodes reads the 2D code of every page of pdf, as an inserter's
-// camera would: each template's code square is rasterised (300 dpi) and
-// decoded; a page with no readable code gives "".
-func readCodes(t *testing.T, pdf string, set *templates.Set) []string {
-	t.Helper()
-	var areas []templates.CodeArea
-	for _, tm := range set.All() {
-		if tm.Code != nil && !slices.Contains(areas, *tm.Code) {
-			areas = append(areas, *tm.Code)
-		}
-	}
-	const dpi, margin = 300, 4.0
-	px := func(mm float64) string { return strconv.Itoa(int(mm / 25.4 * dpi)) }
-	dir := t.TempDir()
-	var crops [][]string
-	for i, a := range areas {
-		prefix := filepath.Join(dir, fmt.Sprintf("a%d", i))
-		run(t, "pdftoppm", "-r", strconv.Itoa(dpi), "-gray", "-png",
-			"-x", px(a.X-margin), "-y", px(a.Y-margin), "-W", px(a.Size+2*margin), "-H", px(a.Size+2*margin), pdf, prefix)
-		files, _ := filepath.Glob(prefix + "-*.png")
-		slices.SortFunc(files, func(x, y string) int { return pageOf(x) - pageOf(y) })
-		crops = append(crops, files)
-	}
-	codes := make([]string, len(crops[0]))
-	for p := range codes {
-		for a := range areas {
-			if s, err := decode(crops[a][p]); err == nil {
-				codes[p] = s
-				break
-			}
-		}
-	}
-	return codes
-}
-
-func pageOf(path string) int {
-	base := strings.TrimSuffix(filepath.Base(path), ".png")
-	n, _ := strconv.Atoi(base[strings.LastIndex(base, "-")+1:])
-	return n
-}
-
-func decode(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return "", err
-	}
-	gray := image.NewGray(img.Bounds())
-	draw.Draw(gray, gray.Bounds(), img, img.Bounds().Min, draw.Src)
-	bmp, err := gozxing.NewBinaryBitmapFromImage(gray)
-	if err != nil {
-		return "", err
-	}
-	res, err := datamatrix.NewDataMatrixReader().Decode(bmp, nil)
-	if err != nil {
-		return "", err
-	}
-	return res.GetText(), nil
 }
 
 // TestBatchersRacingOnS3: two batchers, each with its own S3 client, at

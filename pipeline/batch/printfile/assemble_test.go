@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/quire-print/quire/pipeline/batch/printfile"
+	"github.com/quire-print/quire/pipeline/batch/printfile/printfiletest"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/renderer"
 	"github.com/quire-print/quire/renderer/display"
@@ -144,7 +145,7 @@ func TestAssemble(t *testing.T) {
 			}
 		}
 
-		codes := readCodes(t, path, r.Templates())
+		codes := printfiletest.ReadCodes(t, path, r.Templates())
 		if len(codes) != f.Pages {
 			t.Fatalf("%s: read %d pages, want %d", f.Name, len(codes), f.Pages)
 		}

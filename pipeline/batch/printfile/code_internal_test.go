@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/datamatrix"
-
+	"github.com/quire-print/quire/pipeline/batch/printfile/printfiletest"
 	"github.com/quire-print/quire/renderer/display"
 	"github.com/quire-print/quire/renderer/raster"
 	"github.com/quire-print/quire/templates"
@@ -102,7 +100,7 @@ func TestCodeDecodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		module := int(math.Round(img.W / float64(img.Cols) / devicePixel))
-		if got, err := decode(scaled(img, module)); err != nil || got != payload {
+		if got, err := printfiletest.Decode(scaled(img, module)); err != nil || got != payload {
 			t.Errorf("at %d dpi: decoded %q, %v; want %q", DeviceDPI, got, err, payload)
 		}
 
@@ -114,7 +112,7 @@ func TestCodeDecodes(t *testing.T) {
 		scale := float64(raster.MaxWidth) / display.A4Width
 		m := display.MM(3) * scale
 		crop := image.Rect(int(img.X*scale-m), int(img.Y*scale-m), int((img.X+img.W)*scale+m), int((img.Y+img.H)*scale+m))
-		if got, err := decode(page.SubImage(crop)); err != nil || got != payload {
+		if got, err := printfiletest.Decode(page.SubImage(crop)); err != nil || got != payload {
 			t.Errorf("from a 300 dpi raster of the page: decoded %q, %v; want %q", got, err, payload)
 		}
 	}
@@ -129,16 +127,4 @@ func scaled(img *display.Image, k int) image.Image {
 		}
 	}
 	return out
-}
-
-func decode(img image.Image) (string, error) {
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return "", err
-	}
-	res, err := datamatrix.NewDataMatrixReader().Decode(bmp, nil)
-	if err != nil {
-		return "", err
-	}
-	return res.GetText(), nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/quire-print/quire/pipeline/batch/printfile"
+	"github.com/quire-print/quire/pipeline/batch/printfile/printfiletest"
 	"github.com/quire-print/quire/pipeline/storage/s3store/s3test"
 )
 
@@ -46,7 +47,7 @@ func TestAssembleOnMinIO(t *testing.T) {
 		}
 		path := fetch(t, st, "batches/B-minio/"+f.Name)
 		tool(t, "qpdf", "--check", path)
-		codes = append(codes, readCodes(t, path, r.Templates())...)
+		codes = append(codes, printfiletest.ReadCodes(t, path, r.Templates())...)
 	}
 	if err := printfile.Verify(m, codes); err != nil {
 		t.Error(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/quire-print/quire/pipeline/batch/printfile"
+	"github.com/quire-print/quire/pipeline/batch/printfile/printfiletest"
 )
 
 // printed lists the codes of every page of m in print order, as they
@@ -97,10 +98,10 @@ func TestVerifyCatchesShuffledPDF(t *testing.T) {
 	tool(t, "qpdf", path, "--pages", path, "1,3,2,4-z", "--", shuffled)
 
 	r := mustRenderer(t)
-	if err := printfile.Verify(m, readCodes(t, path, r.Templates())); err != nil {
+	if err := printfile.Verify(m, printfiletest.ReadCodes(t, path, r.Templates())); err != nil {
 		t.Fatalf("the file as assembled: %v", err)
 	}
-	codes := readCodes(t, shuffled, r.Templates())
+	codes := printfiletest.ReadCodes(t, shuffled, r.Templates())
 	if len(codes) != f.Pages || slices.Contains(codes, "") {
 		t.Fatalf("read %d codes from %d pages: %q", len(codes), f.Pages, codes)
 	}
