@@ -8,12 +8,12 @@ import (
 	"image/png"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/request"
 )
 
@@ -63,18 +63,11 @@ func decodePNG(t *testing.T, body []byte) image.Image {
 // tests do. A missing tool fails the test: CI installs it.
 func pdfText(t *testing.T, pdf []byte) string {
 	t.Helper()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Fatal("pdftotext is not installed (apt-get install poppler-utils): the PDF cannot be checked")
-	}
 	path := filepath.Join(t.TempDir(), "preview.pdf")
 	if err := os.WriteFile(path, pdf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("pdftotext", "-enc", "UTF-8", path, "-").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftotext: %v\n%s", err, out)
-	}
-	return string(out)
+	return pdftest.Run(t, "pdftotext", "-enc", "UTF-8", path, "-")
 }
 
 // markPixels counts the pixels in the top tenth of a page image that are

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/renderer/display"
 	"github.com/quire-print/quire/renderer/raster"
 	"github.com/quire-print/quire/request"
@@ -94,7 +95,7 @@ func popplerPage(t *testing.T, pdf []byte, dpi int) image.Image {
 	if err := os.WriteFile(in, pdf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tool(t, "pdftoppm", "-png", "-gray", "-r", strconv.Itoa(dpi), "-singlefile", in, filepath.Join(dir, "page"))
+	pdftest.Run(t, "pdftoppm", "-png", "-gray", "-r", strconv.Itoa(dpi), "-singlefile", in, filepath.Join(dir, "page"))
 	f, err := os.Open(filepath.Join(dir, "page.png"))
 	if err != nil {
 		t.Fatal(err)

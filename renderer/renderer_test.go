@@ -9,14 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/renderer"
 	"github.com/quire-print/quire/renderer/layout"
 	"github.com/quire-print/quire/request"
@@ -57,20 +56,6 @@ func validSamples(t testing.TB) []string {
 	return files
 }
 
-// tool runs a PDF tool from Debian's poppler-utils or qpdf. CI installs
-// them; a missing tool fails the test rather than skipping it.
-func tool(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("%s is not installed (apt-get install poppler-utils qpdf): the PDFs cannot be checked", name)
-	}
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // expectedWords lists, in reading order, the words each document must
 // show: every filled field of every certificate, and the letter's address.
 func expectedWords(env *request.Envelope, d renderer.Document, index int) []string {
@@ -104,32 +89,10 @@ func TestRenderedPDFsPassRealTools(t *testing.T) {
 			if err := os.WriteFile(path, d.PDF, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			tool(t, "qpdf", "--check", path)
-			checkFonts(t, name, tool(t, "pdffonts", path))
-			checkInfo(t, name, tool(t, "pdfinfo", path), d, env)
-			checkReadingOrder(t, name, tool(t, "pdftotext", "-enc", "UTF-8", path, "-"), expectedWords(env, d, i))
-		}
-	}
-}
-
-var fontLine = regexp.MustCompile(`^([A-Z]{6})\+(\S+)\s+(.*?)\s+(yes|no)\s+(yes|no)\s+(yes|no)\s+\d+\s+\d+\s*$`)
-
-// checkFonts reads pdffonts' table: every font embedded and subset.
-func checkFonts(t *testing.T, name, out string) {
-	t.Helper()
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) < 3 {
-		t.Errorf("%s: pdffonts lists no fonts:\n%s", name, out)
-		return
-	}
-	for _, l := range lines[2:] {
-		m := fontLine.FindStringSubmatch(l)
-		if m == nil {
-			t.Errorf("%s: font not embedded as a tagged subset: %q", name, l)
-			continue
-		}
-		if m[4] != "yes" || m[5] != "yes" {
-			t.Errorf("%s: font %s emb=%s sub=%s, want yes/yes", name, m[2], m[4], m[5])
+			pdftest.Run(t, "qpdf", "--check", path)
+			pdftest.CheckFonts(t, name, pdftest.Run(t, "pdffonts", path))
+			checkInfo(t, name, pdftest.Run(t, "pdfinfo", path), d, env)
+			checkReadingOrder(t, name, pdftest.Run(t, "pdftotext", "-enc", "UTF-8", path, "-"), expectedWords(env, d, i))
 		}
 	}
 }

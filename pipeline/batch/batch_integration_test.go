@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
@@ -315,7 +315,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("the batch as printed: %v", err)
 	}
 	shuffled := filepath.Join(dir, "shuffled.pdf")
-	run(t, "qpdf", pdf, "--pages", pdf, "1,3,2,4-z", "--", shuffled)
+	pdftest.Run(t, "qpdf", pdf, "--pages", pdf, "1,3,2,4-z", "--", shuffled)
 	var mismatch *printfile.MismatchError
 	if err := printfile.Verify(manifest, printfiletest.ReadCodes(t, shuffled, r.Templates())); !errors.As(err, &mismatch) || mismatch.FilePage != 2 {
 		t.Errorf("shuffled pages: %v; want a mismatch at page 2", err)
@@ -379,16 +379,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("no %s within a minute", what)
 		}
 		time.Sleep(50 * time.Millisecond) // polling interval
-	}
-}
-
-func run(t *testing.T, name string, args ...string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("%s is not installed (apt-get install poppler-utils qpdf; scripts/test-services.sh does)", name)
-	}
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/batch/printfile/printfiletest"
 	"github.com/quire-print/quire/pipeline/storage"
@@ -107,29 +108,18 @@ func TestAssemble(t *testing.T) {
 		}
 		path := fetch(t, st, key)
 
-		if out := tool(t, "qpdf", "--check", path); !strings.Contains(out, "No syntax or stream encoding errors found") {
+		if out := pdftest.Run(t, "qpdf", "--check", path); !strings.Contains(out, "No syntax or stream encoding errors found") {
 			t.Errorf("%s: qpdf --check:\n%s", f.Name, out)
 		}
-		fonts := tool(t, "pdffonts", path)
-		lines := strings.Split(strings.TrimSpace(fonts), "\n")[2:]
-		if len(lines) == 0 {
-			t.Errorf("%s: no fonts", f.Name)
-		}
-		for _, l := range lines {
-			// name type encoding emb sub uni object ID
-			fields := strings.Fields(l)
-			if len(fields) < 7 || fields[len(fields)-5] != "yes" || fields[len(fields)-4] != "yes" || !regexp.MustCompile(`^[A-Z]{6}\+`).MatchString(fields[0]) {
-				t.Errorf("%s: font not embedded as a subset: %s", f.Name, l)
-			}
-		}
-		info2 := tool(t, "pdfinfo", path)
+		pdftest.CheckFonts(t, f.Name, pdftest.Run(t, "pdffonts", path))
+		info2 := pdftest.Run(t, "pdfinfo", path)
 		if !regexp.MustCompile(`(?m)^Pages:\s+` + strconv.Itoa(f.Pages) + `$`).MatchString(info2) {
 			t.Errorf("%s: pdfinfo disagrees with the manifest's %d pages:\n%s", f.Name, f.Pages, info2)
 		}
 
 		// Each envelope's certificate references appear in order, and
 		// only in its own file.
-		text := tool(t, "pdftotext", "-layout", path, "-")
+		text := pdftest.Run(t, "pdftotext", "-layout", path, "-")
 		pos := 0
 		for _, e := range m.Envelopes {
 			for _, ref := range refs[e.EnvelopeID] {

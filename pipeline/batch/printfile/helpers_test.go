@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"iter"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,20 +180,6 @@ func assertEmpty(t *testing.T, dir string) {
 	if len(left) > 0 {
 		t.Errorf("%d temporary files left behind, e.g. %s", len(left), left[0].Name())
 	}
-}
-
-// tool runs a PDF tool from Debian's poppler-utils or qpdf. A missing tool
-// fails the test rather than skipping it.
-func tool(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("%s is not installed (apt-get install poppler-utils qpdf): the print files cannot be checked", name)
-	}
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
 }
 
 // fetch copies a stored object to a file and returns its path.

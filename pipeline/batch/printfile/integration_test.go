@@ -8,6 +8,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/batch/printfile/printfiletest"
 	"github.com/quire-print/quire/pipeline/storage/s3store/s3test"
@@ -46,7 +47,7 @@ func TestAssembleOnMinIO(t *testing.T) {
 			t.Errorf("%s: downloaded %d bytes %s (stored as %s); the manifest says %d %s", f.Name, n, got, info.SHA256, f.Size, f.SHA256)
 		}
 		path := fetch(t, st, "batches/B-minio/"+f.Name)
-		tool(t, "qpdf", "--check", path)
+		pdftest.Run(t, "qpdf", "--check", path)
 		codes = append(codes, printfiletest.ReadCodes(t, path, r.Templates())...)
 	}
 	if err := printfile.Verify(m, codes); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/batch/printfile/printfiletest"
 )
@@ -95,7 +96,7 @@ func TestVerifyCatchesShuffledPDF(t *testing.T) {
 	path := fetch(t, st, "batches/B1/"+f.Name)
 	// Swap the last page of envelope 1 with the first of envelope 2.
 	shuffled := filepath.Join(t.TempDir(), "shuffled.pdf")
-	tool(t, "qpdf", path, "--pages", path, "1,3,2,4-z", "--", shuffled)
+	pdftest.Run(t, "qpdf", path, "--pages", path, "1,3,2,4-z", "--", shuffled)
 
 	r := mustRenderer(t)
 	if err := printfile.Verify(m, printfiletest.ReadCodes(t, path, r.Templates())); err != nil {

@@ -4,7 +4,7 @@
 // code decoded with gozxing.
 //
 // pdftoppm is required: a missing tool fails the test rather than skipping
-// it (apt-get install poppler-utils; scripts/test-services.sh does).
+// it (see internal/pdftest).
 package printfiletest
 
 import (
@@ -13,7 +13,6 @@ import (
 	"image/draw"
 	_ "image/png" // pdftoppm's output
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -23,6 +22,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/datamatrix"
 
+	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/templates"
 )
 
@@ -45,7 +45,7 @@ func ReadCodes(t testing.TB, pdf string, set *templates.Set) []string {
 	var crops [][]string // crops[area][page] = PNG path
 	for i, a := range areas {
 		prefix := filepath.Join(dir, fmt.Sprintf("area%d", i))
-		run(t, "pdftoppm", "-r", strconv.Itoa(dpi), "-gray", "-png",
+		pdftest.Run(t, "pdftoppm", "-r", strconv.Itoa(dpi), "-gray", "-png",
 			"-x", px(a.X-margin), "-y", px(a.Y-margin), "-W", px(a.Size+2*margin), "-H", px(a.Size+2*margin), pdf, prefix)
 		files, err := filepath.Glob(prefix + "-*.png")
 		if err != nil {
@@ -106,15 +106,4 @@ func pageNumber(t testing.TB, path string) int {
 		t.Fatalf("%s: no page number", path)
 	}
 	return n
-}
-
-// run runs a poppler tool, failing t if it is missing or fails.
-func run(t testing.TB, name string, args ...string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("%s is not installed (apt-get install poppler-utils; scripts/test-services.sh does): the print files cannot be checked", name)
-	}
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
 }
