@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -265,9 +264,8 @@ func startBatching(ctx context.Context, s *service.Service, cfg service.Config, 
 
 // runBatches implements "quire batches": operators' view of batches.
 func runBatches(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("batches", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	env := &envFlags{fs: fs}
+	env := newEnvFlags("batches", stderr)
+	fs := env.fs
 	cfg := serviceFlags(env)
 	bs := batchFlags(env)
 	var last int
@@ -294,12 +292,7 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	env.applySecrets()
-	if err := errors.Join(env.errs...); err != nil {
-		fmt.Fprintf(stderr, "quire batches: %v\n", err)
+	if !env.parse(args) {
 		return 2
 	}
 	if fs.NArg() == 0 {

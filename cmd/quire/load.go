@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,9 +33,8 @@ import (
 // to end, p50/p99 latency (publish to rendered event), and the raw S3 PUT
 // rate for the same objects measured in the same run.
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	e := &envFlags{fs: fs}
+	e := newEnvFlags("load", stderr)
+	fs := e.fs
 	cfg := serviceFlags(e)
 	n := fs.Int("n", 1000, "envelopes to publish (at most 100000)")
 	rate := fs.Float64("rate", 0, "publish at this many envelopes per `second`; 0: as fast as possible")
@@ -56,12 +54,7 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	e.applySecrets()
-	if err := errors.Join(e.errs...); err != nil {
-		fmt.Fprintf(stderr, "quire load: %v\n", err)
+	if !e.parse(args) {
 		return 2
 	}
 	switch {

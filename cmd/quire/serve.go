@@ -23,9 +23,8 @@ import (
 // runServe implements "quire serve": render workers and the HTTP endpoints,
 // until SIGINT or SIGTERM, then a drain.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	env := &envFlags{fs: fs}
+	env := newEnvFlags("serve", stderr)
+	fs := env.fs
 	cfg := serviceFlags(env)
 	logs := logFlags(env)
 	batching := batchFlags(env)
@@ -43,12 +42,7 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	env.applySecrets()
-	if err := errors.Join(env.errs...); err != nil {
-		fmt.Fprintf(stderr, "quire serve: %v\n", err)
+	if !env.parse(args) {
 		return 2
 	}
 	if err := cfg.Validate(); err != nil {
@@ -147,6 +141,30 @@ type envFlags struct {
 	secrets []func()
 }
 
+// newEnvFlags returns an empty flag set for "quire name", which writes
+// its usage and errors to stderr.
+func newEnvFlags(name string, stderr io.Writer) *envFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return &envFlags{fs: fs}
+}
+
+// parse parses args, then fills in the secrets not given from the
+// environment. It returns false, having written why to the flag set's
+// output, if a flag or an environment variable is wrong: the command
+// exits 2.
+func (e *envFlags) parse(args []string) bool {
+	if err := e.fs.Parse(args); err != nil {
+		return false // the flag set has written why
+	}
+	e.applySecrets()
+	if err := errors.Join(e.errs...); err != nil {
+		fmt.Fprintf(e.fs.Output(), "quire %s: %v\n", e.fs.Name(), err)
+		return false
+	}
+	return true
+}
+
 // secret is a string flag whose environment value is never shown as the
 // flag's default in --help: it is read after parsing, when the flag is
 // not given.
@@ -159,8 +177,7 @@ func (e *envFlags) secret(p *string, name, env, usage string) {
 	})
 }
 
-// applySecrets fills in secrets from the environment; call it after
-// parsing.
+// applySecrets fills in secrets from the environment; parse calls it.
 func (e *envFlags) applySecrets() {
 	for _, f := range e.secrets {
 		f()

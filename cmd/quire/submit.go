@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,9 +17,8 @@ import (
 // cancellation, to RabbitMQ when --amqp-url is set, otherwise to a running
 // embedded "quire serve" through its loopback intake endpoint.
 func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	e := &envFlags{fs: fs}
+	e := newEnvFlags("submit", stderr)
+	fs := e.fs
 	var amqpURL, prefix, server, cancelID, code, note string
 	var timeout time.Duration
 	e.str(&amqpURL, "amqp-url", "QUIRE_AMQP_URL", "", "RabbitMQ `URL` to publish to; empty: the embedded serve at --server")
@@ -42,11 +40,7 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if len(e.errs) > 0 {
-		fmt.Fprintf(stderr, "quire submit: %v\n", e.errs[0])
+	if !e.parse(args) {
 		return 2
 	}
 	type message struct {
