@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"reflect"
 	"regexp"
 	"strings"
@@ -22,20 +20,9 @@ import (
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/queuetest"
+	"github.com/quire-print/quire/pipeline/service/servicetest"
 	"github.com/quire-print/quire/request"
 )
-
-// amqpURL is the broker under test. With the integration tag set, a
-// missing URL is a failure, never a skip: CI must not pass by testing
-// nothing.
-func amqpURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("QUIRE_TEST_AMQP_URL")
-	if u == "" {
-		t.Fatal("QUIRE_TEST_AMQP_URL is not set: run ./scripts/test-services.sh and source .test-env (make test does both)")
-	}
-	return u
-}
 
 var nonName = regexp.MustCompile(`[^a-z0-9]+`)
 
@@ -52,7 +39,7 @@ func prefix(t *testing.T) string {
 // raw opens a plain AMQP channel for inspecting and sabotaging the broker.
 func raw(t *testing.T) *amqp.Channel {
 	t.Helper()
-	conn, err := amqp.Dial(amqpURL(t))
+	conn, err := amqp.Dial(servicetest.AMQPURL(t))
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -68,7 +55,7 @@ func raw(t *testing.T) *amqp.Channel {
 // declared, and deletes that topology when the test ends.
 func newBroker(t *testing.T, cfg broker.Config) *broker.Broker {
 	t.Helper()
-	cfg.URL = amqpURL(t)
+	cfg.URL = servicetest.AMQPURL(t)
 	if cfg.Prefix == "" {
 		cfg.Prefix = prefix(t)
 	}
@@ -97,7 +84,7 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 func deleteTopology(t *testing.T, topo broker.Topology) {
-	conn, err := amqp.Dial(amqpURL(t))
+	conn, err := amqp.Dial(servicetest.AMQPURL(t))
 	if err != nil {
 		t.Logf("cleanup: %v", err)
 		return
@@ -195,31 +182,6 @@ func consume(t *testing.T, b *broker.Broker, h pipeline.Handler) context.CancelF
 	return cancel
 }
 
-func rabbitmqctl(t *testing.T, args ...string) {
-	t.Helper()
-	out, err := exec.Command(cmpOr(os.Getenv("QUIRE_TEST_RABBITMQCTL"), "rabbitmqctl"), args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("rabbitmqctl %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-// restartRabbitMQ stops the RabbitMQ application and returns a function
-// starting it again. The test's cleanup starts it too, whatever happens, so
-// the broker is always left running.
-func stopRabbitMQ(t *testing.T) (start func()) {
-	t.Helper()
-	var once sync.Once
-	start = func() {
-		once.Do(func() {
-			rabbitmqctl(t, "start_app")
-			rabbitmqctl(t, "await_startup")
-		})
-	}
-	t.Cleanup(start)
-	rabbitmqctl(t, "stop_app")
-	return start
-}
-
 // TestSurvivesRestart stops RabbitMQ while a consumer is working through a
 // backlog, with handlers holding unacked messages, and publishes more while
 // it is down. Every message must be acked in the end; a message handled
@@ -291,7 +253,7 @@ func TestSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	start := stopRabbitMQ(t)
+	start := servicetest.StopRabbitMQ(t)
 	close(gate)
 	// Publish while the broker is down: each Publish waits for it to come
 	// back, then confirms.
@@ -468,7 +430,7 @@ func TestUnroutableIsError(t *testing.T) {
 // one that declared the queues fails at once, instead of retrying forever.
 func TestTopologyMismatchIsFatal(t *testing.T) {
 	first := newBroker(t, broker.Config{DeliveryLimit: 5})
-	second, err := broker.New(broker.Config{URL: amqpURL(t), Prefix: strings.TrimSuffix(first.Topology().Render, ".render"), DeliveryLimit: 7})
+	second, err := broker.New(broker.Config{URL: servicetest.AMQPURL(t), Prefix: strings.TrimSuffix(first.Topology().Render, ".render"), DeliveryLimit: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,7 +563,7 @@ func TestRetriesSurviveRestart(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
 	}
-	start := stopRabbitMQ(t)
+	start := servicetest.StopRabbitMQ(t)
 	start()
 	select {
 	case <-all:

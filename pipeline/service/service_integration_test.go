@@ -256,10 +256,12 @@ func TestSurvivesRabbitMQRestart(t *testing.T) {
 // service stops taking work, says storage is not ready, and resumes by
 // itself once MinIO is back, with every envelope stored once.
 func TestSurvivesMinIOOutage(t *testing.T) {
-	m := servicetest.StartMinIO(t)
+	m := s3test.StartMinIO(t)
+	s3 := m.Config()
+	s3.MaxAttempts, s3.DialTimeout, s3.ResponseTimeout = 1, time.Second, 5*time.Second // fail fast while MinIO is down
 	prefix := servicetest.Prefix(t, testDelays)
 	up := servicetest.NewUpstream(t, prefix, testDelays)
-	svc := startService(t, prefix, m.Config())
+	svc := startService(t, prefix, s3)
 	all := ids("minio", 80)
 	publishAll(t, up, all)
 
@@ -279,7 +281,7 @@ func TestSurvivesMinIOOutage(t *testing.T) {
 	waitMetric(t, svc, "quire_storage_gate_open 1")
 
 	up.CheckRenderedOnce(all)
-	store, err := s3store.New(context.Background(), m.Config())
+	store, err := s3store.New(context.Background(), s3)
 	if err != nil {
 		t.Fatal(err)
 	}

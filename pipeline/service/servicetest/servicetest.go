@@ -1,7 +1,8 @@
 // Package servicetest helps integration tests drive a whole Quire against
 // the real RabbitMQ and MinIO that scripts/test-services.sh starts: unique
-// names per test, an upstream's view of the status events, stopping and
-// starting RabbitMQ, and a private MinIO that a test may stop.
+// names per test, an upstream's view of the status events, and stopping
+// and starting RabbitMQ. A private MinIO that a test may stop is
+// s3test.StartMinIO.
 //
 // Missing settings fail the test, never skip it: a run with the
 // integration tag must not pass by testing nothing.
@@ -11,8 +12,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -25,7 +24,6 @@ import (
 
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/events"
-	"github.com/quire-print/quire/pipeline/storage/s3store"
 )
 
 // AMQPURL is the RabbitMQ under test.
@@ -286,88 +284,4 @@ func StopRabbitMQ(t testing.TB) (start func()) {
 	t.Cleanup(start)
 	rabbitmqctl(t, "stop_app")
 	return start
-}
-
-// MinIO is a MinIO server of the test's own, on a free loopback port and
-// its own data directory, so stopping it disturbs no other test.
-type MinIO struct {
-	t    testing.TB
-	bin  string
-	Addr string
-	data string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// Credentials of every private MinIO.
-const (
-	MinIOUser     = "quire-private"
-	MinIOPassword = "quire-private-secret"
-)
-
-// StartMinIO starts a private MinIO from QUIRE_TEST_MINIO_BIN and kills it
-// when the test ends.
-func StartMinIO(t testing.TB) *MinIO {
-	t.Helper()
-	bin := os.Getenv("QUIRE_TEST_MINIO_BIN")
-	if bin == "" {
-		t.Fatal("QUIRE_TEST_MINIO_BIN is not set: run ./scripts/test-services.sh and source .test-env (make test does both)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	m := &MinIO{t: t, bin: bin, Addr: addr, data: t.TempDir()}
-	m.Start()
-	t.Cleanup(m.Kill)
-	return m
-}
-
-// Config is an s3store.Config for a bucket on m, created at start.
-func (m *MinIO) Config() s3store.Config {
-	return s3store.Config{Endpoint: m.Addr, Bucket: "quire-private", AccessKey: MinIOUser, SecretKey: MinIOPassword,
-		DisableTLS: true, CreateBucket: true, MaxAttempts: 1, DialTimeout: time.Second, ResponseTimeout: 5 * time.Second}
-}
-
-// Start starts the server (again) on the same address and data, and waits
-// until it answers.
-func (m *MinIO) Start() {
-	m.t.Helper()
-	m.cmd = exec.Command(m.bin, "server", m.data, "--address", m.Addr, "--quiet")
-	m.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+MinIOUser, "MINIO_ROOT_PASSWORD="+MinIOPassword)
-	if err := m.cmd.Start(); err != nil {
-		m.t.Fatal(err)
-	}
-	m.done = make(chan struct{})
-	go func() { _ = m.cmd.Wait(); close(m.done) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + m.Addr + "/minio/health/live")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-m.done:
-			m.t.Fatalf("MinIO on %s exited while starting", m.Addr)
-		case <-time.After(100 * time.Millisecond): // polling interval
-		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("MinIO on %s did not start within a minute", m.Addr)
-		}
-	}
-}
-
-// Kill stops the server as a crash would and waits for it to go.
-func (m *MinIO) Kill() {
-	if m.cmd == nil || m.cmd.Process == nil {
-		return
-	}
-	_ = m.cmd.Process.Kill()
-	<-m.done
-	m.cmd = nil
 }

@@ -1,6 +1,7 @@
 // Package s3test connects tests to the S3 server that
 // scripts/test-services.sh starts (MinIO on loopback), giving each test a
-// bucket of its own so that tests run in parallel and repeatedly.
+// bucket of its own so that tests run in parallel and repeatedly; and
+// starts a private MinIO for a test that must stop its server.
 package s3test
 
 import (

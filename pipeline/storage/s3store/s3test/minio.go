@@ -1,0 +1,98 @@
+package s3test
+
+import (
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/quire-print/quire/pipeline/storage/s3store"
+)
+
+// MinIO is a MinIO server of the test's own, on a free loopback port and
+// its own data directory, so stopping it disturbs no other test.
+type MinIO struct {
+	t    testing.TB
+	bin  string
+	Addr string
+	data string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Credentials of every private MinIO.
+const (
+	MinIOUser     = "quire-private"
+	MinIOPassword = "quire-private-secret"
+)
+
+// StartMinIO starts a private MinIO from QUIRE_TEST_MINIO_BIN and kills it
+// when the test ends.
+func StartMinIO(t testing.TB) *MinIO {
+	t.Helper()
+	bin := os.Getenv("QUIRE_TEST_MINIO_BIN")
+	if bin == "" {
+		t.Fatal("QUIRE_TEST_MINIO_BIN is not set: run ./scripts/test-services.sh and source .test-env (make test does both)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	m := &MinIO{t: t, bin: bin, Addr: addr, data: t.TempDir()}
+	m.Start()
+	t.Cleanup(m.Kill)
+	return m
+}
+
+// Config is an s3store.Config for a bucket on m, created at start, with
+// s3store's defaults for retries and timeouts.
+func (m *MinIO) Config() s3store.Config {
+	return s3store.Config{Endpoint: m.Addr, Bucket: "quire-private", AccessKey: MinIOUser, SecretKey: MinIOPassword,
+		DisableTLS: true, CreateBucket: true}
+}
+
+// Start starts the server (again) on the same address and data, and waits
+// until it answers.
+func (m *MinIO) Start() {
+	m.t.Helper()
+	m.cmd = exec.Command(m.bin, "server", m.data, "--address", m.Addr, "--quiet")
+	m.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+MinIOUser, "MINIO_ROOT_PASSWORD="+MinIOPassword)
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatal(err)
+	}
+	m.done = make(chan struct{})
+	go func() { _ = m.cmd.Wait(); close(m.done) }()
+	// An external process: poll its health endpoint, within a deadline.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + m.Addr + "/minio/health/live")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-m.done:
+			m.t.Fatalf("MinIO on %s exited while starting", m.Addr)
+		case <-time.After(100 * time.Millisecond): // polling interval
+		}
+		if time.Now().After(deadline) {
+			m.t.Fatalf("MinIO on %s did not start within a minute", m.Addr)
+		}
+	}
+}
+
+// Kill stops the server as a crash would and waits for it to go.
+func (m *MinIO) Kill() {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return
+	}
+	_ = m.cmd.Process.Kill()
+	<-m.done
+	m.cmd = nil
+}
