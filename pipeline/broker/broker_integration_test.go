@@ -67,7 +67,7 @@ func newBroker(t *testing.T, cfg broker.Config) *broker.Broker {
 	}
 	t.Cleanup(func() {
 		_ = b.Close()
-		deleteTopology(t, b.Topology())
+		servicetest.DeleteTopology(t, servicetest.AMQPURL(t), b.Topology())
 	})
 	if _, err := b.Depths(ctx(t)); err != nil {
 		t.Fatalf("declare topology: %v", err)
@@ -81,34 +81,6 @@ func cmpOr[T comparable](v, def T) T {
 		return def
 	}
 	return v
-}
-
-func deleteTopology(t *testing.T, topo broker.Topology) {
-	conn, err := amqp.Dial(servicetest.AMQPURL(t))
-	if err != nil {
-		t.Logf("cleanup: %v", err)
-		return
-	}
-	defer conn.Close()
-	// A failed delete closes the channel; use a fresh one each time.
-	do := func(f func(ch *amqp.Channel) error) {
-		if ch, err := conn.Channel(); err == nil {
-			_ = f(ch)
-			_ = ch.Close()
-		}
-	}
-	queues := []string{topo.Render, topo.Cancel, topo.Dead, topo.EventsUnrouted}
-	exchanges := []string{topo.Requests, topo.RequestsUnrouted, topo.Dead, topo.Events, topo.EventsUnrouted}
-	for _, s := range topo.Retry {
-		queues = append(queues, s.Name)
-		exchanges = append(exchanges, s.Name)
-	}
-	for _, q := range queues {
-		do(func(ch *amqp.Channel) error { _, err := ch.QueueDelete(q, false, false, false); return err })
-	}
-	for _, e := range exchanges {
-		do(func(ch *amqp.Channel) error { return ch.ExchangeDelete(e, false, false) })
-	}
 }
 
 func ctx(t *testing.T) context.Context {

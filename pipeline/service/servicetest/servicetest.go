@@ -56,20 +56,27 @@ func deleteTopology(t testing.TB, url, prefix string, delays []time.Duration) {
 	if err != nil {
 		return
 	}
-	topo := b.Topology()
+	DeleteTopology(t, url, b.Topology(), prefix+".test-events")
+}
+
+// DeleteTopology deletes topo's queues and exchanges, and the queues
+// named in more, from the RabbitMQ at url; what is already gone is passed
+// over. For a test's cleanup: failures are logged, not errors.
+func DeleteTopology(t testing.TB, url string, topo broker.Topology, more ...string) {
 	conn, err := amqp.Dial(url)
 	if err != nil {
 		t.Logf("cleanup: %v", err)
 		return
 	}
 	defer conn.Close()
+	// A failed delete closes the channel; use a fresh one each time.
 	do := func(f func(ch *amqp.Channel) error) {
 		if ch, err := conn.Channel(); err == nil {
 			_ = f(ch)
 			_ = ch.Close()
 		}
 	}
-	queues := []string{topo.Render, topo.Cancel, topo.Dead, topo.EventsUnrouted, prefix + ".test-events"}
+	queues := append([]string{topo.Render, topo.Cancel, topo.Dead, topo.EventsUnrouted}, more...)
 	exchanges := []string{topo.Requests, topo.RequestsUnrouted, topo.Dead, topo.Events, topo.EventsUnrouted}
 	for _, s := range topo.Retry {
 		queues = append(queues, s.Name)
