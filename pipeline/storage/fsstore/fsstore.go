@@ -42,6 +42,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/quire-print/quire/pipeline/storage"
@@ -54,6 +55,11 @@ type Store struct {
 	objects string
 	sums    string
 	tmp     string
+	// dirs orders, within this process, making a directory and putting a
+	// file in it (shared) against pruning empty directories (exclusive),
+	// so a Delete never removes the directory a Put has just made. Other
+	// processes sharing the directory are covered by place's retries.
+	dirs sync.RWMutex
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -180,11 +186,13 @@ func fill(ctx context.Context, f *os.File, r io.Reader, size int64, sum string) 
 }
 
 // place runs op, which puts a file at path, after creating path's directory.
-// A concurrent Delete may remove that directory, once empty, between the two
-// steps, so op is retried a few times when the directory has gone.
+// A Delete in another process may remove that directory, once empty,
+// between the two steps, so op is retried when the directory has gone.
 func (s *Store) place(path string, op func() error) error {
+	s.dirs.RLock()
+	defer s.dirs.RUnlock()
 	var err error
-	for range 10 {
+	for range 100 {
 		if err = s.mkdirs(filepath.Dir(path)); err == nil {
 			err = op()
 		}
@@ -424,6 +432,8 @@ func (s *Store) delete(ctx context.Context, key string) error {
 		return err // (gone: pruned by a concurrent Delete)
 	}
 	os.Remove(s.sumPath(key))
+	s.dirs.Lock()
+	defer s.dirs.Unlock()
 	pruneEmpty(s.objects, filepath.Dir(path))
 	pruneEmpty(s.sums, filepath.Dir(s.sumPath(key)))
 	return nil
@@ -471,6 +481,8 @@ func (s *Store) sumPath(key string) string {
 // cache is advisory (see the package comment).
 func (s *Store) remember(key string, fi fs.FileInfo, sum string) {
 	path := s.sumPath(key)
+	s.dirs.RLock()
+	defer s.dirs.RUnlock()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return
 	}
