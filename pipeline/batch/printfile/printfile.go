@@ -261,6 +261,10 @@ func (a *Assembler) read(ctx context.Context, list iter.Seq2[Envelope, error], w
 	prev := 0
 	seen := map[string]bool{}
 	for env, err := range list {
+		// Checked first: a select with a ready channel may not notice ctx.
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
 		if err != nil {
 			return fmt.Errorf("printfile: reading the batch after envelope %d: %w", prev, err)
 		}
