@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/quire-print/quire/internal/pdftest"
+	"github.com/quire-print/quire/internal/samples"
 	"github.com/quire-print/quire/renderer"
 	"github.com/quire-print/quire/renderer/layout"
 	"github.com/quire-print/quire/request"
@@ -47,15 +48,6 @@ func decodeFile(t testing.TB, path string) *request.Envelope {
 	return env
 }
 
-func validSamples(t testing.TB) []string {
-	t.Helper()
-	files, err := filepath.Glob("../testdata/requests/valid/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no sample requests: %v", err)
-	}
-	return files
-}
-
 // expectedWords lists, in reading order, the words each document must
 // show: every filled field of every certificate, and the letter's address.
 func expectedWords(env *request.Envelope, d renderer.Document, index int) []string {
@@ -74,7 +66,7 @@ func expectedWords(env *request.Envelope, d renderer.Document, index int) []stri
 func TestRenderedPDFsPassRealTools(t *testing.T) {
 	r := mustRenderer(t)
 	dir := t.TempDir()
-	for _, file := range validSamples(t) {
+	for _, file := range samples.Files(t, "valid") {
 		env := decodeFile(t, file)
 		out, err := r.RenderEnvelope(env)
 		if err != nil {
@@ -140,7 +132,7 @@ func checkReadingOrder(t *testing.T, name, text string, words []string) {
 func TestRenderingIsDeterministic(t *testing.T) {
 	r := mustRenderer(t)
 	var sums []string
-	for _, file := range validSamples(t) {
+	for _, file := range samples.Files(t, "valid") {
 		a, err := r.RenderEnvelope(decodeFile(t, file))
 		if err != nil {
 			t.Fatal(err)
@@ -178,17 +170,7 @@ func TestRenderingIsDeterministic(t *testing.T) {
 
 func TestUnprintableRequestsAreRefused(t *testing.T) {
 	r := mustRenderer(t)
-	all, _ := filepath.Glob("../testdata/requests/unprintable/*.json")
-	var files []string
-	for _, f := range all {
-		if !strings.HasSuffix(f, ".errors.json") {
-			files = append(files, f)
-		}
-	}
-	if len(files) == 0 {
-		t.Fatal("no unprintable samples")
-	}
-	for _, file := range files {
+	for _, file := range samples.Files(t, "unprintable") {
 		env := decodeFile(t, file)
 		_, err := r.RenderEnvelope(env)
 		var fe request.Errors

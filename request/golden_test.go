@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quire-print/quire/internal/samples"
 	"github.com/quire-print/quire/request"
 )
 
@@ -20,30 +21,8 @@ import (
 // message a caseworker will see.
 var update = flag.Bool("update", false, "rewrite testdata/requests/invalid/*.errors.json")
 
-const samples = "../testdata/requests"
-
-// sampleFiles returns the request samples in dir, leaving out the
-// .errors.json files beside them.
-func sampleFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join(samples, dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, f := range all {
-		if !strings.HasSuffix(f, ".errors.json") {
-			files = append(files, f)
-		}
-	}
-	if len(files) == 0 {
-		t.Fatalf("no samples in %s", dir)
-	}
-	return files
-}
-
 func TestValidSamples(t *testing.T) {
-	for _, file := range sampleFiles(t, "valid") {
+	for _, file := range samples.Files(t, "valid") {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			data, err := os.ReadFile(file)
 			if err != nil {
@@ -76,7 +55,7 @@ func TestValidSamples(t *testing.T) {
 }
 
 func TestInvalidSamples(t *testing.T) {
-	for _, file := range sampleFiles(t, "invalid") {
+	for _, file := range samples.Files(t, "invalid") {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			data, err := os.ReadFile(file)
 			if err != nil {
@@ -103,7 +82,7 @@ func TestInvalidSamples(t *testing.T) {
 // TestGoldenFilesHaveSamples catches an expected-problems file left behind
 // when its sample was renamed or removed.
 func TestGoldenFilesHaveSamples(t *testing.T) {
-	golden, err := filepath.Glob(filepath.Join(samples, "invalid", "*.errors.json"))
+	golden, err := filepath.Glob(filepath.Join(samples.Dir(), "invalid", "*.errors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +98,7 @@ func TestGoldenFilesHaveSamples(t *testing.T) {
 // no personal data: no text value sent in an invalid sample appears in any
 // problem Decode reports for it.
 func TestProblemsNeverRepeatValues(t *testing.T) {
-	for _, file := range sampleFiles(t, "invalid") {
+	for _, file := range samples.Files(t, "invalid") {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)

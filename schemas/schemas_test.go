@@ -11,10 +11,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/quire-print/quire/internal/samples"
 	"github.com/quire-print/quire/schemas"
 )
-
-const samples = "../testdata/requests"
 
 // compile compiles every schema in schemas.FS and returns them by file
 // name. Compiling also checks each schema against the draft 2020-12
@@ -79,24 +78,6 @@ func readInstance(t *testing.T, file string) (doc any, ok bool) {
 	return doc, err == nil
 }
 
-func sampleFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join(samples, dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, f := range all {
-		if !strings.HasSuffix(f, ".errors.json") {
-			files = append(files, f)
-		}
-	}
-	if len(files) == 0 {
-		t.Fatalf("no samples in %s", dir)
-	}
-	return files
-}
-
 func TestSchemasCompile(t *testing.T) {
 	got := compile(t)
 	for _, name := range []string{"envelope-request.v1.schema.json", "certificate.v1.schema.json", "certificate-preview.v1.schema.json"} {
@@ -153,7 +134,7 @@ func TestValidSamplesPassTheSchema(t *testing.T) {
 	envelope := compiled["envelope-request.v1.schema.json"]
 	certificate := compiled["certificate.v1.schema.json"]
 	preview := compiled["certificate-preview.v1.schema.json"]
-	for _, file := range sampleFiles(t, "valid") {
+	for _, file := range samples.Files(t, "valid") {
 		doc, ok := readInstance(t, file)
 		if !ok {
 			t.Fatalf("%s is not JSON", file)
@@ -190,7 +171,7 @@ var goOnly = map[string]string{
 func TestInvalidSamplesAgainstTheSchema(t *testing.T) {
 	envelope := compile(t)["envelope-request.v1.schema.json"]
 	var seen []string
-	for _, file := range sampleFiles(t, "invalid") {
+	for _, file := range samples.Files(t, "invalid") {
 		name := filepath.Base(file)
 		seen = append(seen, name)
 		doc, ok := readInstance(t, file)
