@@ -87,33 +87,38 @@ func examples() map[string]events.Event {
 func TestExamplesMatchTheCodeAndTheSchema(t *testing.T) {
 	s := schema(t, "envelope-event.v1.schema.json")
 	for name, e := range examples() {
-		t.Run(name, func(t *testing.T) {
-			got, err := json.MarshalIndent(e, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			file := filepath.Join("..", "..", "testdata", "events", name+".json")
-			if *update {
-				if err := os.WriteFile(file, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the code's event (go test -update to rewrite):\n%s", file, got)
-			}
-			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(got))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Validate(doc); err != nil {
-				t.Errorf("schema refuses %s: %v", name, err)
-			}
-		})
+		t.Run(name, func(t *testing.T) { checkExample(t, s, name+".json", e) })
+	}
+}
+
+// checkExample compares e, as JSON, with testdata/events/<file> (rewritten
+// with -update) and validates it against the schema s.
+func checkExample(t *testing.T, s *jsonschema.Schema, file string, e any) {
+	t.Helper()
+	got, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	file = filepath.Join("..", "..", "testdata", "events", file)
+	if *update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the code's event (go test -update to rewrite):\n%s", file, got)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(doc); err != nil {
+		t.Errorf("schema refuses %s: %v", file, err)
 	}
 }
 

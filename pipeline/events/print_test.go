@@ -1,10 +1,6 @@
 package events_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -36,33 +32,7 @@ func printExamples() map[string]events.PrintEvent {
 func TestPrintExamplesMatchTheCodeAndTheSchema(t *testing.T) {
 	s := schema(t, "envelope-print-event.v1.schema.json")
 	for name, e := range printExamples() {
-		t.Run(name, func(t *testing.T) {
-			got, err := json.MarshalIndent(e, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			file := filepath.Join("..", "..", "testdata", "events", "print-"+name+".json")
-			if *update {
-				if err := os.WriteFile(file, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the code's event (go test -update to rewrite):\n%s", file, got)
-			}
-			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(got))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Validate(doc); err != nil {
-				t.Errorf("schema refuses %s: %v", name, err)
-			}
-		})
+		t.Run(name, func(t *testing.T) { checkExample(t, s, "print-"+name+".json", e) })
 	}
 }
 
