@@ -1,7 +1,6 @@
 package preview
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/renderer"
 	"github.com/quire-print/quire/renderer/display"
 	"github.com/quire-print/quire/request"
@@ -58,7 +58,7 @@ type testServer struct {
 	h   *Handler
 	r   *countingRenderer
 	mux *http.ServeMux
-	log *syncBuffer
+	log *syncbuf.Buffer
 }
 
 func newTestServer(t testing.TB, opts Options) *testServer {
@@ -68,7 +68,7 @@ func newTestServer(t testing.TB, opts Options) *testServer {
 		cr.Renderer = opts.Renderer
 	}
 	opts.Renderer = cr
-	buf := &syncBuffer{}
+	buf := &syncbuf.Buffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(buf, nil))
 	h, err := New(opts)
 	if err != nil {
@@ -112,24 +112,6 @@ func (s *testServer) postJSON(target, body string, headers ...string) *httptest.
 func (s *testServer) postForm(target, form string) *httptest.ResponseRecorder {
 	s.t.Helper()
 	return s.do(http.MethodPost, target, form, "Content-Type", "application/x-www-form-urlencoded")
-}
-
-// syncBuffer is a bytes.Buffer for a logger that many requests write to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func wantStatus(t testing.TB, w *httptest.ResponseRecorder, status int) {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/quire-print/quire/internal/pdftest"
+	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
@@ -113,7 +114,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	t.Cleanup(func() { batchtest.CheckNoPersonalData(t, "the logs", logs.String()) })
 

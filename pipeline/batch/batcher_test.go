@@ -1,7 +1,6 @@
 package batch_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"time"
 	_ "time/tzdata"
 
+	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
@@ -38,28 +38,11 @@ type harness struct {
 	asm    *batchtest.Assembler
 	sup    *batchtest.Supplier
 	ev     *batchtest.Events
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	st     *batch.Store
 	envs   *envelopes.Store
 	sched  *schedule.Schedule
 	config batch.Config
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func newHarness(t *testing.T) *harness {
@@ -80,7 +63,7 @@ func newHarnessOn(t *testing.T, s storage.Store) *harness {
 	h := &harness{
 		t: t, store: s, clock: memqueue.NewManualClock(cutOff.Add(time.Second)),
 		asm: &batchtest.Assembler{Store: s}, sup: &batchtest.Supplier{SupplierName: "northprint"},
-		ev: &batchtest.Events{}, logs: &syncBuffer{}, st: batch.NewStore(s), envs: envelopes.New(s), sched: sched,
+		ev: &batchtest.Events{}, logs: &syncbuf.Buffer{}, st: batch.NewStore(s), envs: envelopes.New(s), sched: sched,
 	}
 	h.config = batch.Config{
 		Store: s, Schedule: sched, Assembler: h.asm, Supplier: h.sup, Events: h.ev, Clock: h.clock,

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/memqueue"
@@ -159,25 +160,9 @@ type harness struct {
 	ev     *flakyEvents
 	m      *metrics.Metrics
 	w      *worker.Worker
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newHarness(t *testing.T, r *fakeRenderer) *harness {
@@ -190,7 +175,7 @@ func newHarness(t *testing.T, r *fakeRenderer) *harness {
 // returns them.
 func newBatchedHarness(t *testing.T, r *fakeRenderer, cancels func(storage.Store) worker.CancelChecker) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: memqueue.NewManualClock(start), r: r, logs: &syncBuffer{}}
+	h := &harness{t: t, clock: memqueue.NewManualClock(start), r: r, logs: &syncbuf.Buffer{}}
 	if h.r == nil {
 		h.r = &fakeRenderer{}
 	}
@@ -842,4 +827,4 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-var _ io.Writer = (*syncBuffer)(nil)
+var _ io.Writer = (*syncbuf.Buffer)(nil)
