@@ -46,18 +46,21 @@ fi
 export MINIO_ROOT_USER=${QUIRE_TEST_S3_ACCESS_KEY:-quiretest}
 export MINIO_ROOT_PASSWORD=${QUIRE_TEST_S3_SECRET_KEY:-quiretest-secret}
 export MINIO_KMS_SECRET_KEY=${MINIO_KMS_SECRET_KEY:-quire-test-key:bXltaW5pb2ttc3NlY3JldGtleWZvcnRlc3RzMDEyMzQ=}
+# /minio/health/cluster, not .../live: live answers as soon as the listener
+# is up, while S3 requests still fail with "Server not initialized yet".
+MINIO_READY="http://$MINIO_ADDR/minio/health/cluster"
 started_minio=
-if ! curl -fsS "http://$MINIO_ADDR/minio/health/live" >/dev/null 2>&1; then
+if ! curl -fsS "$MINIO_READY" >/dev/null 2>&1; then
 	log "starting MinIO on $MINIO_ADDR"
 	mkdir -p "$MINIO_DATA"
 	nohup "$MINIO_BIN" server "$MINIO_DATA" --address "$MINIO_ADDR" --quiet >"$CACHE/minio.log" 2>&1 &
 	started_minio=$!
 	for _ in $(seq 60); do
-		curl -fsS "http://$MINIO_ADDR/minio/health/live" >/dev/null 2>&1 && break
+		curl -fsS "$MINIO_READY" >/dev/null 2>&1 && break
 		sleep 1
 	done
 fi
-curl -fsS "http://$MINIO_ADDR/minio/health/live" >/dev/null || { log "MinIO did not start"; exit 1; }
+curl -fsS "$MINIO_READY" >/dev/null || { log "MinIO did not start"; exit 1; }
 
 cat >"$ENV_FILE" <<ENV
 export QUIRE_TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/

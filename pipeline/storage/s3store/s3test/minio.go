@@ -22,6 +22,10 @@ type MinIO struct {
 	done chan struct{}
 }
 
+// ReadyPath is MinIO's health endpoint that answers 200 only once the
+// server takes S3 requests.
+const ReadyPath = "/minio/health/cluster"
+
 // Credentials of every private MinIO.
 const (
 	MinIOUser     = "quire-private"
@@ -56,7 +60,7 @@ func (m *MinIO) Config() s3store.Config {
 }
 
 // Start starts the server (again) on the same address and data, and waits
-// until it answers.
+// until it serves requests.
 func (m *MinIO) Start() {
 	m.t.Helper()
 	m.cmd = exec.Command(m.bin, "server", m.data, "--address", m.Addr, "--quiet")
@@ -67,9 +71,12 @@ func (m *MinIO) Start() {
 	m.done = make(chan struct{})
 	go func() { _ = m.cmd.Wait(); close(m.done) }()
 	// An external process: poll its health endpoint, within a deadline.
+	// Not /minio/health/live: that answers 200 as soon as the listener is
+	// up, while S3 requests still fail with "Server not initialized yet";
+	// /minio/health/cluster answers 200 only once the object layer is.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get("http://" + m.Addr + "/minio/health/live")
+		resp, err := http.Get("http://" + m.Addr + ReadyPath)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
