@@ -15,8 +15,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/signintech/gopdf"
+
 	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/internal/samples"
+	"github.com/quire-print/quire/internal/variety"
 	"github.com/quire-print/quire/renderer"
 	"github.com/quire-print/quire/renderer/layout"
 	"github.com/quire-print/quire/request"
@@ -41,9 +44,15 @@ func decodeFile(t testing.TB, path string) *request.Envelope {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return decodeBytes(t, path, data)
+}
+
+// decodeBytes decodes a request; name says which, if it is refused.
+func decodeBytes(t testing.TB, name string, data []byte) *request.Envelope {
+	t.Helper()
 	env, err := request.Decode(data)
 	if err != nil {
-		t.Fatalf("%s: %v", path, err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	return env
 }
@@ -168,6 +177,56 @@ func TestRenderingIsDeterministic(t *testing.T) {
 	}
 }
 
+// Font subsets come from a cache once made (third_party/gopdf,
+// subset_cache.go). A cached subset must give exactly the bytes a fresh
+// one would, and the cache must keep to its bound.
+func TestFontSubsetCacheKeepsOutputAndBound(t *testing.T) {
+	r := mustRenderer(t)
+	var envs []*request.Envelope
+	for _, file := range samples.Files(t, "valid") {
+		envs = append(envs, decodeFile(t, file))
+	}
+	sample, err := os.ReadFile(filepath.Join(samples.Dir(), "valid", "two-parents-all-boxes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		body, err := variety.Request(sample, "cache-test", i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs = append(envs, decodeBytes(t, fmt.Sprintf("varied request %d", i), body))
+	}
+	render := func() [][]byte {
+		var out [][]byte
+		for _, env := range envs {
+			e, err := r.RenderEnvelope(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range e.Documents {
+				out = append(out, d.PDF)
+			}
+		}
+		return out
+	}
+	const bound = 256 << 10
+	defer gopdf.SetSubsetCacheBytes(gopdf.SetSubsetCacheBytes(0))
+	fresh := render()
+	gopdf.SetSubsetCacheBytes(bound)
+	for pass := range 2 { // filling the cache, then (partly) from it
+		for i, pdf := range render() {
+			if !bytes.Equal(pdf, fresh[i]) {
+				t.Fatalf("pass %d: document %d differs from the one made without the cache", pass, i)
+			}
+		}
+		entries, size := gopdf.SubsetCacheSize()
+		if entries == 0 || size > bound {
+			t.Errorf("pass %d: the cache holds %d subsets in %d bytes, want some, in at most %d", pass, entries, size, bound)
+		}
+	}
+}
+
 func TestUnprintableRequestsAreRefused(t *testing.T) {
 	r := mustRenderer(t)
 	for _, file := range samples.Files(t, "unprintable") {
@@ -212,17 +271,42 @@ func TestDocumentsInEnvelopeOrder(t *testing.T) {
 
 // BenchmarkRenderEnvelope renders a letter and one certificate with every
 // box filled: the unit of Quire's main job. Target: ≤ 2 ms CPU and ≤ 1 MB
-// allocated per envelope on one core.
+// allocated per envelope on one core. Three cases: the same request each
+// time (font subsets come from the cache), a different family each time
+// (as in real traffic), and that with the subset cache off.
 func BenchmarkRenderEnvelope(b *testing.B) {
 	r := mustRenderer(b)
-	env := decodeFile(b, "../testdata/requests/valid/two-parents-all-boxes.json")
+	path := "../testdata/requests/valid/two-parents-all-boxes.json"
+	env := decodeFile(b, path)
 	if len(env.Certificates) != 1 {
 		b.Fatalf("sample has %d certificates, want 1", len(env.Certificates))
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := r.RenderEnvelope(env); err != nil {
+	sample, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	varied := make([]*request.Envelope, 1000)
+	for i := range varied {
+		body, err := variety.Request(sample, "bench", i)
+		if err != nil {
 			b.Fatal(err)
 		}
+		varied[i] = decodeBytes(b, fmt.Sprintf("varied request %d", i), body)
 	}
+	run := func(b *testing.B, next func(i int) *request.Envelope) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := r.RenderEnvelope(next(i)); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	}
+	b.Run("same", func(b *testing.B) { run(b, func(int) *request.Envelope { return env }) })
+	b.Run("varied", func(b *testing.B) { run(b, func(i int) *request.Envelope { return varied[i%len(varied)] }) })
+	b.Run("uncached", func(b *testing.B) {
+		defer gopdf.SetSubsetCacheBytes(gopdf.SetSubsetCacheBytes(0))
+		run(b, func(i int) *request.Envelope { return varied[i%len(varied)] })
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 )
 
 const defaultCoefLineHeight = float64(1)
@@ -154,13 +155,30 @@ func (c *cacheContentText) write(w io.Writer, protection *PDFProtection) error {
 		return err
 	}
 
-	fmt.Fprintf(w, "%0.2f %0.2f TD\n", x, y)
-	fmt.Fprintf(w, "/F%d %s Tf %s Tc\n", c.fontCountIndex, FormatFloatTrim(c.fontSize), FormatFloatTrim(c.charSpacing))
+	// Quire patch: the text run is built in one buffer with strconv, not
+	// with fmt per glyph (fmt was ~6% of the CPU per envelope in a load
+	// profile). The bytes are the same: fmt formats %0.2f and %d with
+	// strconv too.
+	buf := make([]byte, 0, 64+6*len(c.text))
+	buf = strconv.AppendFloat(buf, x, 'f', 2, 64)
+	buf = append(buf, ' ')
+	buf = strconv.AppendFloat(buf, y, 'f', 2, 64)
+	buf = append(buf, " TD\n/F"...)
+	buf = strconv.AppendInt(buf, int64(c.fontCountIndex), 10)
+	buf = append(buf, ' ')
+	buf = append(buf, FormatFloatTrim(c.fontSize)...)
+	buf = append(buf, " Tf "...)
+	buf = append(buf, FormatFloatTrim(c.charSpacing)...)
+	buf = append(buf, " Tc\n"...)
+	if _, err := w.Write(buf); err != nil {
+		return err
+	}
+	buf = buf[:0]
 
 	if c.txtColorMode == "color" {
 		c.textColor.write(w, protection)
 	}
-	io.WriteString(w, "[<")
+	buf = append(buf, "[<"...)
 
 	unitsPerEm := int(c.fontSubset.ttfp.UnitsPerEm())
 	var leftRune rune
@@ -179,13 +197,18 @@ func (c *cacheContentText) write(w io.Writer, protection *PDFProtection) error {
 			pairval := kern(c.fontSubset, leftRune, r, leftRuneIndex, glyphindex)
 			pairvalPdfUnit = convertTTFUnit2PDFUnit(int(pairval), unitsPerEm)
 			if pairvalPdfUnit != 0 {
-				fmt.Fprintf(w, ">%d<", (-1)*pairvalPdfUnit)
+				buf = append(buf, '>')
+				buf = strconv.AppendInt(buf, int64(-pairvalPdfUnit), 10)
+				buf = append(buf, '<')
 			}
 		}
 
-		fmt.Fprintf(w, "%04X", glyphindex)
+		buf = appendGlyphHex(buf, glyphindex)
 		leftRune = r
 		leftRuneIndex = glyphindex
+	}
+	if _, err := w.Write(buf); err != nil {
+		return err
 	}
 
 	io.WriteString(w, ">] TJ\n")
@@ -200,6 +223,16 @@ func (c *cacheContentText) write(w io.Writer, protection *PDFProtection) error {
 	c.drawBorder(w)
 
 	return nil
+}
+
+// appendGlyphHex appends g as fmt's %04X would: upper-case hex, at least
+// four digits.
+func appendGlyphHex(buf []byte, g uint) []byte {
+	const digits = "0123456789ABCDEF"
+	if g > 0xFFFF {
+		return append(buf, strings.ToUpper(strconv.FormatUint(uint64(g), 16))...)
+	}
+	return append(buf, digits[g>>12&0xF], digits[g>>8&0xF], digits[g>>4&0xF], digits[g&0xF])
 }
 
 func (c *cacheContentText) drawBorder(w io.Writer) error {

@@ -41,44 +41,58 @@ func (p *PdfDictionaryObj) protection() *PDFProtection {
 }
 
 func (p *PdfDictionaryObj) write(w io.Writer, objID int) error {
-	b, err := p.makeFont()
-	if err != nil {
-		//log.Panicf("%s", err.Error())
-		return err
-	}
-
-	//zipvar buff bytes.Buffer
-	zbuff := GetBuffer()
-	defer PutBuffer(zbuff)
-
 	level := FontCompressLevel
-	gzipwriter, err := getZlibWriter(zbuff, level) // Quire patch: pooled
-	if err != nil {
-		return err
+	// Quire patch: compressed subsets are cached (subset_cache.go).
+	glyphs := p.subsetGlyphs()
+	key, cacheable := newSubsetKey(p.PtrToSubsetFontObj.GetTTFParser().FontData(), level, glyphs)
+	var entry subsetEntry
+	var cached bool
+	if cacheable {
+		entry, cached = cachedSubset(key)
 	}
-	_, err = gzipwriter.Write(b)
-	if err != nil {
-		return err
-	}
-	if err := gzipwriter.Close(); err != nil {
-		return err
-	}
-	putZlibWriter(gzipwriter, level)
+	if !cached {
+		b, err := p.makeFont(glyphs)
+		if err != nil {
+			//log.Panicf("%s", err.Error())
+			return err
+		}
 
-	fmt.Fprintf(w, "<</Length %d\n", zbuff.Len())
+		//zipvar buff bytes.Buffer
+		zbuff := GetBuffer()
+		defer PutBuffer(zbuff)
+
+		gzipwriter, err := getZlibWriter(zbuff, level) // Quire patch: pooled
+		if err != nil {
+			return err
+		}
+		_, err = gzipwriter.Write(b)
+		if err != nil {
+			return err
+		}
+		if err := gzipwriter.Close(); err != nil {
+			return err
+		}
+		putZlibWriter(gzipwriter, level)
+		entry = subsetEntry{compressed: zbuff.Bytes(), length1: len(b)}
+		if cacheable {
+			cacheSubset(key, entry.compressed, entry.length1)
+		}
+	}
+
+	fmt.Fprintf(w, "<</Length %d\n", len(entry.compressed))
 	io.WriteString(w, "/Filter /FlateDecode\n")
-	fmt.Fprintf(w, "/Length1 %d\n", len(b))
+	fmt.Fprintf(w, "/Length1 %d\n", entry.length1)
 	io.WriteString(w, ">>\n")
 	io.WriteString(w, "stream\n")
 	if p.protection() != nil {
-		tmp, err := rc4Cip(p.protection().objectkey(objID), zbuff.Bytes())
+		tmp, err := rc4Cip(p.protection().objectkey(objID), entry.compressed)
 		if err != nil {
 			return err
 		}
 		w.Write(tmp)
 		//p.buffer.WriteString("\n")
 	} else {
-		w.Write(zbuff.Bytes())
+		w.Write(entry.compressed)
 	}
 	io.WriteString(w, "\nendstream\n")
 
@@ -108,15 +122,20 @@ func (p *PdfDictionaryObj) distinctInts(nn []int) []int {
 	return buff
 }
 
-func (p *PdfDictionaryObj) makeGlyfAndLocaTable() ([]byte, []int, error) {
+// subsetGlyphs lists, sorted and once each, the glyphs the subset holds:
+// those of the characters used and the components they are made of.
+func (p *PdfDictionaryObj) subsetGlyphs() []int {
+	glyphArray := p.completeGlyphClosure(p.PtrToSubsetFontObj.CharacterToGlyphIndex)
+	sort.Ints(glyphArray)
+	return p.distinctInts(glyphArray)
+}
+
+func (p *PdfDictionaryObj) makeGlyfAndLocaTable(glyphArray []int) ([]byte, []int, error) {
 	ttfp := p.PtrToSubsetFontObj.GetTTFParser()
 	var glyf core.TableDirectoryEntry
 
 	numGlyphs := int(ttfp.NumGlyphs())
 
-	glyphArray := p.completeGlyphClosure(p.PtrToSubsetFontObj.CharacterToGlyphIndex)
-	sort.Ints(glyphArray)
-	glyphArray = p.distinctInts(glyphArray)
 	glyphCount := len(glyphArray)
 
 	size := 0
@@ -167,7 +186,7 @@ func (p *PdfDictionaryObj) getGlyphData(glyph int) []byte {
 	return ttfp.FontData()[start:next:next]
 }
 
-func (p *PdfDictionaryObj) makeFont() ([]byte, error) {
+func (p *PdfDictionaryObj) makeFont(glyphs []int) ([]byte, error) {
 	var buff Buff
 	ttfp := p.PtrToSubsetFontObj.GetTTFParser()
 	tables := make(map[string]core.TableDirectoryEntry)
@@ -181,7 +200,7 @@ func (p *PdfDictionaryObj) makeFont() ([]byte, error) {
 	tableCount := len(tables)
 	selector := EntrySelectors[tableCount]
 
-	glyphTable, locaTable, err := p.makeGlyfAndLocaTable()
+	glyphTable, locaTable, err := p.makeGlyfAndLocaTable(glyphs)
 	if err != nil {
 		return nil, err
 	}
