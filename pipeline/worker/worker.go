@@ -284,6 +284,7 @@ func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-c
 		Request:     normalised,
 		Documents:   docs,
 		RenderedAt:  w.clock.Now(),
+		SkipLookup:  true, // looked up above
 	})
 	metrics.Since(w.m.StoreDuration, start, w.clock.Now())
 	if !awaitAccepted() {

@@ -158,6 +158,14 @@ type Rendered struct {
 	Documents []RenderedDocument
 	// RenderedAt is when rendering finished, by the caller's clock.
 	RenderedAt time.Time
+	// SkipLookup says the caller looked for the envelope's record just
+	// before rendering and found none, so Commit need not look again
+	// (a round trip to storage per envelope). Correctness does not rest
+	// on it: a record committed meanwhile is found at the commit point.
+	// Leave it false otherwise: the look-up is what keeps a redelivery of
+	// an envelope whose files retention has deleted from writing them
+	// again.
+	SkipLookup bool
 }
 
 // RenderedDocument is one document of a Rendered envelope; it mirrors
@@ -206,10 +214,11 @@ func New(s storage.Store) *Store { return &Store{s: s} }
 //   - an error wrapping ErrConflict: the id was committed with a different
 //     request. Nothing is changed.
 //
-// It writes the files first, then the ready index entry, then creates
-// record.json, which is the commit point: an envelope without a record is
-// not committed, whatever files it has, and is written again by the next
-// attempt. Files left by a losing attempt are deleted.
+// Unless r.SkipLookup, it first looks for the record. Then it writes the
+// files, then the ready index entry, then creates record.json, which is
+// the commit point: an envelope without a record is not committed,
+// whatever files it has, and is written again by the next attempt. Files
+// left by a losing attempt are deleted.
 func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 	if err := r.validate(); err != nil {
 		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", r.EnvelopeID, err)
@@ -217,10 +226,12 @@ func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 	id := r.EnvelopeID
 
 	// Most redeliveries find the record: answer them without writing.
-	if stored, err := s.Record(ctx, id); err == nil {
-		return s.settle(ctx, r, stored, nil)
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return Record{}, false, err
+	if !r.SkipLookup {
+		if stored, err := s.Record(ctx, id); err == nil {
+			return s.settle(ctx, r, stored, nil)
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return Record{}, false, err
+		}
 	}
 
 	rec := Record{

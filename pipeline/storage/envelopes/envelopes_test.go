@@ -37,6 +37,7 @@ func runAll(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	}{
 		{"Commit", testCommit},
 		{"Redelivery", testRedelivery},
+		{"SkipLookup", testSkipLookup},
 		{"Conflict", testConflict},
 		{"CompetingWorkers", testCompetingWorkers},
 		{"CompetingConflicts", testCompetingConflicts},
@@ -209,6 +210,52 @@ func testRedelivery(t *testing.T, s storage.Store) {
 	}
 	if after := keys(t, s, ""); !slices.Equal(after, before) {
 		t.Errorf("a redelivery changed the store: %q, was %q", after, before)
+	}
+	checkCommitted(t, s, first)
+}
+
+// readCounter counts reads, to show which commits look before writing.
+type readCounter struct {
+	storage.Store
+	gets atomic.Int64
+}
+
+func (r *readCounter) Get(ctx context.Context, key string) ([]byte, error) {
+	r.gets.Add(1)
+	return r.Store.Get(ctx, key)
+}
+
+// A commit told that its caller has looked reads nothing on the way to
+// its commit point, and still answers a record committed meanwhile: the
+// same request as a duplicate, leaving only the first commit's files, and
+// a different one as a conflict.
+func testSkipLookup(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	rc := &readCounter{Store: s}
+	es := envelopes.New(rc)
+	fresh := rendered("E-9", "Alex Smith", 0, t0)
+	fresh.SkipLookup = true
+	first, created, err := es.Commit(ctx, fresh)
+	if err != nil || !created {
+		t.Fatalf("first Commit = %v, %v", created, err)
+	}
+	if n := rc.gets.Load(); n != 0 {
+		t.Errorf("a commit skipping the look-up read storage %d times, want 0", n)
+	}
+	before := keys(t, s, "")
+	late := rendered("E-9", "Alex Smith", 1, t0.Add(time.Minute))
+	late.SkipLookup = true
+	again, created, err := es.Commit(ctx, late)
+	if err != nil || created || !recordsEqual(again, first) {
+		t.Fatalf("second Commit = %+v, %v, %v; want the first record, not created", again, created, err)
+	}
+	if after := keys(t, s, ""); !slices.Equal(after, before) {
+		t.Errorf("the losing commit left %q, want %q", after, before)
+	}
+	other := rendered("E-9", "Sam Jones", 0, t0)
+	other.SkipLookup = true
+	if _, _, err := es.Commit(ctx, other); !errors.Is(err, envelopes.ErrConflict) {
+		t.Errorf("Commit of another request = %v, want ErrConflict", err)
 	}
 	checkCommitted(t, s, first)
 }
