@@ -71,6 +71,12 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	tr.DialContext = (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = cfg.ResponseTimeout
+	// Quire talks to one endpoint, with a burst of parallel PUTs per
+	// envelope and several envelopes at once: minio-go's 16 idle
+	// connections per host closed and reopened a connection every ~30
+	// requests under load (a TLS handshake each, in production). Keep as
+	// many as the transport keeps in all.
+	tr.MaxIdleConnsPerHost = tr.MaxIdleConns
 	lookup := minio.BucketLookupAuto
 	if cfg.PathStyle {
 		lookup = minio.BucketLookupPath
