@@ -18,10 +18,12 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/quire-print/quire/internal/variety"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/service"
+	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
 	"github.com/quire-print/quire/request"
@@ -42,6 +44,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sample := fs.String("sample", filepath.Join("testdata", "requests", "valid", "twins.json"), "request `file` to publish (its envelope id is replaced)")
 	startServe := fs.Bool("start-serve", true, "start a quire serve in this process under a fresh prefix; false: load a running one at --amqp-prefix")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this `duration`")
+	same := fs.Bool("same", false, "publish the sample itself every time (by default each envelope names different people)")
+	keep := fs.Bool("keep", false, "keep the run's envelopes in S3 (by default they are deleted after the run)")
+	watch := cpuWatch{}
+	fs.Var(watch, "cpu-of", "also report the CPU per envelope of the process `name=pid` (e.g. minio=1234; repeatable; Linux)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the in-process serve included) to `file`")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: quire load --amqp-url URL --s3-endpoint HOST:PORT --s3-bucket B [flags]
@@ -87,14 +93,14 @@ Flags:
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := load(ctx, stdout, stderr, *cfg, *n, *rawN, *rate, *sample, *startServe); err != nil {
+	if err := load(ctx, stdout, stderr, *cfg, *n, *rawN, *rate, *sample, *same, *startServe, *keep, watch); err != nil {
 		fmt.Fprintf(stderr, "quire load: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, rawN int, rate float64, sampleFile string, startServe bool) error {
+func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, rawN int, rate float64, sampleFile string, same, startServe, keep bool, watch cpuWatch) error {
 	run := strings.ToLower(rand.Text()[:8])
 	if startServe {
 		cfg.Prefix = "quire-load-" + run
@@ -104,14 +110,22 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 	if err != nil {
 		return err
 	}
-	var tmpl map[string]any
-	if err := json.Unmarshal(sample, &tmpl); err != nil {
-		return fmt.Errorf("%s: %w", sampleFile, err)
+	// Each envelope names a different family at a different address, as
+	// real traffic does, unless --same: what Quire reuses between
+	// documents must not be measured on one request repeated.
+	body := func(id string, i int) ([]byte, error) {
+		if same {
+			i = 0
+		}
+		b, err := variety.Request(sample, id, i)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sampleFile, err)
+		}
+		return b, nil
 	}
-	body := func(id string) []byte {
-		tmpl["envelopeId"] = id
-		b, _ := json.Marshal(tmpl)
-		return b
+	probe, err := body("probe", 0)
+	if err != nil {
+		return err
 	}
 
 	b, err := broker.New(broker.Config{URL: cfg.AMQPURL, Prefix: cfg.Prefix, ConnectionName: "quire load"})
@@ -149,9 +163,19 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 
 	fmt.Fprintf(stdout, "quire load: %d envelopes (%s) through RabbitMQ prefix %s, concurrency %d, rate %s\n",
 		n, filepath.Base(sampleFile), cfg.Prefix, or(cfg.Concurrency, service.DefaultConcurrency), rateText(rate))
+	// The requests are made before the clock starts: making them is the
+	// harness's work, not the pipeline's, and it runs in this process.
 	ids := make([]string, n)
+	bodies := make([][]byte, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("load-%s-%06d", run, i)
+		if bodies[i], err = body(ids[i], i); err != nil {
+			return err
+		}
+	}
 	published := make(map[string]time.Time, n)
 	var mu sync.Mutex
+	cpuBegin := watch.sample()
 	begin := time.Now()
 	for i := range ids {
 		if rate > 0 {
@@ -164,11 +188,10 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 				}
 			}
 		}
-		ids[i] = fmt.Sprintf("load-%s-%06d", run, i)
 		mu.Lock()
 		published[ids[i]] = time.Now()
 		mu.Unlock()
-		if err := b.PublishMessage(ctx, broker.Message{Kind: pipeline.KindRender, MessageID: ids[i], Body: body(ids[i])}); err != nil {
+		if err := b.PublishMessage(ctx, broker.Message{Kind: pipeline.KindRender, MessageID: ids[i], Body: bodies[i]}); err != nil {
 			return err
 		}
 	}
@@ -189,6 +212,7 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 			return fmt.Errorf("only %d of %d envelopes rendered: %w", len(lat), n, ctx.Err())
 		}
 	}
+	cpuEnd := watch.sample()
 	elapsed := last.Sub(begin)
 	slices.Sort(lat)
 	pipelineRate := float64(n) / elapsed.Seconds()
@@ -197,11 +221,14 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 	}
 	fmt.Fprintf(stdout, "end to end:  %d envelopes in %.2fs = %.1f envelopes/s; latency p50 %v, p99 %v, max %v\n",
 		n, elapsed.Seconds(), pipelineRate, pct(lat, 50), pct(lat, 99), lat[len(lat)-1])
+	if s := cpuBegin.perEnvelope(cpuEnd, n); s != "" {
+		fmt.Fprintf(stdout, "             CPU per envelope: %s\n", s)
+	}
 
 	// The baseline: the same objects, PUT straight to S3 by as many
 	// envelopes at once as the service handles, as Commit writes them.
 	var env request.Envelope
-	if err := json.Unmarshal(body("probe"), &env); err != nil {
+	if err := json.Unmarshal(probe, &env); err != nil {
 		return err
 	}
 	r, err := newRenderer()
@@ -212,14 +239,23 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 	if err != nil {
 		return err
 	}
-	objs, puts, err := rawPuts(ctx, cfg.S3, "quire-load-"+run+"-raw/", docs, body("probe"), rawN, or(cfg.Concurrency, service.DefaultConcurrency))
+	objs, puts, cpu, err := rawPuts(ctx, cfg.S3, "quire-load-"+run+"-raw/", docs, probe, rawN, or(cfg.Concurrency, service.DefaultConcurrency), watch)
 	if err != nil {
 		return err
 	}
 	perEnvelope := float64(len(docs) + 3) // request, PDFs, ready entry, record
 	rawRate := puts / perEnvelope
-	fmt.Fprintf(stdout, "raw S3 PUT:  %d objects (sizes %s) at %.0f PUT/s = %.1f envelopes/s\n", objs, sizes(docs, body("probe")), puts, rawRate)
+	fmt.Fprintf(stdout, "raw S3 PUT:  %d objects (sizes %s) at %.0f PUT/s = %.1f envelopes/s\n", objs, sizes(docs, probe), puts, rawRate)
+	if cpu != "" {
+		fmt.Fprintf(stdout, "             CPU per envelope: %s\n", cpu)
+	}
 	fmt.Fprintf(stdout, "pipeline / raw PUT: %.0f%%\n", 100*pipelineRate/rawRate)
+	if startServe && !keep {
+		// The run's envelopes are under its own prefix.
+		if st, err := s3store.New(ctx, cfg.S3); err == nil {
+			deleteAll(ctx, st, 4*or(cfg.Concurrency, service.DefaultConcurrency))
+		}
+	}
 	return nil
 }
 
@@ -246,13 +282,13 @@ func sizes(docs []envelopes.RenderedDocument, req []byte) string {
 // rawPuts writes n envelopes' worth of the same objects straight to S3,
 // conc envelopes at a time, each envelope's objects in parallel and then
 // its record last, as the commit protocol does. It returns the objects
-// written and the PUT rate.
-func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []envelopes.RenderedDocument, req []byte, n, conc int) (int, float64, error) {
+// written, the PUT rate and the CPU per envelope of the watched processes.
+func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []envelopes.RenderedDocument, req []byte, n, conc int, watch cpuWatch) (int, float64, string, error) {
 	cfg.Prefix = prefix
 	cfg.CreateBucket = true
 	st, err := s3store.New(ctx, cfg)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, "", err
 	}
 	payloads := [][]byte{req}
 	for _, d := range docs {
@@ -263,6 +299,7 @@ func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []enve
 	work := make(chan int)
 	errs := make(chan error, conc)
 	var wg sync.WaitGroup
+	cpuBegin := watch.sample()
 	begin := time.Now()
 	for range conc {
 		wg.Go(func() {
@@ -290,25 +327,44 @@ func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []enve
 		case err := <-errs:
 			close(work)
 			wg.Wait()
-			return 0, 0, err
+			return 0, 0, "", err
 		}
 	}
 	close(work)
 	wg.Wait()
 	elapsed := time.Since(begin)
+	cpu := cpuBegin.perEnvelope(watch.sample(), n)
 	select {
 	case err := <-errs:
-		return 0, 0, err
+		return 0, 0, "", err
 	default:
 	}
 	objs := n * (len(payloads) + 1)
-	// Leave nothing behind.
-	for info, err := range st.List(ctx, "") {
-		if err == nil {
-			_ = st.Delete(ctx, info.Key)
-		}
+	deleteAll(ctx, st, 4*conc)
+	return objs, float64(objs) / elapsed.Seconds(), cpu, nil
+}
+
+// deleteAll deletes every object in st, conc at a time, so that a run
+// leaves nothing behind for the next to share the S3 server's time with
+// (MinIO's background scanner walks every object).
+func deleteAll(ctx context.Context, st storage.Store, conc int) {
+	keys := make(chan string)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for k := range keys {
+				_ = st.Delete(ctx, k)
+			}
+		})
 	}
-	return objs, float64(objs) / elapsed.Seconds(), nil
+	for info, err := range st.List(ctx, "") {
+		if err != nil {
+			break
+		}
+		keys <- info.Key
+	}
+	close(keys)
+	wg.Wait()
 }
 
 type renderedEvent struct {
@@ -330,10 +386,15 @@ func watchRendered(ctx context.Context, url, exchange, queue string, n int) (<-c
 		}
 		ch, err := conn.Channel()
 		if err == nil {
-			_, err = ch.QueueDeclare(queue, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
+			// Durable, so that events published while the broker restarts
+			// are kept; classic, as an upstream consumer's queue may well
+			// be. Every event type is bound, as upstream binds them: an
+			// unbound type would go to the events' alternate exchange and
+			// be counted against Quire.
+			_, err = ch.QueueDeclare(queue, true, false, false, false, amqp.Table{"x-queue-type": "classic"})
 		}
 		if err == nil {
-			err = ch.QueueBind(queue, events.TypeRendered, exchange, false, nil)
+			err = ch.QueueBind(queue, "#", exchange, false, nil)
 		}
 		var deliveries <-chan amqp.Delivery
 		if err == nil {
@@ -355,6 +416,9 @@ func watchRendered(ctx context.Context, url, exchange, queue string, n int) (<-c
 		for {
 			for d := range deliveries {
 				at := time.Now()
+				if d.RoutingKey != events.TypeRendered {
+					continue
+				}
 				var e events.Event
 				if json.Unmarshal(d.Body, &e) == nil {
 					select {
