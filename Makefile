@@ -21,9 +21,10 @@ unit:
 check:
 	./scripts/check.sh
 
-## bench: the render benchmark (figures quoted in README.md).
+## bench: the render benchmark and Quire's own work per envelope on the pipeline path (figures in README.md and docs/).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./renderer/...
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./renderer/...
+	$(GO) test -run '^$$' -bench WorkerEnvelope -benchmem -cpu 1 ./cmd/quire
 
 ## demo: Quire's main job on its embedded defaults: in-process queue, files under ./quire-data.
 demo:

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/quire-print/quire/internal/variety"
+	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/metrics"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/worker"
+)
+
+// BenchmarkWorkerEnvelope is Quire's own work per envelope on the
+// pipeline path, without the network: decoding and validating the request,
+// rendering, the commit protocol's hashing and records, and both status
+// events, with storage and the broker in memory. The load harness measures
+// the whole path with MinIO and RabbitMQ, whose run-to-run noise hides
+// changes this size; this is the figure to watch for regressions in
+// Quire's own share. Each envelope names a different family.
+func BenchmarkWorkerEnvelope(b *testing.B) {
+	r, err := newRenderer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sample, err := os.ReadFile(filepath.Join("..", "..", "testdata", "requests", "valid", "two-parents-all-boxes.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bodies := make([][]byte, 1000)
+	for i := range bodies {
+		if bodies[i], err = variety.Request(sample, fmt.Sprintf("bench-%06d", i), i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st := &memStore{objects: map[string][]byte{}}
+	w, err := worker.New(worker.Config{
+		Source: neverSource{}, Store: envelopes.New(st), Ping: st.Ping, Renderer: r,
+		Events: discard{}, Metrics: metrics.New(nil),
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%len(bodies) == 0 {
+			st.reset() // a new round of the same ids is new work, not redeliveries
+		}
+		d := &benchDelivery{body: bodies[i%len(bodies)]}
+		w.Handle(context.Background(), d, nil)
+		if !d.acked {
+			b.Fatalf("envelope %d was not acked", i)
+		}
+		i++
+	}
+}
+
+type benchDelivery struct {
+	body  []byte
+	acked bool
+}
+
+func (d *benchDelivery) Kind() string                        { return pipeline.KindRender }
+func (d *benchDelivery) Body() []byte                        { return d.body }
+func (d *benchDelivery) MessageID() string                   { return "" }
+func (d *benchDelivery) Attempt() int                        { return 1 }
+func (d *benchDelivery) Ack(context.Context) error           { d.acked = true; return nil }
+func (d *benchDelivery) Retry(context.Context, string) error { return errors.New("retried") }
+func (d *benchDelivery) Reject(context.Context, pipeline.Reason) error {
+	return errors.New("rejected")
+}
+
+type neverSource struct{}
+
+func (neverSource) Consume(ctx context.Context, _ pipeline.Handler) error {
+	<-ctx.Done()
+	return nil
+}
+
+type discard struct{}
+
+func (discard) Publish(context.Context, string, []byte) error { return nil }
+
+// memStore keeps objects in memory: the part of storage.Store the worker
+// uses.
+type memStore struct {
+	mu      sync.Mutex
+	objects map[string][]byte
+}
+
+func (s *memStore) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.objects)
+}
+
+func (s *memStore) Put(_ context.Context, key string, data []byte) (storage.Info, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objects[key] = data
+	return storage.Info{Key: key, Size: int64(len(data))}, nil
+}
+
+func (s *memStore) Create(_ context.Context, key string, data []byte) (storage.Info, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.objects[key]; ok {
+		return storage.Info{}, storage.ErrExists
+	}
+	s.objects[key] = data
+	return storage.Info{Key: key, Size: int64(len(data))}, nil
+}
+
+func (s *memStore) Get(_ context.Context, key string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data, ok := s.objects[key]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return data, nil
+}
+
+func (s *memStore) PutStream(context.Context, string, io.Reader, int64, string) (storage.Info, error) {
+	return storage.Info{}, errors.ErrUnsupported
+}
+
+func (s *memStore) Open(context.Context, string) (io.ReadCloser, storage.Info, error) {
+	return nil, storage.Info{}, errors.ErrUnsupported
+}
+
+func (s *memStore) Stat(context.Context, string) (storage.Info, error) {
+	return storage.Info{}, errors.ErrUnsupported
+}
+
+func (s *memStore) List(context.Context, string) iter.Seq2[storage.Info, error] {
+	return func(yield func(storage.Info, error) bool) { yield(storage.Info{}, errors.ErrUnsupported) }
+}
+
+func (s *memStore) Delete(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.objects, key)
+	return nil
+}
+
+func (s *memStore) Ping(context.Context) error { return nil }
