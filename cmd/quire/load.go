@@ -46,6 +46,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this `duration`")
 	same := fs.Bool("same", false, "publish the sample itself every time (by default each envelope names different people)")
 	keep := fs.Bool("keep", false, "keep the run's envelopes in S3 (by default they are deleted after the run)")
+	transport := fs.Bool("transport", true, "also run the pipeline's RabbitMQ and S3 traffic without Quire's work, for the most any pipeline could reach on this machine")
 	watch := cpuWatch{}
 	fs.Var(watch, "cpu-of", "also report the CPU per envelope of the process `name=pid` (e.g. minio=1234; repeatable; Linux)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the in-process serve included) to `file`")
@@ -53,8 +54,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, `Usage: quire load --amqp-url URL --s3-endpoint HOST:PORT --s3-bucket B [flags]
 
 Load harness. Publishes --n envelopes through RabbitMQ, waits for their
-rendered events, and reports envelopes/s end to end and p50/p99 latency,
-then the raw S3 PUT rate for the same object sizes. Loopback use only.
+rendered events, and reports envelopes/s end to end and p50/p99 latency;
+then the rate of the same RabbitMQ and S3 traffic without Quire's work
+(--transport), and the raw S3 PUT rate for the same object sizes.
+Loopback use only.
 
 Flags:
 `)
@@ -93,15 +96,25 @@ Flags:
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := load(ctx, stdout, stderr, *cfg, *n, *rawN, *rate, *sample, *same, *startServe, *keep, watch); err != nil {
+	if err := load(ctx, stdout, stderr, *cfg, *n, *rawN, *rate, *sample, *same, *startServe, *keep, *transport, watch); err != nil {
 		fmt.Fprintf(stderr, "quire load: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, rawN int, rate float64, sampleFile string, same, startServe, keep bool, watch cpuWatch) error {
+func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, rawN int, rate float64, sampleFile string, same, startServe, keep, transport bool, watch cpuWatch) error {
 	run := strings.ToLower(rand.Text()[:8])
+	// Each phase's objects are deleted after the last phase, not after
+	// their own: on some file systems an S3 server's writes slow down for
+	// a while after deletes, and that must not land on the next phase.
+	var leftovers []storage.Store
+	later := func(st storage.Store) { leftovers = append(leftovers, st) }
+	defer func() {
+		for _, st := range leftovers {
+			deleteAll(context.WithoutCancel(ctx), st, 4*or(cfg.Concurrency, service.DefaultConcurrency))
+		}
+	}()
 	if startServe {
 		cfg.Prefix = "quire-load-" + run
 		cfg.S3.Prefix = "quire-load-" + run + "/"
@@ -173,48 +186,12 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 			return err
 		}
 	}
-	published := make(map[string]time.Time, n)
-	var mu sync.Mutex
 	cpuBegin := watch.sample()
-	begin := time.Now()
-	for i := range ids {
-		if rate > 0 {
-			next := begin.Add(time.Duration(float64(i) / rate * float64(time.Second)))
-			if d := time.Until(next); d > 0 {
-				select {
-				case <-time.After(d):
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-		}
-		mu.Lock()
-		published[ids[i]] = time.Now()
-		mu.Unlock()
-		if err := b.PublishMessage(ctx, broker.Message{Kind: pipeline.KindRender, MessageID: ids[i], Body: bodies[i]}); err != nil {
-			return err
-		}
-	}
-	var lat []time.Duration
-	var last time.Time
-	for len(lat) < n {
-		select {
-		case ev := <-rendered:
-			mu.Lock()
-			at, ok := published[ev.id]
-			delete(published, ev.id) // a repeated event counts once
-			mu.Unlock()
-			if ok {
-				lat = append(lat, ev.at.Sub(at))
-				last = ev.at
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("only %d of %d envelopes rendered: %w", len(lat), n, ctx.Err())
-		}
+	lat, elapsed, err := drive(ctx, b, rendered, ids, bodies, rate)
+	if err != nil {
+		return err
 	}
 	cpuEnd := watch.sample()
-	elapsed := last.Sub(begin)
-	slices.Sort(lat)
 	pipelineRate := float64(n) / elapsed.Seconds()
 	if rc := b.Stats().Reconnects; rc > 0 {
 		fmt.Fprintf(stdout, "note: the broker connection was lost and re-established %d time(s) during the run\n", rc)
@@ -225,7 +202,8 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 		fmt.Fprintf(stdout, "             CPU per envelope: %s\n", s)
 	}
 
-	// The baseline: the same objects, PUT straight to S3 by as many
+	// The same objects, with the messaging and without Quire's work; then
+	// the baseline: the objects alone, PUT straight to S3 by as many
 	// envelopes at once as the service handles, as Commit writes them.
 	var env request.Envelope
 	if err := json.Unmarshal(probe, &env); err != nil {
@@ -239,7 +217,19 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 	if err != nil {
 		return err
 	}
-	objs, puts, cpu, err := rawPuts(ctx, cfg.S3, "quire-load-"+run+"-raw/", docs, probe, rawN, or(cfg.Concurrency, service.DefaultConcurrency), watch)
+	var transportRate float64
+	if transport {
+		t := newTransportOnly(cfg, "quire-load-"+run+"-transport", docs, probe)
+		var cpu string
+		if transportRate, cpu, err = t.run(ctx, ids, bodies, rate, watch, later); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "transport only: %d envelopes at %.1f envelopes/s: the same RabbitMQ and S3 traffic, nothing decoded, looked up or rendered\n", n, transportRate)
+		if cpu != "" {
+			fmt.Fprintf(stdout, "             CPU per envelope: %s\n", cpu)
+		}
+	}
+	objs, puts, cpu, err := rawPuts(ctx, cfg.S3, "quire-load-"+run+"-raw/", docs, probe, rawN, or(cfg.Concurrency, service.DefaultConcurrency), watch, later)
 	if err != nil {
 		return err
 	}
@@ -250,13 +240,58 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 		fmt.Fprintf(stdout, "             CPU per envelope: %s\n", cpu)
 	}
 	fmt.Fprintf(stdout, "pipeline / raw PUT: %.0f%%\n", 100*pipelineRate/rawRate)
+	if transport {
+		fmt.Fprintf(stdout, "transport only / raw PUT: %.0f%% (the most any pipeline could reach here)\n", 100*transportRate/rawRate)
+	}
 	if startServe && !keep {
 		// The run's envelopes are under its own prefix.
 		if st, err := s3store.New(ctx, cfg.S3); err == nil {
-			deleteAll(ctx, st, 4*or(cfg.Concurrency, service.DefaultConcurrency))
+			later(st)
 		}
 	}
 	return nil
+}
+
+// drive publishes the requests through b, paced at rate envelopes/s (0:
+// as fast as it can), and waits for each one's rendered event. It returns
+// each envelope's latency, sorted, and the time from the first publish to
+// the last event. The context's cause is returned if it ends first.
+func drive(ctx context.Context, b *broker.Broker, rendered <-chan renderedEvent, ids []string, bodies [][]byte, rate float64) ([]time.Duration, time.Duration, error) {
+	published := make(map[string]time.Time, len(ids))
+	begin := time.Now()
+	for i := range ids {
+		if rate > 0 {
+			next := begin.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					return nil, 0, context.Cause(ctx)
+				}
+			}
+		}
+		published[ids[i]] = time.Now()
+		if err := b.PublishMessage(ctx, broker.Message{Kind: pipeline.KindRender, MessageID: ids[i], Body: bodies[i]}); err != nil {
+			return nil, 0, err
+		}
+	}
+	var lat []time.Duration
+	var last time.Time
+	for len(lat) < len(ids) {
+		select {
+		case ev := <-rendered:
+			at, ok := published[ev.id]
+			delete(published, ev.id) // a repeated event counts once
+			if ok {
+				lat = append(lat, ev.at.Sub(at))
+				last = ev.at
+			}
+		case <-ctx.Done():
+			return nil, 0, fmt.Errorf("only %d of %d envelopes rendered: %w", len(lat), len(ids), context.Cause(ctx))
+		}
+	}
+	slices.Sort(lat)
+	return lat, last.Sub(begin), nil
 }
 
 func rateText(r float64) string {
@@ -282,20 +317,17 @@ func sizes(docs []envelopes.RenderedDocument, req []byte) string {
 // rawPuts writes n envelopes' worth of the same objects straight to S3,
 // conc envelopes at a time, each envelope's objects in parallel and then
 // its record last, as the commit protocol does. It returns the objects
-// written, the PUT rate and the CPU per envelope of the watched processes.
-func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []envelopes.RenderedDocument, req []byte, n, conc int, watch cpuWatch) (int, float64, string, error) {
+// written, the PUT rate and the CPU per envelope of the watched processes,
+// and hands its store to later, to be emptied after the run.
+func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []envelopes.RenderedDocument, req []byte, n, conc int, watch cpuWatch, later func(storage.Store)) (int, float64, string, error) {
 	cfg.Prefix = prefix
 	cfg.CreateBucket = true
 	st, err := s3store.New(ctx, cfg)
 	if err != nil {
 		return 0, 0, "", err
 	}
-	payloads := [][]byte{req}
-	for _, d := range docs {
-		payloads = append(payloads, d.PDF)
-	}
-	payloads = append(payloads, []byte(`{"schemaVersion":1,"envelopeId":"x"}`))
-	record := make([]byte, 900) // about a render record's size
+	later(st)
+	payloads, record := envelopeObjects(docs, req)
 	work := make(chan int)
 	errs := make(chan error, conc)
 	var wg sync.WaitGroup
@@ -304,17 +336,7 @@ func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []enve
 	for range conc {
 		wg.Go(func() {
 			for i := range work {
-				var inner sync.WaitGroup
-				perr := make([]error, len(payloads))
-				for j, p := range payloads {
-					inner.Go(func() { _, perr[j] = st.Put(ctx, fmt.Sprintf("e%06d/f%d", i, j), p) })
-				}
-				inner.Wait()
-				if err := errors.Join(perr...); err != nil {
-					errs <- err
-					return
-				}
-				if _, err := st.Create(ctx, fmt.Sprintf("e%06d/record.json", i), record); err != nil {
+				if err := putEnvelope(ctx, st, fmt.Sprintf("e%06d/", i), payloads, record); err != nil {
 					errs <- err
 					return
 				}
@@ -340,8 +362,35 @@ func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []enve
 	default:
 	}
 	objs := n * (len(payloads) + 1)
-	deleteAll(ctx, st, 4*conc)
 	return objs, float64(objs) / elapsed.Seconds(), cpu, nil
+}
+
+// envelopeObjects returns what Commit writes for an envelope of these
+// documents and request, as the baseline writes it: the request, each PDF
+// and the ready entry, then a record of about a render record's size.
+func envelopeObjects(docs []envelopes.RenderedDocument, req []byte) (payloads [][]byte, record []byte) {
+	payloads = [][]byte{req}
+	for _, d := range docs {
+		payloads = append(payloads, d.PDF)
+	}
+	payloads = append(payloads, []byte(`{"schemaVersion":1,"envelopeId":"x"}`))
+	return payloads, make([]byte, 900)
+}
+
+// putEnvelope writes payloads under prefix in parallel, then creates the
+// record, as the commit protocol does.
+func putEnvelope(ctx context.Context, st storage.Store, prefix string, payloads [][]byte, record []byte) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(payloads))
+	for j, p := range payloads {
+		wg.Go(func() { _, errs[j] = st.Put(ctx, fmt.Sprintf("%sf%d", prefix, j), p) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	_, err := st.Create(ctx, prefix+"record.json", record)
+	return err
 }
 
 // deleteAll deletes every object in st, conc at a time, so that a run

@@ -35,6 +35,7 @@ func TestLoadHarness(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, want := range []string{"end to end:  30 envelopes", "p50", "p99", "raw S3 PUT:  60 objects", "pipeline / raw PUT:",
+		"transport only: 30 envelopes at ", "transport only / raw PUT:",
 		"CPU per envelope: quire ", ", watched "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/broker"
+	"github.com/quire-print/quire/pipeline/events"
+	"github.com/quire-print/quire/pipeline/service"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/s3store"
+)
+
+// transportOnly is the load harness's third phase: the pipeline's
+// RabbitMQ and S3 traffic with none of Quire's own work. Quire's broker
+// code, under a topology of the phase's own, consumes the same requests;
+// each is answered as the worker answers it (the accepted event published
+// alongside the PUTs of the same objects Commit writes, then the rendered
+// event, each confirmed, then the ack), but nothing is decoded, looked up,
+// rendered or hashed.
+//
+// Its rate is what this machine allows any pipeline that does the
+// messaging and storage the issue asks for. Where RabbitMQ, S3 and Quire
+// share the cores, it bounds pipeline / raw PUT from above, so a run says
+// how much of the gap to the raw rate is Quire's and how much is the
+// messaging's.
+type transportOnly struct {
+	url         string
+	prefix      string // AMQP prefix and S3 key prefix of the phase
+	concurrency int
+	prefetch    int
+	s3          s3store.Config
+	payloads    [][]byte
+	record      []byte
+	rendered    envelopes.Record // the rendered event's record, id and time replaced
+}
+
+// newTransportOnly describes the phase for envelopes of these documents
+// and request, under prefix.
+func newTransportOnly(cfg service.Config, prefix string, docs []envelopes.RenderedDocument, req []byte) transportOnly {
+	t := transportOnly{url: cfg.AMQPURL, prefix: prefix, concurrency: or(cfg.Concurrency, service.DefaultConcurrency),
+		prefetch: cfg.Prefetch, s3: cfg.S3}
+	t.s3.Prefix = prefix + "/"
+	t.s3.CreateBucket = true
+	t.payloads, t.record = envelopeObjects(docs, req)
+	for _, d := range docs {
+		sum := sha256.Sum256(d.PDF)
+		t.rendered.Documents = append(t.rendered.Documents, envelopes.Document{Kind: d.Kind, Name: d.Name,
+			TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion, Pages: d.Pages, Sheets: d.Sheets,
+			File: envelopes.File{Key: "files/" + hex.EncodeToString(sum[:]) + "/" + d.Name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(d.PDF))}})
+	}
+	return t
+}
+
+// run publishes the requests, paced as the pipeline phase was, and
+// returns the rate end to end and the CPU per envelope of the watched
+// processes. It deletes its queues and exchanges and hands its store to
+// later, to be emptied after the run.
+func (t transportOnly) run(ctx context.Context, ids []string, bodies [][]byte, rate float64, watch cpuWatch, later func(storage.Store)) (float64, string, error) {
+	st, err := s3store.New(ctx, t.s3)
+	if err != nil {
+		return 0, "", err
+	}
+	later(st)
+	b, err := broker.New(broker.Config{URL: t.url, Prefix: t.prefix, Concurrency: t.concurrency, Prefetch: t.prefetch,
+		ConnectionName: "quire load (transport only)"})
+	if err != nil {
+		return 0, "", err
+	}
+	defer b.Close()
+	if _, err := b.Depths(ctx); err != nil { // declares the topology
+		return 0, "", err
+	}
+	eventsQueue := t.prefix + ".load-events"
+	defer deleteLoadTopology(t.url, b.Topology(), eventsQueue, true)
+	rendered, stopEvents, err := watchRendered(ctx, t.url, b.Topology().Events, eventsQueue, len(ids))
+	if err != nil {
+		return 0, "", err
+	}
+	defer stopEvents()
+
+	ev := events.NewPublisher(b.Events())
+	pctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	handle := func(ctx context.Context, d pipeline.Delivery) {
+		id := d.MessageID()
+		accepted := make(chan error, 1)
+		go func() { accepted <- ev.Publish(ctx, events.Accepted(id, time.Now())) }()
+		err := putEnvelope(ctx, st, id+"/", t.payloads, t.record)
+		err = errors.Join(err, <-accepted)
+		if err == nil {
+			rec := t.rendered
+			rec.EnvelopeID, rec.RenderedAt = id, time.Now()
+			err = ev.Publish(ctx, events.Rendered(rec))
+		}
+		if err == nil {
+			err = d.Ack(ctx)
+		}
+		if err != nil {
+			_ = d.Reject(ctx, pipeline.Reason{Code: "load-transport-failed"})
+			fail(fmt.Errorf("transport-only phase: %w", err))
+		}
+	}
+	consumed := make(chan error, 1)
+	cctx, stopConsuming := context.WithCancel(pctx)
+	go func() { consumed <- b.Consume(cctx, handle) }()
+	defer func() { stopConsuming(); <-consumed }()
+
+	cpuBegin := watch.sample()
+	_, elapsed, err := drive(pctx, b, rendered, ids, bodies, rate)
+	if err != nil {
+		return 0, "", err
+	}
+	return float64(len(ids)) / elapsed.Seconds(), cpuBegin.perEnvelope(watch.sample(), len(ids)), nil
+}
