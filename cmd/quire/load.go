@@ -105,6 +105,7 @@ Flags:
 
 func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, rawN int, rate float64, sampleFile string, same, startServe, keep, transport bool, watch cpuWatch) error {
 	run := strings.ToLower(rand.Text()[:8])
+	conc := or(cfg.Concurrency, service.DefaultConcurrency)
 	// Each phase's objects are deleted after the last phase, not after
 	// their own: on some file systems an S3 server's writes slow down for
 	// a while after deletes, and that must not land on the next phase.
@@ -112,7 +113,7 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 	later := func(st storage.Store) { leftovers = append(leftovers, st) }
 	defer func() {
 		for _, st := range leftovers {
-			deleteAll(context.WithoutCancel(ctx), st, 4*or(cfg.Concurrency, service.DefaultConcurrency))
+			deleteAll(context.WithoutCancel(ctx), st, 4*conc)
 		}
 	}()
 	if startServe {
@@ -175,7 +176,7 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 	}
 
 	fmt.Fprintf(stdout, "quire load: %d envelopes (%s) through RabbitMQ prefix %s, concurrency %d, rate %s\n",
-		n, filepath.Base(sampleFile), cfg.Prefix, or(cfg.Concurrency, service.DefaultConcurrency), rateText(rate))
+		n, filepath.Base(sampleFile), cfg.Prefix, conc, rateText(rate))
 	// The requests are made before the clock starts: making them is the
 	// harness's work, not the pipeline's, and it runs in this process.
 	ids := make([]string, n)
@@ -229,12 +230,11 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 			fmt.Fprintf(stdout, "             CPU per envelope: %s\n", cpu)
 		}
 	}
-	objs, puts, cpu, err := rawPuts(ctx, cfg.S3, "quire-load-"+run+"-raw/", docs, probe, rawN, or(cfg.Concurrency, service.DefaultConcurrency), watch, later)
+	objs, puts, cpu, err := rawPuts(ctx, cfg.S3, "quire-load-"+run+"-raw/", docs, probe, rawN, conc, watch, later)
 	if err != nil {
 		return err
 	}
-	perEnvelope := float64(len(docs) + 3) // request, PDFs, ready entry, record
-	rawRate := puts / perEnvelope
+	rawRate := puts * float64(rawN) / float64(objs)
 	fmt.Fprintf(stdout, "raw S3 PUT:  %d objects (sizes %s) at %.0f PUT/s = %.1f envelopes/s\n", objs, sizes(docs, probe), puts, rawRate)
 	if cpu != "" {
 		fmt.Fprintf(stdout, "             CPU per envelope: %s\n", cpu)

@@ -50,10 +50,11 @@ func newTransportOnly(cfg service.Config, prefix string, docs []envelopes.Render
 	t.s3.CreateBucket = true
 	t.payloads, t.record = envelopeObjects(docs, req)
 	for _, d := range docs {
+		// The rendered event carries each file's hash and size, not its key.
 		sum := sha256.Sum256(d.PDF)
 		t.rendered.Documents = append(t.rendered.Documents, envelopes.Document{Kind: d.Kind, Name: d.Name,
 			TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion, Pages: d.Pages, Sheets: d.Sheets,
-			File: envelopes.File{Key: "files/" + hex.EncodeToString(sum[:]) + "/" + d.Name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(d.PDF))}})
+			File: envelopes.File{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(d.PDF))}})
 	}
 	return t
 }
