@@ -22,9 +22,9 @@ type MinIO struct {
 	done chan struct{}
 }
 
-// ReadyPath is MinIO's health endpoint that answers 200 only once the
+// readyPath is MinIO's health endpoint that answers 200 only once the
 // server takes S3 requests.
-const ReadyPath = "/minio/health/cluster"
+const readyPath = "/minio/health/cluster"
 
 // Credentials of every private MinIO.
 const (
@@ -76,7 +76,7 @@ func (m *MinIO) Start() {
 	// /minio/health/cluster answers 200 only once the object layer is.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get("http://" + m.Addr + ReadyPath)
+		resp, err := http.Get("http://" + m.Addr + readyPath)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
