@@ -263,7 +263,8 @@ func TestSurvivesMinIOOutage(t *testing.T) {
 	up := servicetest.NewUpstream(t, prefix, testDelays)
 	svc := startService(t, prefix, s3)
 	all := ids("minio", 80)
-	publishAll(t, up, all)
+	before, during := all[:40], all[40:]
+	publishAll(t, up, before)
 
 	deadline := time.Now().Add(time.Minute)
 	for len(up.Settled()) < 10 {
@@ -274,6 +275,10 @@ func TestSurvivesMinIOOutage(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // polling interval
 	}
 	m.Kill()
+	// Published only now, so that there is work to fail on however fast
+	// the first half went: the gate closes on a failed store, not on the
+	// outage itself.
+	publishAll(t, up, during)
 	waitReadyz(t, svc, "storage: not ready")
 	waitMetric(t, svc, "quire_storage_gate_open 0")
 	m.Start()
