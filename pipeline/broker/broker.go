@@ -24,13 +24,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/quire-print/quire/internal/backoff"
 	"github.com/quire-print/quire/pipeline"
 )
 
@@ -243,7 +243,7 @@ func (b *Broker) pubSession(ctx context.Context) (*pubSession, error) {
 			b.pub = nil
 		}
 		if n := b.pubFailures.Load(); n > 0 {
-			if err := sleep(ctx, b.closed, backoff(b.cfg.ReconnectMin, b.cfg.ReconnectMax, int(n))); err != nil {
+			if err := sleep(ctx, b.closed, backoff.Delay(b.cfg.ReconnectMin, b.cfg.ReconnectMax, int(n))); err != nil {
 				return nil, err
 			}
 		}
@@ -321,18 +321,6 @@ func (b *Broker) dial(ctx context.Context, role string) (*amqp.Connection, error
 func fatal(err error) bool {
 	var e *amqp.Error
 	return errors.As(err, &e) && (e.Code == amqp.AccessRefused || e.Code == amqp.PreconditionFailed)
-}
-
-// backoff is the wait before attempt failures+1: exponential from min,
-// capped at max, with equal jitter (half fixed, half random) so that
-// workers restarted together do not reconnect in lockstep.
-func backoff(minD, maxD time.Duration, failures int) time.Duration {
-	d := minD
-	for i := 1; i < failures && d < maxD; i++ {
-		d *= 2
-	}
-	d = min(d, maxD)
-	return d/2 + rand.N(d/2+1)
 }
 
 // sleep waits for d, or until ctx ends or closed is closed.

@@ -179,18 +179,6 @@ func TestKindOf(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	minD, maxD := 100*time.Millisecond, 2*time.Second
-	for failures, ceiling := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 5: 1600 * time.Millisecond, 6: maxD, 60: maxD} {
-		for range 50 {
-			d := backoff(minD, maxD, failures)
-			if d < ceiling/2 || d > ceiling {
-				t.Fatalf("backoff(%d failures) = %v, want within [%v, %v]", failures, d, ceiling/2, ceiling)
-			}
-		}
-	}
-}
-
 func TestFatal(t *testing.T) {
 	if !fatal(&amqp.Error{Code: amqp.PreconditionFailed}) || !fatal(&amqp.Error{Code: amqp.AccessRefused}) {
 		t.Error("406 and 403 should be fatal")

@@ -11,6 +11,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/quire-print/quire/internal/backoff"
 	"github.com/quire-print/quire/pipeline"
 )
 
@@ -52,7 +53,7 @@ func (b *Broker) Consume(ctx context.Context, h pipeline.Handler) error {
 			}
 			failures++
 			b.cfg.Logger.Warn("broker: cannot start consuming; will retry", "prefix", b.cfg.Prefix, "err", err)
-			if err := sleep(ctx, b.closed, backoff(b.cfg.ReconnectMin, b.cfg.ReconnectMax, failures)); err != nil {
+			if err := sleep(ctx, b.closed, backoff.Delay(b.cfg.ReconnectMin, b.cfg.ReconnectMax, failures)); err != nil {
 				if errors.Is(err, ErrClosed) {
 					return err
 				}
@@ -84,7 +85,7 @@ func (b *Broker) Consume(ctx context.Context, h pipeline.Handler) error {
 			failures = 0
 		}
 		failures++
-		if err := sleep(ctx, b.closed, backoff(b.cfg.ReconnectMin, b.cfg.ReconnectMax, failures)); err != nil {
+		if err := sleep(ctx, b.closed, backoff.Delay(b.cfg.ReconnectMin, b.cfg.ReconnectMax, failures)); err != nil {
 			if errors.Is(err, ErrClosed) {
 				return err
 			}

@@ -3,10 +3,10 @@ package worker
 import (
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/quire-print/quire/internal/backoff"
 	"github.com/quire-print/quire/pipeline/metrics"
 )
 
@@ -54,7 +54,7 @@ func (g *gate) trip() {
 }
 
 func (g *gate) schedule(failures int) {
-	g.clock.AfterFunc(backoff(g.min, g.max, failures), func() { g.probe(failures) })
+	g.clock.AfterFunc(backoff.Delay(g.min, g.max, failures), func() { g.probe(failures) })
 }
 
 // probe pings storage once, opening the gate on success and scheduling the
@@ -100,15 +100,4 @@ func (g *gate) wait(stop <-chan struct{}) bool {
 	case <-stop:
 		return false
 	}
-}
-
-// backoff is the wait before probe failures+1: exponential from min,
-// capped at max, with equal jitter so that workers do not probe in step.
-func backoff(minD, maxD time.Duration, failures int) time.Duration {
-	d := minD
-	for i := 1; i < failures && d < maxD; i++ {
-		d *= 2
-	}
-	d = min(d, maxD)
-	return d/2 + rand.N(d/2+1)
 }
