@@ -193,6 +193,11 @@ func (s *Store) put(ctx context.Context, op, key string, r io.Reader, size int64
 		// expects, not against one computed from what arrived.
 		opts.UserMetadata["x-amz-checksum-sha256"] = base64.StdEncoding.EncodeToString(raw)
 		opts.DisableMultipart = true
+		// That header is signed and the service holds the content to it,
+		// so the payload is bound to the request already. Without this,
+		// over plain HTTP minio-go would sign the payload chunk by chunk as
+		// well (aws-chunked), hashing every byte once more on each side.
+		opts.DisableContentSha256 = true
 	} else {
 		// Each part's SHA-256 is checked by the service; the whole object's
 		// by the checksum reader before the last part is sent.
