@@ -1,9 +1,15 @@
 package s3store
 
 import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 )
 
 func validConfig() Config {
@@ -66,6 +72,46 @@ func TestValidateJoins(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%v\ndoes not say %q", err, want)
 		}
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"not initialised", minio.ErrorResponse{Code: "XMinioServerNotInitialized", StatusCode: 503}, true},
+		{"internal error", fmt.Errorf("s3store: x: %w", minio.ErrorResponse{Code: "InternalError", StatusCode: 500}), true},
+		{"slow down", minio.ErrorResponse{Code: "SlowDown", StatusCode: 429}, true},
+		{"access denied", minio.ErrorResponse{Code: "AccessDenied", StatusCode: 403}, false},
+		{"no such bucket", minio.ErrorResponse{Code: "NoSuchBucket", StatusCode: 404}, false},
+		{"plain error", errors.New("s3store: bucket does not exist"), false},
+		{"no answer", &url.Error{Op: "Head", URL: "http://127.0.0.1:1/b/", Err: errors.New("connection refused")}, true},
+	} {
+		if got := Retryable(tc.err); got != tc.want {
+			t.Errorf("%s: Retryable = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// With nothing listening, EnsureBucket's error is one to wait out, and
+// NewUnchecked has sent nothing before it.
+func TestEnsureBucketNoAnswer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s, err := NewUnchecked(Config{Endpoint: addr, Bucket: "quire-outputs", AccessKey: "AK", SecretKey: "SK", DisableTLS: true, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.EnsureBucket(t.Context())
+	if err == nil || !Retryable(err) {
+		t.Errorf("EnsureBucket with nothing listening = %v, want a Retryable error", err)
 	}
 }
 

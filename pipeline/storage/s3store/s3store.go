@@ -29,6 +29,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -54,13 +55,30 @@ type Store struct {
 	prefix   string
 	sse      encrypt.ServerSide // nil for none
 	partSize int64
+	// create and region are for EnsureBucket.
+	create bool
+	region string
 }
 
 var _ storage.Store = (*Store)(nil)
 
 // New checks cfg, connects, and makes sure the bucket exists, creating it
-// if cfg.CreateBucket allows.
+// if cfg.CreateBucket allows: NewUnchecked, then EnsureBucket.
 func New(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := NewUnchecked(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.EnsureBucket(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewUnchecked checks cfg and builds the Store without sending a request:
+// nothing is known about the service or the bucket until EnsureBucket. It
+// is for a service that starts before its storage does and waits for it.
+func NewUnchecked(cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -94,7 +112,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3store: %w", err)
 	}
-	s := &Store{client: client, bucket: cfg.Bucket, prefix: cfg.Prefix, partSize: cfg.PartSize}
+	s := &Store{client: client, bucket: cfg.Bucket, prefix: cfg.Prefix, partSize: cfg.PartSize,
+		create: cfg.CreateBucket, region: cfg.Region}
 	switch cfg.Encryption {
 	case EncryptionS3:
 		s.sse = encrypt.NewSSE()
@@ -103,13 +122,12 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("s3store: KMS key id: %w", err)
 		}
 	}
-	if err := s.ensureBucket(ctx, cfg); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
-func (s *Store) ensureBucket(ctx context.Context, cfg Config) error {
+// EnsureBucket makes sure the bucket exists, creating it if the Config
+// allows. Safe to call again, and from several processes at once.
+func (s *Store) EnsureBucket(ctx context.Context) error {
 	ok, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
 		return fmt.Errorf("s3store: checking bucket %q: %w", s.bucket, err)
@@ -117,10 +135,10 @@ func (s *Store) ensureBucket(ctx context.Context, cfg Config) error {
 	if ok {
 		return nil
 	}
-	if !cfg.CreateBucket {
+	if !s.create {
 		return fmt.Errorf("s3store: bucket %q does not exist (create it, or set CreateBucket)", s.bucket)
 	}
-	err = s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: cfg.Region})
+	err = s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: s.region})
 	if err != nil {
 		// Another Quire starting at the same time may have made it.
 		var resp minio.ErrorResponse
@@ -349,6 +367,22 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("s3store: ping: bucket %q does not exist", s.bucket)
 	}
 	return nil
+}
+
+// Retryable reports whether err, from EnsureBucket or any other call, means
+// the service did not answer or answered that it cannot serve now (a 5xx,
+// or 429 Too Many Requests), so that trying again later may succeed. A
+// refusal (wrong keys, a missing bucket, a name the service will not take)
+// is not: waiting would not change it.
+func Retryable(err error) bool {
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) {
+		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+	}
+	// minio-go returns the HTTP client's error when no answer came:
+	// refused, reset, timed out, unresolvable.
+	var uerr *url.Error
+	return errors.As(err, &uerr)
 }
 
 // fail names the operation and key in err and adds the storage sentinel the

@@ -129,6 +129,9 @@ func TestNewBucketMissing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("New with a missing bucket = %v, want an error saying it does not exist", err)
 	}
+	if s3store.Retryable(err) {
+		t.Errorf("a missing bucket is Retryable: waiting would not make it")
+	}
 	cfg.CreateBucket = true
 	s3test.New(t, cfg)
 	// Once it exists, New accepts it without being allowed to create it.
@@ -153,7 +156,34 @@ func TestPingBucketGone(t *testing.T) {
 func TestWrongCredentials(t *testing.T) {
 	cfg := s3test.Config(t)
 	cfg.SecretKey = "not-the-secret"
-	if _, err := s3store.New(t.Context(), cfg); err == nil {
-		t.Error("New with a wrong secret key succeeded")
+	_, err := s3store.New(t.Context(), cfg)
+	if err == nil {
+		t.Fatal("New with a wrong secret key succeeded")
+	}
+	if s3store.Retryable(err) {
+		t.Errorf("wrong keys are Retryable: %v", err)
+	}
+}
+
+// A Store made before its service is up works once the service is.
+func TestNewUncheckedBeforeTheService(t *testing.T) {
+	m := s3test.StartMinIO(t)
+	m.Kill()
+	cfg := m.Config()
+	cfg.MaxAttempts = 1
+	s, err := s3store.NewUnchecked(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.EnsureBucket(t.Context())
+	if err == nil || !s3store.Retryable(err) {
+		t.Fatalf("EnsureBucket with the service down = %v, want a Retryable error", err)
+	}
+	m.Start()
+	if err := s.EnsureBucket(t.Context()); err != nil {
+		t.Fatalf("EnsureBucket once the service is up: %v", err)
+	}
+	if _, err := s.Put(t.Context(), "envelopes/E1/record.json", []byte("{}")); err != nil {
+		t.Errorf("Put after EnsureBucket: %v", err)
 	}
 }
