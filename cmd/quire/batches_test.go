@@ -96,7 +96,7 @@ func TestServeMountsThePullAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := service.New(t.Context(), cfg, r)
+	s, err := service.New(cfg, r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ Flags:
 		fmt.Fprintf(stderr, "quire demo: %v\n", err)
 		return 1
 	}
-	svc, err := service.New(ctx, service.Config{DataDir: *dataDir, Listen: *listen, Logger: logger, OnEvent: w.on}, r)
+	svc, err := service.New(service.Config{DataDir: *dataDir, Listen: *listen, Logger: logger, OnEvent: w.on}, r)
 	if err != nil {
 		fmt.Fprintf(stderr, "quire demo: %v\n", err)
 		return 1

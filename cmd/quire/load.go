@@ -165,7 +165,7 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 		if err != nil {
 			return err
 		}
-		svc, err := service.New(ctx, cfg, r)
+		svc, err := service.New(cfg, r)
 		if err != nil {
 			return err
 		}

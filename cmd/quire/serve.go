@@ -60,7 +60,7 @@ Flags:
 		fmt.Fprintf(stderr, "quire serve: %v\n", err)
 		return 1
 	}
-	s, err := service.New(ctx, *cfg, r)
+	s, err := service.New(*cfg, r)
 	if err != nil {
 		fmt.Fprintf(stderr, "quire serve: %v\n", err)
 		return 1

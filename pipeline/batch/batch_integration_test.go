@@ -118,7 +118,7 @@ func TestEndToEnd(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	t.Cleanup(func() { batchtest.CheckNoPersonalData(t, "the logs", logs.String()) })
 
-	svc, err := service.New(ctx, service.Config{AMQPURL: servicetest.AMQPURL(t), Prefix: prefix, RetryDelays: testDelays,
+	svc, err := service.New(service.Config{AMQPURL: servicetest.AMQPURL(t), Prefix: prefix, RetryDelays: testDelays,
 		S3: s3, Listen: "127.0.0.1:0", Logger: logger}, workerRenderer{r})
 	if err != nil {
 		t.Fatal(err)

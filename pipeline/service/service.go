@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/quire-print/quire/internal/backoff"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/broker"
@@ -44,6 +45,8 @@ type Service struct {
 	mem      *memqueue.Queue // with the embedded queue only
 	brk      *broker.Broker  // with RabbitMQ only
 	store    storage.Store
+	s3       *s3store.Store // with S3 only
+	metrics  *metrics.Metrics
 	envs     *envelopes.Store
 	events   pipeline.Publisher
 	worker   *worker.Worker
@@ -54,9 +57,10 @@ type Service struct {
 	stopping atomic.Bool
 }
 
-// New connects to (or sets up) the queue and the store, builds the worker
-// and opens the HTTP listener. It does not consume until Run.
-func New(ctx context.Context, cfg Config, r worker.Renderer) (*Service, error) {
+// New sets up the queue and the store, builds the worker and opens the
+// HTTP listener. It sends nothing to RabbitMQ or S3: Run connects to both,
+// and waits for either that is not up yet.
+func New(cfg Config, r worker.Renderer) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -89,9 +93,12 @@ func New(ctx context.Context, cfg Config, r worker.Renderer) (*Service, error) {
 	}
 
 	if cfg.S3.Endpoint != "" {
-		if s.store, err = s3store.New(ctx, cfg.S3); err != nil {
+		// Unchecked: Run waits for storage that is not up yet, as the
+		// worker rides out an outage, rather than the start failing.
+		if s.s3, err = s3store.NewUnchecked(cfg.S3); err != nil {
 			return nil, err
 		}
+		s.store = s.s3
 	} else {
 		if s.store, err = fsstore.New(cfg.DataDir); err != nil {
 			return nil, err
@@ -100,6 +107,7 @@ func New(ctx context.Context, cfg Config, r worker.Renderer) (*Service, error) {
 	s.envs = envelopes.New(s.store)
 
 	m := metrics.New(s.registry)
+	s.metrics = m
 	if err := metrics.RegisterQueue(s.registry, queue, 2*time.Second); err != nil {
 		return nil, err
 	}
@@ -205,7 +213,13 @@ func (s *Service) Run(ctx context.Context) error {
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	workDone := make(chan error, 1)
-	go func() { workDone <- s.worker.Run(workCtx) }()
+	go func() {
+		if err := s.awaitStorage(workCtx); err != nil {
+			workDone <- err
+			return
+		}
+		workDone <- s.worker.Run(workCtx)
+	}()
 	s.log.Info("quire serve: running", "http", s.Addr(), "embedded_queue", s.Embedded(), "data_dir", s.DataDir())
 
 	var runErr error
@@ -213,7 +227,8 @@ func (s *Service) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		s.log.Info("quire serve: stopping; finishing envelopes in hand")
 	case err := <-workDone:
-		// The queue gave up (403, 406): nothing more can be done here.
+		// The queue gave up (403, 406), or storage refused at start:
+		// nothing more can be done here.
 		runErr = fmt.Errorf("service: consuming stopped: %w", err)
 		workDone = nil
 	case err := <-httpErr:
@@ -247,6 +262,45 @@ func (s *Service) Run(ctx context.Context) error {
 		s.log.Info("quire serve: stopped cleanly")
 	}
 	return runErr
+}
+
+// awaitStorage returns once the S3 bucket answers (made first, if the
+// configuration allows), so that consuming starts only then. While S3 does
+// not answer it waits with backoff, as the worker's storage gate does, and
+// /readyz says storage is not ready: a Quire started before its storage,
+// or with it after both went down, waits instead of exiting. It returns an
+// error only for a refusal that waiting would not change (wrong keys, a
+// missing bucket), and nil if ctx ends first.
+func (s *Service) awaitStorage(ctx context.Context) error {
+	if s.s3 == nil {
+		return nil
+	}
+	for failures := 1; ; failures++ {
+		err := s.s3.EnsureBucket(ctx)
+		switch {
+		case err == nil:
+			if failures > 1 {
+				s.metrics.StorageGateOpen.Set(1)
+				s.log.Info("quire serve: storage answers; consuming")
+			}
+			return nil
+		case ctx.Err() != nil:
+			return nil
+		case !s3store.Retryable(err):
+			return fmt.Errorf("storage refused at start: %w", err)
+		}
+		// Not taking work, as while the worker's gate is closed.
+		s.metrics.StorageGateOpen.Set(0)
+		d := backoff.Delay(worker.DefaultGateBackoffMin, worker.DefaultGateBackoffMax, failures)
+		s.log.Warn("quire serve: storage does not answer; waiting before consuming", "err", err, "retry_in", d)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // memQueue and brokerQueue give the metrics the queue's depths and

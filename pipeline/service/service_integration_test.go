@@ -49,7 +49,7 @@ func requestBody(t *testing.T, id string) []byte {
 // cfg, stopping it (and checking it stopped cleanly) when the test ends.
 func startService(t *testing.T, prefix string, s3 s3store.Config) *service.Service {
 	t.Helper()
-	s, err := service.New(context.Background(), service.Config{
+	s, err := service.New(service.Config{
 		AMQPURL: servicetest.AMQPURL(t), Prefix: prefix, RetryDelays: testDelays, S3: s3,
 		Listen: "127.0.0.1:0", Concurrency: 4, Prefetch: 8,
 	}, fakeRenderer{})
@@ -295,6 +295,65 @@ func TestSurvivesMinIOOutage(t *testing.T) {
 	}
 	if n := up.DeadLetters(); n != 0 {
 		t.Errorf("%d dead letters, want 0", n)
+	}
+}
+
+// A service started while its storage is down waits for it instead of
+// exiting: /readyz names storage, nothing is consumed, and once MinIO is
+// up the envelopes go through, each once.
+func TestStartsBeforeMinIO(t *testing.T) {
+	m := s3test.StartMinIO(t)
+	m.Kill()
+	s3 := m.Config()
+	s3.MaxAttempts, s3.DialTimeout, s3.ResponseTimeout = 1, time.Second, 5*time.Second
+	prefix := servicetest.Prefix(t, testDelays)
+	up := servicetest.NewUpstream(t, prefix, testDelays)
+	svc := startService(t, prefix, s3)
+	all := ids("late", 20)
+	publishAll(t, up, all)
+
+	waitReadyz(t, svc, "storage: not ready")
+	waitMetric(t, svc, "quire_storage_gate_open 0")
+	// Consuming starts only once storage answers.
+	if _, body := get(t, "http://"+svc.Addr()+"/metrics"); strings.Contains(body, `quire_envelopes_consumed_total{kind="render"}`) {
+		t.Errorf("envelopes were consumed before storage answered:\n%s", body)
+	}
+	m.Start()
+	up.WaitSettled(all, 2*time.Minute)
+	up.CheckRenderedOnce(all)
+	waitMetric(t, svc, "quire_storage_gate_open 1")
+	if code, body := readyz(t, svc); code != 200 {
+		t.Errorf("/readyz once storage is up: %d %q", code, body)
+	}
+	store, err := s3store.New(context.Background(), s3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRecords(t, store); n != len(all) {
+		t.Errorf("%d records, want %d", n, len(all))
+	}
+}
+
+// A refusal that waiting would not change ends Run with an error that
+// says what is wrong, rather than waiting for ever.
+func TestStorageRefusedAtStart(t *testing.T) {
+	s3 := s3test.Config(t)
+	s3.CreateBucket = false // and the test's bucket does not exist
+	svc, err := service.New(service.Config{
+		AMQPURL: servicetest.AMQPURL(t), Prefix: servicetest.Prefix(t, testDelays), RetryDelays: testDelays, S3: s3,
+		Listen: "127.0.0.1:0",
+	}, fakeRenderer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = svc.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), s3.Bucket) {
+		t.Errorf("Run with a missing bucket = %v, want an error naming it", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("Run waited for a bucket that nothing would create")
 	}
 }
 

@@ -79,7 +79,7 @@ func get(t *testing.T, url string) (int, string) {
 func TestEmbeddedServiceEndToEnd(t *testing.T) {
 	rec := &recorder{}
 	dir := t.TempDir()
-	s, err := service.New(context.Background(), service.Config{Listen: "127.0.0.1:0", DataDir: dir, OnEvent: rec.on}, fakeRenderer{})
+	s, err := service.New(service.Config{Listen: "127.0.0.1:0", DataDir: dir, OnEvent: rec.on}, fakeRenderer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestCancelOfABatchedEnvelopeIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	sealed := batchtest.Seal(t, fs, "northprint", time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC), 2)
-	s, err := service.New(t.Context(), service.Config{Listen: "127.0.0.1:0", DataDir: dir, OnEvent: rec.on}, fakeRenderer{})
+	s, err := service.New(service.Config{Listen: "127.0.0.1:0", DataDir: dir, OnEvent: rec.on}, fakeRenderer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestCancelOfABatchedEnvelopeIsRefused(t *testing.T) {
 
 func TestReadyzSaysWhichDependencyIsDown(t *testing.T) {
 	dir := t.TempDir()
-	s, err := service.New(context.Background(), service.Config{Listen: "127.0.0.1:0", DataDir: dir}, fakeRenderer{})
+	s, err := service.New(service.Config{Listen: "127.0.0.1:0", DataDir: dir}, fakeRenderer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestConfigValidate(t *testing.T) {
 	if err := (service.Config{}).Validate(); err != nil {
 		t.Errorf("the zero Config (embedded defaults) is refused: %v", err)
 	}
-	if _, err := service.New(context.Background(), service.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, nil); err == nil {
+	if _, err := service.New(service.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, nil); err == nil {
 		t.Error("New accepted a nil renderer")
 	}
 }
