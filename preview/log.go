@@ -29,6 +29,11 @@ func (h *Handler) wrap(rt route) http.Handler {
 		rec := &record{}
 		rw := &recorder{ResponseWriter: w, rec: rec}
 		rt.serve(h, rw, r, rec)
+		if rec.status == 0 {
+			rec.status = http.StatusOK // what net/http sent for a handler that wrote nothing
+		}
+		took := time.Since(start)
+		h.metrics.observe(rt.pattern, rec.status, took)
 
 		level := slog.LevelInfo
 		switch {
@@ -40,7 +45,7 @@ func (h *Handler) wrap(rt route) http.Handler {
 		attrs := []slog.Attr{
 			slog.String("route", rt.pattern),
 			slog.Int("status", rec.status),
-			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("ms", float64(took.Microseconds())/1000),
 			slog.Int("bytes", rec.bytes),
 		}
 		if rec.cache != "" {

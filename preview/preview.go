@@ -100,6 +100,7 @@ type Handler struct {
 	assets map[string]asset
 	// helpline is named at the foot of the page.
 	helpline helpline
+	metrics  *metrics
 }
 
 // New returns a Handler, or an error naming every option that is wrong.
@@ -152,6 +153,7 @@ func New(opts Options) (*Handler, error) {
 		assets:   assets,
 		helpline: helplineFrom(opts.Renderer.Templates()),
 	}
+	h.metrics = newMetrics(h.Stats)
 	h.mux = http.NewServeMux()
 	h.Register(h.mux)
 	return h, nil
@@ -189,7 +191,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 // Mount serves the preview API and page on mux with the default options,
-// logging to logger, and returns the Handler (for its Stats). It is the
+// logging to logger, and returns the Handler (for its Stats and
+// Collector). It is the
 // one line quire serve needs. It panics only when r is nil or the
 // package's embedded files are broken, which its tests rule out.
 func Mount(mux *http.ServeMux, r Renderer, logger *slog.Logger) *Handler {

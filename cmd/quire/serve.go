@@ -65,7 +65,10 @@ Flags:
 		fmt.Fprintf(stderr, "quire serve: %v\n", err)
 		return 1
 	}
-	preview.Mount(s.Mux(), r.r, logger) // the preview API and page: /api/v1/..., /preview
+	if err := mountPreview(s, r.r, logger); err != nil {
+		fmt.Fprintf(stderr, "quire serve: %v\n", err)
+		return 1
+	}
 	// The batcher, the retention sweep, and the pull API: /supplier/v1/...
 	stopBatching, err := startBatching(ctx, s, *cfg, batching, r.r, logger)
 	if err != nil {
@@ -82,6 +85,16 @@ Flags:
 		return 1
 	}
 	return 0
+}
+
+// mountPreview serves the preview API and page (/api/v1/..., /preview) on
+// s's mux, and its metrics on s's /metrics.
+func mountPreview(s *service.Service, r *renderer.Renderer, logger *slog.Logger) error {
+	h := preview.Mount(s.Mux(), r, logger)
+	if err := s.Registry().Register(h.Collector()); err != nil {
+		return fmt.Errorf("preview metrics: %w", err)
+	}
+	return nil
 }
 
 // serviceFlags binds quire serve's settings to flags with environment

@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/quire-print/quire/pipeline/service"
 )
 
 func TestServeRefusesBadConfiguration(t *testing.T) {
@@ -91,6 +96,51 @@ func TestDemo(t *testing.T) {
 		}
 		if strings.Contains(out+stderr.String(), "Priya") {
 			t.Errorf("run %d: the demo printed a name from a request", run)
+		}
+	}
+}
+
+// TestServeExposesPreviewMetrics: serve's /metrics carries the preview's
+// metrics beside the pipeline's.
+func TestServeExposesPreviewMetrics(t *testing.T) {
+	r, err := newRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := service.New(service.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mountPreview(s, r.r, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	get := func(path string) string {
+		t.Helper()
+		resp, err := http.Get("http://" + s.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		return string(body)
+	}
+	get("/api/v1/templates/baby-loss-certificate/sample.png?width=400")
+	metrics := get("/metrics")
+	for _, want := range []string{
+		`quire_preview_request_duration_seconds_count{code="200",route="GET /api/v1/templates/{template}/sample.png"} 1`,
+		"quire_preview_cache_misses_total 1",
+		"quire_envelopes_in_flight 0",
+	} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
 		}
 	}
 }
