@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -212,23 +213,15 @@ func (c Config) validate() error {
 			add("%s cannot be negative (got %v)", d.name, d.v)
 		}
 	}
-	hb, stale := or(c.HeartbeatInterval, DefaultHeartbeatInterval), or(c.StaleAfter, DefaultStaleAfter)
+	hb, stale := cmp.Or(c.HeartbeatInterval, DefaultHeartbeatInterval), cmp.Or(c.StaleAfter, DefaultStaleAfter)
 	if hb > 0 && stale > 0 && stale < 3*hb {
 		add("StaleAfter (%v) cannot be shorter than three HeartbeatIntervals (%v): a busy batcher would be taken over", stale, 3*hb)
 	}
 	return errors.Join(errs...)
 }
 
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 func (c Config) withDefaults() Config {
-	c.Clock = or(c.Clock, SystemClock)
+	c.Clock = cmp.Or(c.Clock, SystemClock)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -236,12 +229,12 @@ func (c Config) withDefaults() Config {
 		host, _ := os.Hostname()
 		c.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(3))
 	}
-	c.MaxEnvelopes = or(c.MaxEnvelopes, DefaultMaxEnvelopes)
-	c.Parallelism = or(c.Parallelism, DefaultParallelism)
-	c.HeartbeatInterval = or(c.HeartbeatInterval, DefaultHeartbeatInterval)
-	c.StaleAfter = or(c.StaleAfter, DefaultStaleAfter)
-	c.PollInterval = or(c.PollInterval, DefaultPollInterval)
-	c.HandOffTimeout = or(c.HandOffTimeout, DefaultHandOffTimeout)
+	c.MaxEnvelopes = cmp.Or(c.MaxEnvelopes, DefaultMaxEnvelopes)
+	c.Parallelism = cmp.Or(c.Parallelism, DefaultParallelism)
+	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, DefaultHeartbeatInterval)
+	c.StaleAfter = cmp.Or(c.StaleAfter, DefaultStaleAfter)
+	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
+	c.HandOffTimeout = cmp.Or(c.HandOffTimeout, DefaultHandOffTimeout)
 	return c
 }
 

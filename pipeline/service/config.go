@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -95,7 +96,7 @@ func (c Config) Validate() error {
 	if c.Prefetch < 0 {
 		add("prefetch cannot be negative (got %d)", c.Prefetch)
 	}
-	if conc := or(c.Concurrency, DefaultConcurrency); c.Prefetch > 0 && c.Prefetch < conc {
+	if conc := cmp.Or(c.Concurrency, DefaultConcurrency); c.Prefetch > 0 && c.Prefetch < conc {
 		add("prefetch (%d) cannot be smaller than concurrency (%d): the extra workers would never get a message", c.Prefetch, conc)
 	}
 	if c.Listen != "" {
@@ -112,21 +113,13 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 func (c Config) withDefaults() Config {
-	c.Prefix = or(c.Prefix, DefaultPrefix)
-	c.DataDir = or(c.DataDir, DefaultDataDir)
-	c.Concurrency = or(c.Concurrency, DefaultConcurrency)
-	c.Prefetch = or(c.Prefetch, c.Concurrency)
-	c.Listen = or(c.Listen, DefaultListen)
-	c.ShutdownTimeout = or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.Prefix = cmp.Or(c.Prefix, DefaultPrefix)
+	c.DataDir = cmp.Or(c.DataDir, DefaultDataDir)
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.Prefetch = cmp.Or(c.Prefetch, c.Concurrency)
+	c.Listen = cmp.Or(c.Listen, DefaultListen)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
