@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -105,7 +106,10 @@ Flags:
 
 func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, rawN int, rate float64, sampleFile string, same, startServe, keep, transport bool, watch cpuWatch) error {
 	run := strings.ToLower(rand.Text()[:8])
-	conc := or(cfg.Concurrency, service.DefaultConcurrency)
+	// Worked out once: the serve, the transport-only phase and the raw
+	// phase all run this many envelopes at a time.
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, service.DefaultConcurrency)
+	conc := cfg.Concurrency
 	// Each phase's objects are deleted after the last phase, not after
 	// their own: on some file systems an S3 server's writes slow down for
 	// a while after deletes, and that must not land on the next phase.
@@ -523,12 +527,4 @@ func deleteLoadTopology(url string, topo broker.Topology, eventsQueue string, al
 	for _, e := range exchanges {
 		do(func(ch *amqp.Channel) error { return ch.ExchangeDelete(e, false, false) })
 	}
-}
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

@@ -42,9 +42,9 @@ type transportOnly struct {
 }
 
 // newTransportOnly describes the phase for envelopes of these documents
-// and request, under prefix.
+// and request, under prefix, with cfg.Concurrency already worked out.
 func newTransportOnly(cfg service.Config, prefix string, docs []envelopes.RenderedDocument, req []byte) transportOnly {
-	t := transportOnly{url: cfg.AMQPURL, prefix: prefix, concurrency: or(cfg.Concurrency, service.DefaultConcurrency),
+	t := transportOnly{url: cfg.AMQPURL, prefix: prefix, concurrency: cfg.Concurrency,
 		prefetch: cfg.Prefetch, s3: cfg.S3}
 	t.s3.Prefix = prefix + "/"
 	t.s3.CreateBucket = true
