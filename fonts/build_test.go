@@ -59,8 +59,9 @@ func TestBuildIsReproducible(t *testing.T) {
 	for _, p := range built {
 		names = append(names, filepath.Base(p))
 	}
-	want := []string{"NotoSans-Bold.ttf", "NotoSans-Regular.ttf", "NotoSerif-Bold.ttf",
-		"NotoSerif-Regular.ttf", "NotoSerifDisplay-Medium.ttf", "OFL.txt", "SOURCES.md"}
+	want := []string{"NotoSans-Bold.marks", "NotoSans-Bold.ttf", "NotoSans-Regular.marks", "NotoSans-Regular.ttf",
+		"NotoSerif-Bold.marks", "NotoSerif-Bold.ttf", "NotoSerif-Regular.marks", "NotoSerif-Regular.ttf",
+		"NotoSerifDisplay-Medium.marks", "NotoSerifDisplay-Medium.ttf", "OFL.txt", "SOURCES.md"}
 	if !slices.Equal(names, want) {
 		t.Errorf("build.py wrote %v, want %v", names, want)
 	}

@@ -15,7 +15,10 @@ and for each face Quire ships it:
   4. checks its own work (no composites left, advance widths and the
      character map unchanged against the source) and writes DIR/<face>.ttf,
      DIR/SOURCES.md (what went in, what came out) and DIR/OFL.txt (the
-     fonts' copyright notices and the licence, from the Debian package).
+     fonts' copyright notices and the licence, from the Debian package);
+  5. writes DIR/<face>.marks: where the source's GPOS "mark" and "mkmk"
+     lookups attach combining marks, by character, so that Quire can place
+     a mark that has no precomposed letter (Yoruba Ẹ̀) without shaping.
 
 The output depends only on the input files and the fontTools version: the
 same inputs give byte-identical outputs. head.created and head.modified are
@@ -256,6 +259,98 @@ def verify(source, built, unicodes):
         sys.exit("build.py: post table still carries glyph names")
 
 
+def unwrap(lookup):
+    """Yields (type, subtable) for lookup, looking through extensions."""
+    for st in lookup.SubTable:
+        if lookup.LookupType == 9:
+            yield st.ExtensionLookupType, st.ExtSubTable
+        else:
+            yield lookup.LookupType, st
+
+
+def feature_lookups(gpos, tag):
+    """Returns the sorted indices of the lookups feature tag uses, in any script."""
+    out = set()
+    for rec in gpos.FeatureList.FeatureRecord:
+        if rec.FeatureTag == tag:
+            out.update(rec.Feature.LookupListIndex)
+    return sorted(out)
+
+
+def mark_attachment(source, unicodes):
+    """Returns the lines of <face>.marks: source's mark attachment by character.
+
+    Only characters in unicodes are written. Anchors are in font units and
+    the output's glyphs keep the source's outlines and advances (flattening
+    moves no point), so the source's anchors hold for the built font.
+
+      mark CP CLASS X Y          a combining mark's anchor, for "mark"
+      base CP CLASS X Y          where a base character takes marks of CLASS
+      mkmk N filter CP...        the marks mark-to-mark lookup N looks at
+      mkmk N mark1 CP X Y        a mark that lookup N attaches to a mark
+      mkmk N mark2 CP X Y        a mark that takes it
+
+    Mark classes are renumbered per face in the order the "mark" lookups
+    define them, so that several subtables cannot clash.
+    """
+    gpos = source["GPOS"].table
+    gdef = source["GDEF"].table
+    sets = gdef.MarkGlyphSetsDef.Coverage if getattr(gdef, "MarkGlyphSetsDef", None) else []
+    chars = {}
+    wanted = set(unicodes)
+    for cp, glyph in source.getBestCmap().items():
+        if cp in wanted:
+            chars.setdefault(glyph, []).append(cp)
+
+    def cps(glyph):
+        return sorted(chars.get(glyph, []))
+
+    marks, bases = {}, {}
+    n_classes = 0
+    for index in feature_lookups(gpos, "mark"):
+        for kind, st in unwrap(gpos.LookupList.Lookup[index]):
+            if kind != 4:
+                continue  # mark-to-ligature: no ligatures without shaping
+            first = n_classes
+            n_classes += st.ClassCount
+            for glyph, rec in zip(st.MarkCoverage.glyphs, st.MarkArray.MarkRecord):
+                for cp in cps(glyph):
+                    marks.setdefault(cp, (first + rec.Class, rec.MarkAnchor.XCoordinate, rec.MarkAnchor.YCoordinate))
+            for glyph, rec in zip(st.BaseCoverage.glyphs, st.BaseArray.BaseRecord):
+                for cp in cps(glyph):
+                    for cls, anchor in enumerate(rec.BaseAnchor):
+                        if anchor is not None:
+                            bases.setdefault((cp, first + cls), (anchor.XCoordinate, anchor.YCoordinate))
+
+    lines = [f"mark {cp:04X} {c} {x} {y}" for cp, (c, x, y) in sorted(marks.items())]
+    lines += [f"base {cp:04X} {c} {x} {y}" for (cp, c), (x, y) in sorted(bases.items())]
+    for n, index in enumerate(feature_lookups(gpos, "mkmk")):
+        lookup = gpos.LookupList.Lookup[index]
+        if lookup.LookupFlag & ~0x10:
+            sys.exit(f"build.py: mkmk lookup {index} has flags {lookup.LookupFlag:#x}; only a mark filtering set is supported")
+        if lookup.LookupFlag & 0x10:
+            members = sorted(cp for g in sets[lookup.MarkFilteringSet].glyphs for cp in cps(g))
+            lines.append(f"mkmk {n} filter " + " ".join(f"{cp:04X}" for cp in members))
+        m1, m2 = {}, {}
+        for kind, st in unwrap(lookup):
+            if kind != 6:
+                sys.exit(f"build.py: mkmk lookup {index} has a subtable of type {kind}")
+            if st.ClassCount != 1:
+                sys.exit(f"build.py: mkmk lookup {index} has {st.ClassCount} classes; one is supported")
+            for glyph, rec in zip(st.Mark1Coverage.glyphs, st.Mark1Array.MarkRecord):
+                for cp in cps(glyph):
+                    m1.setdefault(cp, (rec.MarkAnchor.XCoordinate, rec.MarkAnchor.YCoordinate))
+            for glyph, rec in zip(st.Mark2Coverage.glyphs, st.Mark2Array.Mark2Record):
+                anchor = rec.Mark2Anchor[0]
+                if anchor is None:
+                    continue
+                for cp in cps(glyph):
+                    m2.setdefault(cp, (anchor.XCoordinate, anchor.YCoordinate))
+        lines += [f"mkmk {n} mark1 {cp:04X} {x} {y}" for cp, (x, y) in sorted(m1.items())]
+        lines += [f"mkmk {n} mark2 {cp:04X} {x} {y}" for cp, (x, y) in sorted(m2.items())]
+    return lines
+
+
 def build_face(name, out_dir):
     """Builds one face; returns a dict of facts for SOURCES.md."""
     src_path = os.path.join(SOURCE_DIR, name + ".ttf")
@@ -286,6 +381,12 @@ def build_face(name, out_dir):
     out_path = os.path.join(out_dir, name + ".ttf")
     with open(out_path, "wb") as f:
         f.write(out_bytes)
+    attach = mark_attachment(source, unicodes)
+    header = [f"# {name}: where combining marks attach, from the source's GPOS",
+              "# (fonts/build/build.py writes this; see fonts/README.md)."]
+    marks_bytes = ("\n".join(header + attach) + "\n").encode("ascii")
+    with open(os.path.join(out_dir, name + ".marks"), "wb") as f:
+        f.write(marks_bytes)
     return {
         "name": name,
         "src_path": src_path,
@@ -297,6 +398,9 @@ def build_face(name, out_dir):
         "out_size": len(out_bytes),
         "out_glyphs": built["maxp"].numGlyphs,
         "out_chars": len(unicodes),
+        "marks_file": name + ".marks",
+        "marks_sha256": sha256(marks_bytes),
+        "marks_size": len(marks_bytes),
         "copyright": [r.toUnicode() for r in built["name"].names
                       if r.nameID == 0 and r.platformID == 3],
     }
@@ -330,6 +434,15 @@ def write_sources(out_dir, pkg_version, facts):
     for f in facts:
         lines.append(f"| `{f['out_file']}` | `{f['out_sha256']}` | {f['out_size']} | "
                      f"{f['out_glyphs']} | {f['out_chars']} | {f['flattened']} |")
+    lines += [
+        "",
+        "Mark attachment, from each source's GPOS `mark` and `mkmk` lookups:",
+        "",
+        "| File | SHA-256 | Bytes |",
+        "|---|---|---|",
+    ]
+    for f in facts:
+        lines.append(f"| `{f['marks_file']}` | `{f['marks_sha256']}` | {f['marks_size']} |")
     lines += [
         "",
         "## Character ranges kept",
