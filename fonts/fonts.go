@@ -4,7 +4,9 @@
 // The faces are Noto fonts (SIL Open Font License 1.1, see OFL.txt)
 // prepared by build/build.py from Debian's fonts-noto-core: cut to Latin,
 // Greek and Cyrillic, with hinting and layout tables dropped and every
-// composite glyph flattened into a simple one (README.md says why).
+// composite glyph flattened into a simple one (README.md says why). The
+// mark attachment the layout tables held is kept beside each face, in
+// <face>.marks, for PlaceMarks.
 //
 // Each face is parsed once per process, on first use. A Face never changes
 // after that and is safe for concurrent use.
@@ -35,7 +37,7 @@ const (
 	Display = "NotoSerifDisplay-Medium"
 )
 
-//go:embed *.ttf
+//go:embed *.ttf *.marks
 var files embed.FS
 
 // faces loads each shipped face on first use. A test checks that it names
@@ -54,7 +56,18 @@ func lazy(name string) func() (*Face, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fonts: %s: %w", name, err)
 		}
-		return parse(name, data)
+		f, err := parse(name, data)
+		if err != nil {
+			return nil, err
+		}
+		marks, err := files.ReadFile(name + ".marks")
+		if err != nil {
+			return nil, fmt.Errorf("fonts: %s: %w", name, err)
+		}
+		if f.attach, err = readAttachment(marks); err != nil {
+			return nil, fmt.Errorf("fonts: %s: %w", name, err)
+		}
+		return f, nil
 	})
 }
 
@@ -93,6 +106,8 @@ type Face struct {
 	advances   []uint16        // advance width by glyph index, in font units
 
 	ascent, descent, capHeight, xHeight float64 // em
+
+	attach *attachment // where combining marks go; see PlaceMarks
 }
 
 func parse(name string, data []byte) (*Face, error) {

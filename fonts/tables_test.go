@@ -43,6 +43,16 @@ func TestEmbeddedFilesAreTheFaces(t *testing.T) {
 	if want := slices.Sorted(maps.Keys(faces)); !slices.Equal(embedded, want) {
 		t.Errorf("embedded %v, faces %v", embedded, want)
 	}
+	marks, err := fs.Glob(files, "*.marks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range marks {
+		marks[i] = strings.TrimSuffix(m, ".marks")
+	}
+	if !slices.Equal(marks, embedded) {
+		t.Errorf("mark files for %v, faces %v", marks, embedded)
+	}
 }
 
 // TestNoCompositeGlyphs guards against gopdf's subsetter (v0.33.0), which
