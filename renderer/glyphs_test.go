@@ -27,6 +27,7 @@ func TestEveryGlyphSurvivesIntoThePDF(t *testing.T) {
 		"Nguyễn Thị Ánh Tuyết Ệ Ộ Ữ Ặ", // stacked marks
 		"Ștefan Țurcanu Łucja Dvořák",  // comma below, stroke, caron
 		"Ελένη Παπαδοπούλου Олена Її",  // Greek and Cyrillic
+		"Ẹ̀mílọ́lá Ọ̀ṣun Í̀",           // marks the layout moves, drawn on their own
 	} {
 		fromPDF, fromFonts := nameInk(t, name)
 		if diff := math.Abs(fromPDF-fromFonts) / fromFonts; diff > 0.04 {

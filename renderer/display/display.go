@@ -6,6 +6,8 @@
 // Layout rules are tested on display lists, without any backend.
 package display
 
+import "unicode/utf8"
+
 // A4 page size in points.
 const (
 	A4Width  = 595.2756 // 210 mm
@@ -96,6 +98,50 @@ type Text struct {
 	// Field is the request field the text came from, as a JSON path
 	// ("certificates[0].babyName"), or "" for template text.
 	Field string
+	// Marks moves combining marks that a plain run of Text would draw in
+	// the wrong place, such as the grave of Yoruba Ẹ̀ (fonts.Face.PlaceMarks).
+	// They are in the order of At; most runs have none.
+	Marks []Mark
+}
+
+// Mark moves the combining mark at byte offset At of a Text's string by
+// DX, DY points from where the run would put it (DY downwards, as Y).
+type Mark struct {
+	At     int
+	DX, DY float64
+}
+
+// Piece is a part of a Text to draw on its own: a stretch of plain text,
+// or one moved mark.
+type Piece struct {
+	// Text is the piece's characters; Start is its byte offset in the
+	// Text's string, which tells a backend how far along the run it starts.
+	Text  string
+	Start int
+	// DX and DY move a mark (zero for plain text), as Mark's do.
+	DX, DY float64
+}
+
+// Pieces splits t at its moved marks, in order. A run without marks is one
+// piece.
+func (t *Text) Pieces() []Piece {
+	if len(t.Marks) == 0 {
+		return []Piece{{Text: t.Text}}
+	}
+	var out []Piece
+	start := 0
+	for _, m := range t.Marks {
+		if m.At > start {
+			out = append(out, Piece{Text: t.Text[start:m.At], Start: start})
+		}
+		_, n := utf8.DecodeRuneInString(t.Text[m.At:])
+		out = append(out, Piece{Text: t.Text[m.At : m.At+n], Start: m.At, DX: m.DX, DY: m.DY})
+		start = m.At + n
+	}
+	if start < len(t.Text) {
+		out = append(out, Piece{Text: t.Text[start:], Start: start})
+	}
+	return out
 }
 
 // Bounds is the box from ascent to descent over the advance width.

@@ -77,11 +77,15 @@ func text(s style, size float64, x, y float64, align, str, field string, width f
 	case "right":
 		x -= width
 	}
-	return &display.Text{
+	t := &display.Text{
 		X: x, Y: y, Face: s.face.Name(), Size: size, Width: width,
 		Ascent: s.face.Ascent() * size, Descent: s.face.Descent() * size,
 		Color: s.color, Text: str, Field: field,
 	}
+	for _, m := range s.face.PlaceMarks(str) {
+		t.Marks = append(t.Marks, display.Mark{At: m.At, DX: m.DX * size, DY: -m.DY * size})
+	}
+	return t
 }
 
 // drawable reports a field whose text has a character its face cannot

@@ -139,9 +139,8 @@ func drawPage(pdf *gopdf.GoPdf, pg *display.Page) error {
 				return fmt.Errorf("pdf: %w", err)
 			}
 			pdf.SetTextColor(it.Color.R, it.Color.G, it.Color.B)
-			pdf.SetXY(it.X, it.Y)
-			if err := pdf.Text(it.Text); err != nil {
-				return fmt.Errorf("pdf: %w", err)
+			if err := drawText(pdf, it); err != nil {
+				return err
 			}
 		case *display.Image:
 			if err := drawImage(pdf, it); err != nil {
@@ -149,6 +148,36 @@ func drawPage(pdf *gopdf.GoPdf, pg *display.Page) error {
 			}
 		default:
 			return fmt.Errorf("pdf: cannot draw %T", it)
+		}
+	}
+	return nil
+}
+
+// drawText draws a run, each moved mark on its own at its place. A piece
+// after the first starts where the run's advances put it: Width measures
+// them exactly as gopdf places them.
+func drawText(pdf *gopdf.GoPdf, t *display.Text) error {
+	if len(t.Marks) > 0 {
+		// Pieces drawn apart extract badly (poppler puts a raised mark on
+		// a line of its own); the span says what they spell.
+		pdf.BeginActualText(t.Text)
+		defer pdf.EndActualText()
+	}
+	var face *fonts.Face
+	for _, p := range t.Pieces() {
+		x := t.X
+		if p.Start > 0 {
+			if face == nil {
+				var err error
+				if face, err = fonts.Get(t.Face); err != nil {
+					return fmt.Errorf("pdf: %w", err)
+				}
+			}
+			x += face.Width(t.Text[:p.Start], t.Size)
+		}
+		pdf.SetXY(x+p.DX, t.Y+p.DY)
+		if err := pdf.Text(p.Text); err != nil {
+			return fmt.Errorf("pdf: %w", err)
 		}
 	}
 	return nil

@@ -121,7 +121,18 @@ func (d *drawer) item(it display.Item) error {
 			Face: f,
 			Dot:  fixed.Point26_6{X: fixed.Int26_6(it.X * s * 64), Y: fixed.Int26_6(it.Y * s * 64)},
 		}
-		dr.DrawString(it.Text)
+		for _, p := range it.Pieces() {
+			if p.DX == 0 && p.DY == 0 {
+				dr.DrawString(p.Text)
+				continue
+			}
+			// A moved mark: drawn off the pen, which it does not advance.
+			pen := dr.Dot
+			dr.Dot.X += fixed.Int26_6(p.DX * s * 64)
+			dr.Dot.Y += fixed.Int26_6(p.DY * s * 64)
+			dr.DrawString(p.Text)
+			dr.Dot = pen
+		}
 	case *display.Image:
 		d.image(it)
 	default:
