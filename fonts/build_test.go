@@ -1,9 +1,10 @@
 //go:build fontbuild
 
 // These tests rebuild the fonts from Debian's packages, so they need
-// /usr/bin/python3 with fontTools and fonts-noto-core installed:
+// /usr/bin/python3 with fontTools, fonts-noto-core and fonts-noto-extra
+// (for Noto Serif Display Medium) installed:
 //
-//	apt-get install python3-fonttools fonts-noto-core
+//	apt-get install python3-fonttools fonts-noto-core fonts-noto-extra
 //	go test -tags fontbuild ./fonts/
 //
 // They fail, rather than skip, when those are missing: a build tag already
@@ -36,7 +37,7 @@ func requireBuildTools(t *testing.T) {
 	}
 	for _, name := range Names() {
 		if _, err := os.Stat(filepath.Join(sourceDir, name+".ttf")); err != nil {
-			t.Fatalf("the fontbuild tests need Debian's fonts-noto-core (apt-get install fonts-noto-core): %v", err)
+			t.Fatalf("the fontbuild tests need Debian's fonts-noto-core and fonts-noto-extra (apt-get install fonts-noto-core fonts-noto-extra): %v", err)
 		}
 	}
 }

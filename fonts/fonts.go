@@ -2,7 +2,7 @@
 // binary, and measures text set in them.
 //
 // The faces are Noto fonts (SIL Open Font License 1.1, see OFL.txt)
-// prepared by build/build.py from Debian's fonts-noto-core: cut to Latin,
+// prepared by build/build.py from Debian's Noto packages: cut to Latin,
 // Greek and Cyrillic, with hinting and layout tables dropped and every
 // composite glyph flattened into a simple one (README.md says why). The
 // mark attachment the layout tables held is kept beside each face, in

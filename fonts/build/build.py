@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Prepare the fonts Quire embeds from Debian's fonts-noto-core.
+"""Prepare the fonts Quire embeds from Debian's Noto font packages.
 
 Run it as `make fonts` (or `/usr/bin/python3 fonts/build/build.py [DIR]`).
-It reads the Noto TrueType files installed by Debian's fonts-noto-core,
-and for each face Quire ships it:
+It reads the Noto TrueType files installed by Debian's fonts-noto-core
+(and fonts-noto-extra, which holds the Medium weight of Noto Serif
+Display), and for each face Quire ships it:
 
   1. flattens every composite glyph into a simple glyph, because gopdf's
      subsetter follows only one level of components and would print nested
@@ -42,6 +43,9 @@ from fontTools.ttLib.tables import _g_l_y_f as glyf_module
 from fontTools.ttLib.tables import ttProgram
 
 SOURCE_PACKAGE = "fonts-noto-core"
+# The packages a face may come from: both are built from Debian's
+# fonts-noto source package, and their copyright files are the same.
+SOURCE_PACKAGES = ["fonts-noto-core", "fonts-noto-extra"]
 SOURCE_DIR = "/usr/share/fonts/truetype/noto"
 COPYRIGHT_FILE = "/usr/share/doc/fonts-noto-core/copyright"
 
@@ -107,6 +111,22 @@ def package_version(name):
     except (OSError, subprocess.CalledProcessError) as err:
         sys.exit(f"build.py: cannot read the version of Debian package {name}: {err}")
     return out.stdout.strip()
+
+
+def owning_package(path):
+    """Returns the Debian package that installed path, one of SOURCE_PACKAGES."""
+    try:
+        out = subprocess.run(["dpkg-query", "-S", path], check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        sys.exit(f"build.py: no Debian package owns {path} (install {' and '.join(SOURCE_PACKAGES)}): {err}")
+    pkg = out.stdout.split(":", 1)[0].strip()
+    if pkg not in SOURCE_PACKAGES:
+        sys.exit(f"build.py: {path} comes from {pkg}, not one of {SOURCE_PACKAGES}")
+    copyright_file = f"/usr/share/doc/{pkg}/copyright"
+    with open(copyright_file, "rb") as a, open(COPYRIGHT_FILE, "rb") as b:
+        if a.read() != b.read():
+            sys.exit(f"build.py: {copyright_file} differs from {COPYRIGHT_FILE}; OFL.txt quotes only the latter")
+    return pkg
 
 
 def wanted_unicodes(font):
@@ -390,6 +410,7 @@ def build_face(name, out_dir):
     return {
         "name": name,
         "src_path": src_path,
+        "src_package": owning_package(src_path),
         "src_sha256": sha256(src_bytes),
         "src_glyphs": source["maxp"].numGlyphs,
         "flattened": flattened,
@@ -414,16 +435,16 @@ def write_sources(out_dir, pkg_version, facts):
         "The build is reproducible: the same sources and fontTools version give",
         "byte-identical fonts (`go test -tags fontbuild ./fonts/` checks this).",
         "",
-        f"- Debian package: `{SOURCE_PACKAGE}` version `{pkg_version}`",
+        *[f"- Debian package: `{pkg}` version `{pkg_version[pkg]}`" for pkg in sorted(pkg_version)],
         f"- Built with fontTools `{fontTools.version}` (Debian `python3-fonttools`)",
         "",
         "## Sources",
         "",
-        "| Face | Source file | SHA-256 | Glyphs |",
-        "|---|---|---|---|",
+        "| Face | Package | Source file | SHA-256 | Glyphs |",
+        "|---|---|---|---|---|",
     ]
     for f in facts:
-        lines.append(f"| {f['name']} | `{f['src_path']}` | `{f['src_sha256']}` | {f['src_glyphs']} |")
+        lines.append(f"| {f['name']} | `{f['src_package']}` | `{f['src_path']}` | `{f['src_sha256']}` | {f['src_glyphs']} |")
     lines += [
         "",
         "## Outputs",
@@ -565,8 +586,8 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
-    pkg_version = package_version(SOURCE_PACKAGE)
     facts = [build_face(name, args.out) for name in FACES]
+    pkg_version = {f["src_package"]: package_version(f["src_package"]) for f in facts}
     write_sources(args.out, pkg_version, facts)
     write_licence(args.out, facts)
     for f in facts:
