@@ -13,9 +13,10 @@
 //	POST /supplier/v1/batches/{batchId}/outcomes       report printed, posted, returned, spoiled
 //
 // api/supplier.openapi.yaml describes it; a test holds the two together.
-// Tokens are stored as SHA-256 hashes and compared in constant time. A
-// supplier sees only batches made for it: another supplier's batch is
-// "not found", exactly like one that does not exist.
+// Tokens are stored as SHA-256 hashes and compared in constant time; an
+// address that sends too many unknown tokens is refused (429) for a while
+// (limit.go). A supplier sees only batches made for it: another
+// supplier's batch is "not found", exactly like one that does not exist.
 package pull
 
 import (

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -66,11 +67,13 @@ type Config struct {
 	Events pipeline.Publisher
 	// Retention is told of postings.
 	Retention Retention
-	// Clock stamps receipts and reports and bounds reported times.
-	// Default: the system clock.
+	// Clock stamps receipts and reports, bounds reported times, and times
+	// the limit on failed authentications. Default: the system clock.
 	Clock batch.Clock
 	// Logger receives a line per request, with supplier names, batch ids
-	// and statuses only. Default slog.Default().
+	// and statuses only, and a line with the client's address when it is
+	// refused for too many failed authentications (once per lockout).
+	// Default slog.Default().
 	Logger *slog.Logger
 	// MaxOutcomes is the most outcomes one report may carry. Default 1000.
 	MaxOutcomes int
@@ -147,6 +150,7 @@ type API struct {
 	st     *batch.Store
 	events *events.Publisher
 	creds  []credential
+	fails  *limiter
 	mux    *http.ServeMux
 	log    *slog.Logger
 }
@@ -198,7 +202,8 @@ func New(cfg Config) (*API, error) {
 	if cfg.ClockSkew == 0 {
 		cfg.ClockSkew = 10 * time.Minute
 	}
-	a := &API{cfg: cfg, st: batch.NewStore(cfg.Store), events: events.NewPublisher(cfg.Events), mux: http.NewServeMux(), log: cfg.Logger}
+	a := &API{cfg: cfg, st: batch.NewStore(cfg.Store), events: events.NewPublisher(cfg.Events), fails: newLimiter(),
+		mux: http.NewServeMux(), log: cfg.Logger}
 	for _, s := range cfg.Suppliers {
 		for _, h := range s.TokenSHA256 {
 			c := credential{supplier: s.Supplier}
@@ -208,8 +213,17 @@ func New(cfg Config) (*API, error) {
 	}
 	for _, rt := range routes {
 		a.mux.HandleFunc(rt.method+" "+BasePath+rt.path, func(w http.ResponseWriter, r *http.Request) {
+			from := clientKey(r.RemoteAddr)
+			if wait := a.fails.wait(from, a.cfg.Clock.Now()); wait > 0 {
+				a.tooMany(w, r, wait)
+				return
+			}
 			name, ok := a.authenticate(r)
 			if !ok {
+				if wait, report := a.fails.fail(from, a.cfg.Clock.Now()); report {
+					a.log.Warn("pull: too many failed authentications; refusing the address for now",
+						"addr", from, "retry_after", wait.Round(time.Second))
+				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="quire-supplier"`)
 				a.problem(w, r, http.StatusUnauthorized, "unauthorized", "a valid supplier token is required")
 				return
@@ -333,6 +347,15 @@ func safe(s string) string {
 		return "(not a batch id)"
 	}
 	return s
+}
+
+// tooMany refuses a request from an address that has used up its
+// failed authentications, for wait (Retry-After in whole seconds, rounded
+// up).
+func (a *API) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
+	a.problem(w, r, http.StatusTooManyRequests, "too-many-requests",
+		"too many failed authentications from this address; try again after Retry-After seconds")
 }
 
 func (a *API) storageFailed(w http.ResponseWriter, r *http.Request, err error) {

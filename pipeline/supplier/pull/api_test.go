@@ -143,6 +143,7 @@ func (r *retention) Posted(ctx context.Context, id string, at time.Time) error {
 
 type fixture struct {
 	store   storage.Store
+	api     *pull.API
 	adapter *pull.Adapter
 	ev      *batchtest.Events
 	ret     *retention
@@ -179,6 +180,7 @@ func newFixtureOn(t *testing.T, s storage.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.api = api
 	if f.adapter, err = pull.NewAdapter(suppliertest.Supplier, s); err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +231,9 @@ func TestTokens(t *testing.T) {
 	paths := []string{"/batches", "/batches/" + s.BatchID, "/batches/" + s.BatchID + "/manifest",
 		"/batches/" + s.BatchID + "/files/" + s.Files[0].Name}
 	for _, c := range []Client{{t, f.server.URL, ""}, {t, f.server.URL, "qs_guessed"}, {t, f.server.URL, strings.Repeat("x", 600)}} {
+		// A full budget of failures for each (all calls come from
+		// 127.0.0.1): the limit is TestFailedAuthenticationsAreLimited's.
+		f.clock.Advance(pull.FailBurst * pull.FailEvery)
 		for _, p := range paths {
 			status, h, body := c.Do("GET", pull.BasePath+p, nil)
 			if status != http.StatusUnauthorized || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") ||
