@@ -86,7 +86,7 @@ func TestOpenAPIDescribesTheRoutes(t *testing.T) {
 					declared[get(p, "name").(string)] = true
 				}
 			}
-			for _, want := range []string{"200", "401"} {
+			for _, want := range []string{"200", "401", "429"} {
 				if get(op, "responses", want) == nil {
 					t.Errorf("%s %s does not document %s", m, path, want)
 				}
@@ -132,12 +132,13 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 	s := f.delivered(t, 2)
 	base := pull.BasePath + "/batches/" + s.BatchID
 	outcome := map[string]any{"outcomes": []pull.Report{{Sequence: 1, EnvelopeID: s.Envelopes[0].EnvelopeID, Outcome: "printed", At: f.clock.Now()}}}
-	calls := []struct {
+	type call struct {
 		method, specPath, path string
 		client                 Client
 		body                   any
 		status                 int
-	}{
+	}
+	calls := []call{
 		{"GET", "/supplier/v1/batches", pull.BasePath + "/batches", f.client, nil, 200},
 		{"GET", "/supplier/v1/batches", pull.BasePath + "/batches", Client{t, f.server.URL, "wrong"}, nil, 401},
 		{"GET", "/supplier/v1/batches/{batchId}", base, f.client, nil, 200},
@@ -150,6 +151,20 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 		{"POST", "/supplier/v1/batches/{batchId}/outcomes", base + "/outcomes", f.client, map[string]any{"outcomes": []any{map[string]any{"sequence": 7}}}, 422},
 		{"POST", "/supplier/v1/batches/{batchId}/outcomes", base + "/outcomes", f.client, []int{1}, 400},
 	}
+	// Then unknown tokens until this address (all calls come from
+	// 127.0.0.1) has used up its failures (one is above), after which
+	// every operation is refused, even with a valid token.
+	var refused []call
+	for _, c := range calls {
+		if c.status == 200 {
+			c.status = 429
+			refused = append(refused, c)
+		}
+	}
+	for range pull.FailBurst - 1 {
+		calls = append(calls, call{"GET", "/supplier/v1/batches", pull.BasePath + "/batches", Client{t, f.server.URL, "wrong"}, nil, 401})
+	}
+	calls = append(calls, refused...)
 	for _, call := range calls {
 		status, h, body := call.client.Do(call.method, call.path, call.body)
 		if status != call.status {
