@@ -213,13 +213,13 @@ func New(cfg Config) (*API, error) {
 	}
 	for _, rt := range routes {
 		a.mux.HandleFunc(rt.method+" "+BasePath+rt.path, func(w http.ResponseWriter, r *http.Request) {
-			from := clientKey(r.RemoteAddr)
-			if wait := a.fails.wait(from, a.cfg.Clock.Now()); wait > 0 {
-				a.tooMany(w, r, wait)
-				return
-			}
 			name, ok := a.authenticate(r)
 			if !ok {
+				from := clientKey(r.RemoteAddr)
+				if wait := a.fails.wait(from, a.cfg.Clock.Now()); wait > 0 {
+					a.tooMany(w, r, wait)
+					return
+				}
 				if wait, report := a.fails.fail(from, a.cfg.Clock.Now()); report {
 					a.log.Warn("pull: too many failed authentications; refusing the address for now",
 						"addr", from, "retry_after", wait.Round(time.Second))

@@ -10,14 +10,16 @@ import (
 
 // Failed authentications are limited per client address by a token
 // bucket: failBurst failures are let through, then one more every
-// failEvery. Past that the address is answered 429 before its token is
-// looked at, a valid one included: otherwise the limit would not limit
-// guessing. Other addresses are not affected, and a request that
-// authenticates is never counted.
+// failEvery. Past that a request from the address that does not
+// authenticate is answered 429, not 401. A request that authenticates is
+// always served and never counted: behind a proxy or a NAT, where many
+// clients share one address, a stranger's bad tokens must not lock the
+// supplier out of its batches.
 //
-// Tokens are 256-bit, so guessing one is hopeless at any rate; the limit
-// keeps a flood of bad tokens from costing hashing, logging and bandwidth,
-// and holds a misconfigured client to a trickle. Ten failures in a row
+// Tokens are 256-bit, so guessing one is hopeless at any rate, and the
+// limit is not what stops it. It turns a flood of bad tokens into one log
+// line instead of one per request, tells a client with a wrong token to
+// back off (Retry-After), and holds a misconfigured client to a trickle. Ten failures in a row
 // are plenty for a supplier's client to show its token is wrong (a
 // botched rotation fails every call), and a 6 s refill means that once
 // the token is fixed it waits at most 6 s. Sustained, that is 10 failures

@@ -153,11 +153,11 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 	}
 	// Then unknown tokens until this address (all calls come from
 	// 127.0.0.1) has used up its failures (one is above), after which
-	// every operation is refused, even with a valid token.
+	// every operation refuses an unknown token with 429.
 	var refused []call
 	for _, c := range calls {
 		if c.status == 200 {
-			c.status = 429
+			c.client, c.status = Client{t, f.server.URL, "wrong"}, 429
 			refused = append(refused, c)
 		}
 	}
