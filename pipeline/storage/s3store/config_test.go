@@ -85,6 +85,7 @@ func TestRetryable(t *testing.T) {
 		{"not initialised", minio.ErrorResponse{Code: "XMinioServerNotInitialized", StatusCode: 503}, true},
 		{"internal error", fmt.Errorf("s3store: x: %w", minio.ErrorResponse{Code: "InternalError", StatusCode: 500}), true},
 		{"slow down", minio.ErrorResponse{Code: "SlowDown", StatusCode: 429}, true},
+		{"not implemented", minio.ErrorResponse{Code: "NotImplemented", StatusCode: 501}, false},
 		{"access denied", minio.ErrorResponse{Code: "AccessDenied", StatusCode: 403}, false},
 		{"no such bucket", minio.ErrorResponse{Code: "NoSuchBucket", StatusCode: 404}, false},
 		{"plain error", errors.New("s3store: bucket does not exist"), false},

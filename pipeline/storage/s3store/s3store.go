@@ -372,11 +372,15 @@ func (s *Store) Ping(ctx context.Context) error {
 // Retryable reports whether err, from EnsureBucket or any other call, means
 // the service did not answer or answered that it cannot serve now (a 5xx,
 // or 429 Too Many Requests), so that trying again later may succeed. A
-// refusal (wrong keys, a missing bucket, a name the service will not take)
-// is not: waiting would not change it.
+// refusal (wrong keys, a missing bucket, a name the service will not take,
+// 501 for a request the service does not implement, such as lifecycle
+// rules) is not: waiting would not change it.
 func Retryable(err error) bool {
 	var resp minio.ErrorResponse
 	if errors.As(err, &resp) {
+		if resp.StatusCode == http.StatusNotImplemented {
+			return false
+		}
 		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
 	}
 	// minio-go returns the HTTP client's error when no answer came:
