@@ -227,10 +227,17 @@ func (s *Service) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		s.log.Info("quire serve: stopping; finishing envelopes in hand")
 	case err := <-workDone:
+		workDone = nil
+		if err == nil && ctx.Err() != nil {
+			// Consuming ended with ctx before this select saw ctx end,
+			// as it does when stopped while waiting for storage: a stop
+			// like any other.
+			s.log.Info("quire serve: stopping")
+			break
+		}
 		// The queue gave up (403, 406), or storage refused at start:
 		// nothing more can be done here.
 		runErr = fmt.Errorf("service: consuming stopped: %w", err)
-		workDone = nil
 	case err := <-httpErr:
 		runErr = fmt.Errorf("service: HTTP server: %w", err)
 	}

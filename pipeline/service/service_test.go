@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -207,6 +208,31 @@ func TestReadyzSaysWhichDependencyIsDown(t *testing.T) {
 	}
 	stop()
 	<-done
+}
+
+// Run with ctx already ended returns nil, as a stop while quire serve
+// waits for storage does (consuming ends as soon as ctx does there too),
+// whichever of the two Run sees first: tried 50 times, since that order
+// depends on scheduling.
+func TestStopAtOnceIsClean(t *testing.T) {
+	for i := range 50 {
+		// Logging to a file, as to stderr, lets the other goroutines run
+		// while Run logs that it is running.
+		f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		s, err := service.New(service.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(f, nil))}, fakeRenderer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		stop()
+		if err := s.Run(ctx); err != nil {
+			t.Fatalf("run %d: Run stopped at once = %v, want nil", i, err)
+		}
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
