@@ -55,6 +55,9 @@ type Service struct {
 	ln       net.Listener
 	srv      *http.Server
 	stopping atomic.Bool
+
+	// storageReady is closed once the store answers (StorageReady).
+	storageReady chan struct{}
 }
 
 // New sets up the queue and the store, builds the worker and opens the
@@ -68,7 +71,7 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 		return nil, errors.New("service: a renderer is required")
 	}
 	cfg = cfg.withDefaults()
-	s := &Service{cfg: cfg, log: cfg.Logger, registry: metrics.NewRegistry(), mux: http.NewServeMux()}
+	s := &Service{cfg: cfg, log: cfg.Logger, registry: metrics.NewRegistry(), mux: http.NewServeMux(), storageReady: make(chan struct{})}
 
 	var err error
 	var queue metrics.Queue
@@ -195,6 +198,14 @@ func (s *Service) Store() storage.Store { return s.store }
 // second connection. It is closed when Run returns.
 func (s *Service) Events() pipeline.Publisher { return s.events }
 
+// StorageReady is closed once Run has found the store answering: at once
+// with the filesystem store; with S3 once the bucket answers (made first,
+// if the configuration allows), which is also when consuming starts. It
+// is never closed if Run ends first, as it does when storage refuses.
+// Batching waits on it, so that its cut-offs, sweeps and S3 lifecycle
+// rules do not fail, one log line each, while storage is still coming up.
+func (s *Service) StorageReady() <-chan struct{} { return s.storageReady }
+
 // Run serves HTTP and consumes until ctx ends, then drains: it stops taking
 // messages, lets the envelopes in hand finish and settle (within
 // ShutdownTimeout), then shuts the HTTP server down (with a fresh
@@ -277,9 +288,11 @@ func (s *Service) Run(ctx context.Context) error {
 // /readyz says storage is not ready: a Quire started before its storage,
 // or with it after both went down, waits instead of exiting. It returns an
 // error only for a refusal that waiting would not change (wrong keys, a
-// missing bucket), and nil if ctx ends first.
+// missing bucket), and nil if ctx ends first. It closes StorageReady
+// when it returns because storage answers.
 func (s *Service) awaitStorage(ctx context.Context) error {
 	if s.s3 == nil {
+		close(s.storageReady)
 		return nil
 	}
 	for failures := 1; ; failures++ {
@@ -290,6 +303,7 @@ func (s *Service) awaitStorage(ctx context.Context) error {
 				s.metrics.StorageGateOpen.Set(1)
 				s.log.Info("quire serve: storage answers; consuming")
 			}
+			close(s.storageReady)
 			return nil
 		case ctx.Err() != nil:
 			return nil

@@ -318,10 +318,20 @@ func TestStartsBeforeMinIO(t *testing.T) {
 	if _, body := get(t, "http://"+svc.Addr()+"/metrics"); strings.Contains(body, `quire_envelopes_consumed_total{kind="render"}`) {
 		t.Errorf("envelopes were consumed before storage answered:\n%s", body)
 	}
+	select {
+	case <-svc.StorageReady():
+		t.Error("StorageReady closed before storage answered")
+	default:
+	}
 	m.Start()
 	up.WaitSettled(all, 2*time.Minute)
 	up.CheckRenderedOnce(all)
 	waitMetric(t, svc, "quire_storage_gate_open 1")
+	select {
+	case <-svc.StorageReady():
+	default:
+		t.Error("StorageReady not closed once envelopes were consumed")
+	}
 	if code, body := readyz(t, svc); code != 200 {
 		t.Errorf("/readyz once storage is up: %d %q", code, body)
 	}
@@ -354,6 +364,11 @@ func TestStorageRefusedAtStart(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Error("Run waited for a bucket that nothing would create")
+	}
+	select {
+	case <-svc.StorageReady():
+		t.Error("StorageReady closed although storage refused")
+	default:
 	}
 }
 

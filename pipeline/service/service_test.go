@@ -210,6 +210,32 @@ func TestReadyzSaysWhichDependencyIsDown(t *testing.T) {
 	<-done
 }
 
+// StorageReady closes once Run has found the store: with the filesystem
+// store, as soon as Run starts.
+func TestStorageReadyOnTheFilesystem(t *testing.T) {
+	s, err := service.New(service.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir()}, fakeRenderer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.StorageReady():
+		t.Fatal("StorageReady closed before Run")
+	default:
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case <-s.StorageReady():
+	case <-time.After(10 * time.Second): // a deadline, not a wait: it closes at once
+		t.Error("StorageReady not closed 10s after Run started")
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
+
 // Run with ctx already ended returns nil, as a stop while quire serve
 // waits for storage does (consuming ends as soon as ctx does there too),
 // whichever of the two Run sees first: tried 50 times, since that order
