@@ -65,6 +65,20 @@ type Lifecycle struct {
 // NewLifecycle connects to the bucket and makes sure its lifecycle
 // configuration holds Lifecycle's rules, keeping every other rule.
 func NewLifecycle(ctx context.Context, cfg LifecycleConfig) (*Lifecycle, error) {
+	l, err := NewLifecycleUnchecked(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Install(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// NewLifecycleUnchecked checks cfg and returns a Lifecycle without sending
+// anything to S3: the caller installs the rules with Install when the
+// bucket answers, as quire serve does when it starts before its storage.
+func NewLifecycleUnchecked(cfg LifecycleConfig) (*Lifecycle, error) {
 	if cfg.Days == 0 {
 		cfg.Days = DefaultDays
 	}
@@ -86,11 +100,7 @@ func NewLifecycle(ctx context.Context, cfg LifecycleConfig) (*Lifecycle, error) 
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
-	l := &Lifecycle{c: c, bucket: cfg.S3.Bucket, prefix: cfg.S3.Prefix, lo: cfg.Days, hi: cfg.Days + cfg.Window}
-	if err := l.install(ctx); err != nil {
-		return nil, err
-	}
-	return l, nil
+	return &Lifecycle{c: c, bucket: cfg.S3.Bucket, prefix: cfg.S3.Prefix, lo: cfg.Days, hi: cfg.Days + cfg.Window}, nil
 }
 
 func lookup(pathStyle bool) minio.BucketLookupType {
@@ -103,8 +113,11 @@ func lookup(pathStyle bool) minio.BucketLookupType {
 // RuleID is the id of the rule for objects tagged with age days.
 func RuleID(days int) string { return rulePrefix + strconv.Itoa(days) + "d" }
 
-// install puts the rules in, keeping the bucket's other rules.
-func (l *Lifecycle) install(ctx context.Context) error {
+// Install makes sure the bucket's lifecycle configuration holds
+// Lifecycle's rules, keeping every other rule. It makes one attempt; its
+// error wraps S3's, so s3store.Retryable tells a store that does not
+// answer from a refusal. Installing again changes nothing.
+func (l *Lifecycle) Install(ctx context.Context) error {
 	cfg, err := l.c.GetBucketLifecycle(ctx, l.bucket)
 	if err != nil {
 		var resp minio.ErrorResponse
