@@ -14,6 +14,7 @@ import (
 	"time"
 	_ "time/tzdata" // cut-offs are in Europe/London even on a machine without zone files
 
+	"github.com/quire-print/quire/internal/backoff"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
@@ -28,6 +29,7 @@ import (
 	"github.com/quire-print/quire/pipeline/supplier/adapters"
 	"github.com/quire-print/quire/pipeline/supplier/folder"
 	"github.com/quire-print/quire/pipeline/supplier/pull"
+	"github.com/quire-print/quire/pipeline/worker"
 	"github.com/quire-print/quire/renderer"
 )
 
@@ -170,16 +172,19 @@ func (l localEvents) Publish(ctx context.Context, kind string, body []byte) erro
 
 // batching is batching assembled from settings.
 type batching struct {
-	store   storage.Store
-	batcher *batch.Batcher
-	keeper  *retention.Keeper
-	sender  *supplier.Sender
-	api     *pull.API // nil unless the adapter is pull
+	store     storage.Store
+	batcher   *batch.Batcher
+	keeper    *retention.Keeper
+	sender    *supplier.Sender
+	api       *pull.API            // nil unless the adapter is pull
+	lifecycle *retention.Lifecycle // nil unless --retention-lifecycle; the caller installs its rules
 }
 
 // assemble builds batching from its settings on store st, publishing
-// status events on events, with r as the renderer for print files.
-func (b *batchSettings) assemble(ctx context.Context, cfg service.Config, st storage.Store, events pipeline.Publisher,
+// status events on events, with r as the renderer for print files. It
+// sends nothing to the store: the S3 lifecycle rules, if any, are for the
+// caller to install.
+func (b *batchSettings) assemble(cfg service.Config, st storage.Store, events pipeline.Publisher,
 	r *renderer.Renderer, log *slog.Logger) (*batching, error) {
 	var errs []error
 	sched, err := b.schedule()
@@ -202,11 +207,10 @@ func (b *batchSettings) assemble(ctx context.Context, cfg service.Config, st sto
 		if cfg.S3.Endpoint == "" {
 			return nil, errors.New("--retention-lifecycle needs an S3 store")
 		}
-		l, err := retention.NewLifecycle(ctx, retention.LifecycleConfig{S3: cfg.S3, Days: b.retentionDays})
-		if err != nil {
+		if out.lifecycle, err = retention.NewLifecycleUnchecked(retention.LifecycleConfig{S3: cfg.S3, Days: b.retentionDays}); err != nil {
 			return nil, err
 		}
-		lc = l
+		lc = out.lifecycle
 	}
 	if out.keeper, err = retention.New(retention.Config{Store: st, Days: b.retentionDays, Lifecycle: lc, Logger: log}); err != nil {
 		return nil, err
@@ -233,18 +237,26 @@ func (b *batchSettings) assemble(ctx context.Context, cfg service.Config, st sto
 	return out, nil
 }
 
-// startBatching starts the batcher and the retention sweep for quire
-// serve, and mounts the pull API on its mux under /supplier/. They share
-// the service's store and events publisher, so no second client or
-// connection is opened. (The service's worker checks cancellations against
-// the batch records whether or not batching runs here.) With no --supplier
-// it does nothing. stop ends them and waits.
-func startBatching(ctx context.Context, s *service.Service, cfg service.Config, b *batchSettings, r *renderer.Renderer, log *slog.Logger) (stop func(), err error) {
+// startBatching mounts the pull API on quire serve's mux under
+// /supplier/, and starts the batcher and the retention sweep, and installs
+// the S3 lifecycle rules with --retention-lifecycle, once the service's
+// storage answers (Service.StorageReady): before that every cut-off and
+// sweep would only fail and log an error, and quire serve may start before
+// its storage. They share the service's store and events publisher, so no
+// second client or connection is opened. (The service's worker checks
+// cancellations against the batch records whether or not batching runs
+// here.) With no --supplier it does nothing.
+//
+// A refusal that waiting would not change, met only once storage answers
+// (the lifecycle rules refused), is passed to fail, which is to stop
+// quire serve with it. stop ends batching and waits.
+func startBatching(ctx context.Context, s *service.Service, cfg service.Config, b *batchSettings, r *renderer.Renderer,
+	log *slog.Logger, fail func(error)) (stop func(), err error) {
 	if b.supplier == "" {
 		log.Info("quire serve: batching is off (no --supplier)")
 		return func() {}, nil
 	}
-	bt, err := b.assemble(ctx, cfg, s.Store(), s.Events(), r, log)
+	bt, err := b.assemble(cfg, s.Store(), s.Events(), r, log)
 	if err != nil {
 		return nil, fmt.Errorf("batching: %w", err)
 	}
@@ -253,13 +265,58 @@ func startBatching(ctx context.Context, s *service.Service, cfg service.Config, 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = bt.batcher.Run(ctx) })
-	wg.Go(func() { _ = bt.keeper.Run(ctx) })
-	log.Info("quire serve: batching", "supplier", b.supplier, "adapter", b.adapter, "cut_off", b.cutOff, "zone", b.zone)
+	wg.Go(func() {
+		select {
+		case <-s.StorageReady():
+		case <-ctx.Done():
+			return
+		}
+		if bt.lifecycle != nil {
+			wg.Go(func() {
+				if err := installLifecycle(ctx, bt.lifecycle, log); err != nil {
+					fail(fmt.Errorf("batching: %w", err))
+				}
+			})
+		}
+		wg.Go(func() { _ = bt.batcher.Run(ctx) })
+		wg.Go(func() { _ = bt.keeper.Run(ctx) })
+	})
+	log.Info("quire serve: batching, once storage answers", "supplier", b.supplier, "adapter", b.adapter, "cut_off", b.cutOff, "zone", b.zone)
 	return func() {
 		cancel()
 		wg.Wait()
 	}, nil
+}
+
+// lifecycleInstaller installs S3 lifecycle rules; *retention.Lifecycle is
+// one.
+type lifecycleInstaller interface {
+	Install(ctx context.Context) error
+}
+
+// installLifecycle installs l's rules, trying again with the storage
+// gate's backoff while S3 does not answer or cannot serve now. It returns
+// nil once they are in or ctx ends, and the error of a refusal that
+// waiting would not change: permission refused, or a store without
+// lifecycle support.
+func installLifecycle(ctx context.Context, l lifecycleInstaller, log *slog.Logger) error {
+	for failures := 1; ; failures++ {
+		err := l.Install(ctx)
+		switch {
+		case err == nil:
+			log.Info("quire serve: S3 lifecycle rules installed")
+			return nil
+		case ctx.Err() != nil:
+			return nil
+		case !s3store.Retryable(err):
+			return err
+		}
+		d := backoff.Delay(worker.DefaultGateBackoffMin, worker.DefaultGateBackoffMax, failures)
+		log.Warn("quire serve: S3 lifecycle rules not installed yet; trying again", "err", err, "retry_in", d)
+		if batch.Sleep(ctx, batch.SystemClock, d) != nil {
+			return nil
+		}
+	}
 }
 
 // runBatches implements "quire batches": operators' view of batches.
@@ -455,9 +512,15 @@ func resendBatch(ctx context.Context, cfg service.Config, bs *batchSettings, id 
 		return err
 	}
 	defer closeEvents()
-	bt, err := bs.assemble(ctx, cfg, st, events, r, log)
+	bt, err := bs.assemble(cfg, st, events, r, log)
 	if err != nil {
 		return err
+	}
+	if bt.lifecycle != nil {
+		// S3 answers here or the command fails: nothing to wait for.
+		if err := bt.lifecycle.Install(ctx); err != nil {
+			return err
+		}
 	}
 	if err := bt.batcher.Resend(ctx, id); err != nil {
 		return err

@@ -103,7 +103,7 @@ func TestServeMountsThePullAPI(t *testing.T) {
 	token, hash := pull.NewToken()
 	bs := &batchSettings{supplier: "northprint", adapter: "pull", tokens: "northprint:" + hash, cutOff: "17:30",
 		zone: "Europe/London", weekdays: "mon,tue,wed,thu,fri", maxEnvelopes: 10, retentionDays: 30}
-	stop, err := startBatching(t.Context(), s, cfg, bs, r.r, slog.New(slog.DiscardHandler))
+	stop, err := startBatching(t.Context(), s, cfg, bs, r.r, slog.New(slog.DiscardHandler), func(err error) { t.Error(err) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestServeMountsThePullAPI(t *testing.T) {
 
 	// Without tokens, the pull adapter is refused before anything starts.
 	bs.tokens = ""
-	if _, err := startBatching(t.Context(), s, cfg, bs, r.r, slog.New(slog.DiscardHandler)); err == nil ||
+	if _, err := startBatching(t.Context(), s, cfg, bs, r.r, slog.New(slog.DiscardHandler), nil); err == nil ||
 		!strings.Contains(err.Error(), "needs --supplier-tokens") {
 		t.Errorf("no tokens: %v", err)
 	}

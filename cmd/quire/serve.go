@@ -70,7 +70,12 @@ Flags:
 		return 1
 	}
 	// The batcher, the retention sweep, and the pull API: /supplier/v1/...
-	stopBatching, err := startBatching(ctx, s, *cfg, batching, r.r, logger)
+	// Batching meets some refusals only once storage answers (S3 lifecycle
+	// rules refused); it stops the service with runCtx, as a refusal at
+	// start would, and the cause is the refusal.
+	runCtx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	stopBatching, err := startBatching(runCtx, s, *cfg, batching, r.r, logger, fail)
 	if err != nil {
 		fmt.Fprintf(stderr, "quire serve: %v\n", err)
 		return 1
@@ -80,7 +85,11 @@ Flags:
 		fmt.Fprintf(stdout, "quire serve: embedded queue (not durable) and files under %s; intake at http://%s%s\n",
 			s.DataDir(), s.Addr(), service.IntakePath)
 	}
-	if err := s.Run(ctx); err != nil {
+	err = s.Run(runCtx)
+	if err == nil && ctx.Err() == nil {
+		err = context.Cause(runCtx) // not a signal: batching stopped the service
+	}
+	if err != nil {
 		logger.Error("quire serve: stopped with an error", "err", err)
 		return 1
 	}
