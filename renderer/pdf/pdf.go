@@ -157,12 +157,17 @@ func drawPage(pdf *gopdf.GoPdf, pg *display.Page) error {
 // after the first starts where the run's advances put it: Width measures
 // them exactly as gopdf places them.
 func drawText(pdf *gopdf.GoPdf, t *display.Text) error {
-	if len(t.Marks) > 0 {
-		// Pieces drawn apart extract badly (poppler puts a raised mark on
-		// a line of its own); the span says what they spell.
-		pdf.BeginActualText(t.Text)
-		defer pdf.EndActualText()
+	if len(t.Marks) == 0 {
+		pdf.SetXY(t.X, t.Y)
+		if err := pdf.Text(t.Text); err != nil {
+			return fmt.Errorf("pdf: %w", err)
+		}
+		return nil
 	}
+	// Pieces drawn apart extract badly (poppler puts a raised mark on a
+	// line of its own); the span says what they spell.
+	pdf.BeginActualText(t.Text)
+	defer pdf.EndActualText()
 	var face *fonts.Face
 	for _, p := range t.Pieces() {
 		x := t.X

@@ -121,6 +121,10 @@ func (d *drawer) item(it display.Item) error {
 			Face: f,
 			Dot:  fixed.Point26_6{X: fixed.Int26_6(it.X * s * 64), Y: fixed.Int26_6(it.Y * s * 64)},
 		}
+		if len(it.Marks) == 0 {
+			dr.DrawString(it.Text)
+			break
+		}
 		for _, p := range it.Pieces() {
 			if p.DX == 0 && p.DY == 0 {
 				dr.DrawString(p.Text)
