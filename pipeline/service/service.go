@@ -231,7 +231,12 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		workDone <- s.worker.Run(workCtx)
 	}()
-	s.log.Info("quire serve: running", "http", s.Addr(), "embedded_queue", s.Embedded(), "data_dir", s.DataDir())
+	if s.s3 != nil {
+		s.log.Info("quire serve: running", "http", s.Addr(), "embedded_queue", s.Embedded(),
+			"s3_endpoint", s.cfg.S3.Endpoint, "s3_bucket", s.cfg.S3.Bucket)
+	} else {
+		s.log.Info("quire serve: running", "http", s.Addr(), "embedded_queue", s.Embedded(), "data_dir", s.DataDir())
+	}
 
 	var runErr error
 	select {
