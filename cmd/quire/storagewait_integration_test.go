@@ -12,6 +12,7 @@ import (
 
 	"github.com/minio/minio-go/v7/pkg/lifecycle"
 
+	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
@@ -34,7 +35,7 @@ func TestServeBatchingStartsBeforeMinIO(t *testing.T) {
 	m.Kill()
 	cfg := m.Config()
 	var stdout bytes.Buffer
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan int, 1)
 	go func() { done <- runServe(ctx, serveArgs(t, cfg), &stdout, &logs) }()
@@ -111,7 +112,7 @@ func TestServeStopsWhenLifecycleRulesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout bytes.Buffer
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	code := runServe(ctx, serveArgs(t, cfg), &stdout, &logs)

@@ -8,33 +8,16 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/quire-print/quire/internal/syncbuf"
 )
 
-// logBuffer collects a logger's output from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitLog polls logs until want occurs n times, within a deadline.
-func waitLog(t *testing.T, logs *logBuffer, want string, n int) {
+func waitLog(t *testing.T, logs *syncbuf.Buffer, want string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for strings.Count(logs.String(), want) < n {
@@ -79,7 +62,7 @@ func TestInstallLifecycle(t *testing.T) {
 		{"refused after waiting", []error{noAnswer, denied}, denied, 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs logBuffer
+			var logs syncbuf.Buffer
 			f := &fakeInstaller{errs: tt.errs}
 			err := installLifecycle(t.Context(), f, slog.New(slog.NewTextHandler(&logs, nil)))
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
@@ -98,7 +81,7 @@ func TestInstallLifecycle(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	f := &fakeInstaller{errs: []error{noAnswer, noAnswer, noAnswer}}
 	done := make(chan error, 1)
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	go func() { done <- installLifecycle(ctx, f, slog.New(slog.NewTextHandler(&logs, nil))) }()
 	waitLog(t, &logs, "not installed yet", 1)
 	cancel()
@@ -121,7 +104,7 @@ func TestServeBatchingWaitsForStorage(t *testing.T) {
 		"--s3-access-key", "AK", "--s3-secret-key", "SK", "--retention-lifecycle",
 		"--supplier", "local", "--supplier-adapter", "folder", "--supplier-folder", t.TempDir()}
 	var stdout bytes.Buffer
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan int, 1)
 	go func() { done <- runServe(ctx, args, &stdout, &logs) }()
