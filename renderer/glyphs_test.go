@@ -51,16 +51,7 @@ func TestInkComparisonCanFail(t *testing.T) {
 // draws the display list from the full fonts, at 144 dpi.
 func nameInk(t *testing.T, name string) (fromPDF, fromFonts float64) {
 	t.Helper()
-	r := mustRenderer(t)
-	c := request.Certificate{Reference: "BLC-1", DateOfIssue: "2026-11-21", ParentName: "A", BabyName: name}
-	doc, err := r.LayoutCertificate(&c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := r.WritePDF(&buf, doc); err != nil {
-		t.Fatal(err)
-	}
+	doc, pdf := babyNamePDF(t, name)
 	var box display.Rect
 	found := false
 	for _, it := range doc.Pages[0].Items {
@@ -79,7 +70,7 @@ func nameInk(t *testing.T, name string) (fromPDF, fromFonts float64) {
 	if !found {
 		t.Fatalf("%q: no text drawn", name)
 	}
-	page := popplerPage(t, buf.Bytes(), 144)
+	page := popplerPage(t, pdf, 144, image.Rectangle{})
 	img, err := raster.Draw(&doc.Pages[0], page.Bounds().Dx())
 	if err != nil {
 		t.Fatal(err)
@@ -88,15 +79,39 @@ func nameInk(t *testing.T, name string) (fromPDF, fromFonts float64) {
 	return ink(page, box, scale), ink(img, box, scale)
 }
 
-// popplerPage draws page 1 of a PDF with pdftoppm, in greyscale.
-func popplerPage(t *testing.T, pdf []byte, dpi int) image.Image {
+// babyNamePDF lays out a certificate whose baby's name is name, as given
+// (not normalised), and writes it as PDF.
+func babyNamePDF(t *testing.T, name string) (*display.Document, []byte) {
+	t.Helper()
+	r := mustRenderer(t)
+	c := request.Certificate{Reference: "BLC-1", DateOfIssue: "2026-11-21", ParentName: "A", BabyName: name}
+	doc, err := r.LayoutCertificate(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.WritePDF(&buf, doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc, buf.Bytes()
+}
+
+// popplerPage draws page 1 of a PDF with pdftoppm, in greyscale: the
+// pixels in area, whose top left becomes the image's origin, or the whole
+// page if area is empty.
+func popplerPage(t *testing.T, pdf []byte, dpi int, area image.Rectangle) image.Image {
 	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "doc.pdf")
 	if err := os.WriteFile(in, pdf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pdftest.Run(t, "pdftoppm", "-png", "-gray", "-r", strconv.Itoa(dpi), "-singlefile", in, filepath.Join(dir, "page"))
+	args := []string{"-png", "-gray", "-r", strconv.Itoa(dpi), "-singlefile"}
+	if !area.Empty() {
+		args = append(args, "-x", strconv.Itoa(area.Min.X), "-y", strconv.Itoa(area.Min.Y),
+			"-W", strconv.Itoa(area.Dx()), "-H", strconv.Itoa(area.Dy()))
+	}
+	pdftest.Run(t, "pdftoppm", append(args, in, filepath.Join(dir, "page"))...)
 	f, err := os.Open(filepath.Join(dir, "page.png"))
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +120,9 @@ func popplerPage(t *testing.T, pdf []byte, dpi int) image.Image {
 	img, err := png.Decode(f)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !area.Empty() && img.Bounds().Size() != area.Size() {
+		t.Fatalf("pdftoppm drew %v, want %v", img.Bounds().Size(), area.Size())
 	}
 	return img
 }

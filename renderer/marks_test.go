@@ -1,19 +1,12 @@
 package renderer_test
 
 import (
-	"bytes"
 	"image"
-	"image/png"
 	"math"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/quire-print/quire/fonts"
-	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/renderer/display"
-	"github.com/quire-print/quire/request"
 )
 
 // TestMovedMarksMatchPrecomposedLetters sets capitals followed by a
@@ -54,16 +47,7 @@ type accent struct{ top, centre float64 }
 // and its marks) and finds the ink above the capital's height in the PDF.
 func accentInk(t *testing.T, name string) accent {
 	t.Helper()
-	r := mustRenderer(t)
-	c := request.Certificate{Reference: "BLC-1", DateOfIssue: "2026-11-21", ParentName: "A", BabyName: name}
-	doc, err := r.LayoutCertificate(&c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := r.WritePDF(&buf, doc); err != nil {
-		t.Fatal(err)
-	}
+	doc, pdf := babyNamePDF(t, name)
 	var tx *display.Text
 	for _, it := range doc.Pages[0].Items {
 		if x, ok := it.(*display.Text); ok && x.Field == "babyName" {
@@ -84,7 +68,7 @@ func accentInk(t *testing.T, name string) accent {
 	// Rows from the top of the line down to just above the capital.
 	y0, y1 := int(baseline-face.Ascent()*em), int(baseline-(face.CapHeight()+0.03)*em)
 	x0, x1 := int(tx.X*scale)-int(em/2), int((tx.X+tx.Width)*scale)+int(em/2)
-	area := popplerArea(t, buf.Bytes(), dpi, image.Rect(x0, y0, x1+1, y1+1))
+	area := popplerPage(t, pdf, dpi, image.Rect(x0, y0, x1+1, y1+1))
 	top, sum, weighted := -1, 0.0, 0.0
 	for y := y0; y <= y1; y++ {
 		for x := x0; x <= x1; x++ {
@@ -100,33 +84,6 @@ func accentInk(t *testing.T, name string) accent {
 		t.Fatalf("%+q: no ink above the capital", name)
 	}
 	return accent{top: (baseline - float64(top)) / em, centre: (weighted/sum - tx.X*scale) / em}
-}
-
-// popplerArea draws the pixels r of page 1 of a PDF with pdftoppm, in
-// greyscale; the image's origin is r's top left.
-func popplerArea(t *testing.T, pdf []byte, dpi int, r image.Rectangle) image.Image {
-	t.Helper()
-	dir := t.TempDir()
-	in := filepath.Join(dir, "doc.pdf")
-	if err := os.WriteFile(in, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pdftest.Run(t, "pdftoppm", "-png", "-gray", "-r", strconv.Itoa(dpi), "-singlefile",
-		"-x", strconv.Itoa(r.Min.X), "-y", strconv.Itoa(r.Min.Y), "-W", strconv.Itoa(r.Dx()), "-H", strconv.Itoa(r.Dy()),
-		in, filepath.Join(dir, "area"))
-	f, err := os.Open(filepath.Join(dir, "area.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if img.Bounds().Size() != r.Size() {
-		t.Fatalf("pdftoppm drew %v, want %v", img.Bounds().Size(), r.Size())
-	}
-	return img
 }
 
 func darkness(img image.Image, x, y int) float64 {
