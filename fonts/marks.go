@@ -73,28 +73,9 @@ func readAttachment(data []byte) (*attachment, error) {
 }
 
 func (a *attachment) add(f []string) error {
-	ints := func(ss ...string) ([]int, error) {
-		out := make([]int, len(ss))
-		for i, s := range ss {
-			n, err := strconv.Atoi(s)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = n
-		}
-		return out, nil
-	}
-	cp := func(s string) (rune, error) {
-		n, err := strconv.ParseUint(s, 16, 21)
-		return rune(n), err
-	}
 	switch {
 	case (f[0] == "mark" || f[0] == "base") && len(f) == 5:
-		r, err := cp(f[1])
-		if err != nil {
-			return err
-		}
-		n, err := ints(f[2:]...)
+		r, n, err := entry(f[1], f[2:])
 		if err != nil {
 			return err
 		}
@@ -117,7 +98,7 @@ func (a *attachment) add(f []string) error {
 		case f[2] == "filter":
 			m.filter = map[rune]bool{}
 			for _, s := range f[3:] {
-				r, err := cp(s)
+				r, _, err := entry(s, nil)
 				if err != nil {
 					return err
 				}
@@ -125,11 +106,7 @@ func (a *attachment) add(f []string) error {
 			}
 			return nil
 		case (f[2] == "mark1" || f[2] == "mark2") && len(f) == 6:
-			r, err := cp(f[3])
-			if err != nil {
-				return err
-			}
-			n, err := ints(f[4:]...)
+			r, n, err := entry(f[3], f[4:])
 			if err != nil {
 				return err
 			}
@@ -142,6 +119,21 @@ func (a *attachment) add(f []string) error {
 		}
 	}
 	return fmt.Errorf("cannot read %q", strings.Join(f, " "))
+}
+
+// entry reads a code point in hex and the integers after it.
+func entry(cp string, nums []string) (rune, []int, error) {
+	r, err := strconv.ParseUint(cp, 16, 21)
+	if err != nil {
+		return 0, nil, err
+	}
+	n := make([]int, len(nums))
+	for i, s := range nums {
+		if n[i], err = strconv.Atoi(s); err != nil {
+			return 0, nil, err
+		}
+	}
+	return rune(r), n, nil
 }
 
 // isMark reports whether r is a combining mark: drawn over or under the
