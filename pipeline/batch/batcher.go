@@ -49,13 +49,14 @@ var ErrBusy = errors.New("batch: another batcher is working on this cut-off")
 // is built by one of them at a time, and taken over by another if that one
 // goes quiet.
 type Batcher struct {
-	cfg    Config
-	store  storage.Store
-	st     *Store
-	envs   *envelopes.Store
-	events *events.Publisher
-	clock  Clock
-	log    *slog.Logger
+	cfg     Config
+	store   storage.Store
+	st      *Store
+	envs    *envelopes.Store
+	events  *events.Publisher
+	clock   Clock
+	log     *slog.Logger
+	metrics *metrics
 }
 
 // New checks cfg and returns a Batcher.
@@ -65,13 +66,14 @@ func New(cfg Config) (*Batcher, error) {
 	}
 	cfg = cfg.withDefaults()
 	return &Batcher{
-		cfg:    cfg,
-		store:  cfg.Store,
-		st:     NewStore(cfg.Store),
-		envs:   envelopes.New(cfg.Store),
-		events: events.NewPublisher(cfg.Events),
-		clock:  cfg.Clock,
-		log:    cfg.Logger,
+		cfg:     cfg,
+		store:   cfg.Store,
+		st:      NewStore(cfg.Store),
+		envs:    envelopes.New(cfg.Store),
+		events:  events.NewPublisher(cfg.Events),
+		clock:   cfg.Clock,
+		log:     cfg.Logger,
+		metrics: newMetrics(cfg),
 	}, nil
 }
 
@@ -165,6 +167,12 @@ type Result struct {
 // two batchers working at once still put each envelope in one batch). It
 // does not hand batches over; HandOffPending does.
 func (b *Batcher) CutOff(ctx context.Context, c time.Time) (Result, error) {
+	res, err := b.cutOff(ctx, c)
+	b.metrics.cutOff(ctx, c, res, err)
+	return res, err
+}
+
+func (b *Batcher) cutOff(ctx context.Context, c time.Time) (Result, error) {
 	cid := CutOffID(c)
 	res := Result{CutOff: c}
 	var done cutOffDone
@@ -536,6 +544,7 @@ func (b *Batcher) assemble(ctx context.Context, plan Plan, recs map[string]envel
 	}
 	b.log.Info("batch: sealed", "batch_id", id, "envelopes", len(s.Envelopes), "left_out", len(s.Left),
 		"files", len(s.Files), "pages", s.Pages, "sheets", s.Sheets)
+	b.metrics.sealed(s)
 	return s, nil
 }
 

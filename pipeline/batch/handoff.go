@@ -44,6 +44,12 @@ func (b *Batcher) HandOffPending(ctx context.Context) (waiting int, err error) {
 // retrying is recorded (batches/<B>/handoff-failed.json) and left for an
 // operator.
 func (b *Batcher) HandOff(ctx context.Context, id string) error {
+	err := b.handOff(ctx, id)
+	b.metrics.handOff(ctx, err)
+	return err
+}
+
+func (b *Batcher) handOff(ctx context.Context, id string) error {
 	if _, err := b.st.Handover(ctx, id); err == nil {
 		return b.afterHandOff(ctx, id)
 	} else if !errors.Is(err, storage.ErrNotFound) {
@@ -58,10 +64,12 @@ func (b *Batcher) HandOff(ctx context.Context, id string) error {
 // supplier receives the same files again; the first hand-over time is
 // kept, and envelopes are announced as handed over only the first time.
 func (b *Batcher) Resend(ctx context.Context, id string) error {
-	if err := b.store.Delete(ctx, HandOffFailedKey(id)); err != nil {
-		return err
+	err := b.store.Delete(ctx, HandOffFailedKey(id))
+	if err == nil {
+		err = b.send(ctx, id)
 	}
-	return b.send(ctx, id)
+	b.metrics.handOff(ctx, err)
+	return err
 }
 
 func (b *Batcher) send(ctx context.Context, id string) error {

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/memqueue"
@@ -379,4 +381,48 @@ func Seal(t testing.TB, s storage.Store, supplier string, c time.Time, n int) *b
 		t.Fatalf("sealing a batch of %d: %+v", n, res)
 	}
 	return res.Batches[0]
+}
+
+// Metric returns the value of the counter or gauge series name{labels}
+// that c reports, labels given as name, value pairs, and fails t if c
+// reports no such series. c is gathered through a pedantic registry, so a
+// collector that describes its metrics wrongly fails too.
+func Metric(t testing.TB, c prometheus.Collector, name string, labels ...string) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for i := 0; i+1 < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			if len(m.GetLabel()) != len(want) {
+				continue
+			}
+			for _, l := range m.GetLabel() {
+				if v, ok := want[l.GetName()]; !ok || v != l.GetValue() {
+					continue series
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series %s%q", name, labels)
+	return 0
 }

@@ -1,0 +1,162 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Outcomes of a cut-off, for quire_batch_cutoffs_total.
+const (
+	cutOffCompleted = "completed"
+	cutOffFailed    = "failed"
+)
+
+// Outcomes of handing one batch over, for quire_batch_handoffs_total.
+const (
+	handOffDone          = "handed-over"
+	handOffWillRetry     = "will-retry"
+	handOffNeedsOperator = "needs-operator"
+)
+
+// leftCodes are every Left code, so that each has a series from the start.
+var leftCodes = []string{LeftCancelled, LeftClaimed, LeftDamaged, LeftRefused, LeftMissing}
+
+// metrics are the batcher's Prometheus metrics, counted where things
+// happen. Labels are outcomes, reason codes and the adapter kind: small
+// fixed sets, never a batch id, an envelope id or anything an envelope
+// holds.
+type metrics struct {
+	cutOffs  *prometheus.CounterVec // by outcome
+	lastDone prometheus.GaugeFunc
+	lastDue  prometheus.GaugeFunc
+	batched  prometheus.Counter
+	leftOut  *prometheus.CounterVec // by reason
+	handOffs *prometheus.CounterVec // by adapter and outcome
+	adapter  string
+
+	mu   sync.Mutex
+	done time.Time // the latest cut-off known to be done
+}
+
+func newMetrics(cfg Config) *metrics {
+	m := &metrics{
+		cutOffs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quire_batch_cutoffs_total",
+			Help: "Cut-offs this process made (outcome=completed) or tried to make and failed (outcome=failed; tried again each poll). A cut-off another batcher holds or has made is not counted.",
+		}, []string{"outcome"}),
+		batched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "quire_batch_envelopes_batched_total",
+			Help: "Envelopes in the batches this process sealed.",
+		}),
+		leftOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quire_batch_envelopes_left_out_total",
+			Help: "Envelopes planned for a batch this process sealed and left out of it, by reason (cancelled, claimed-elsewhere, damaged, refused, missing); damaged and refused need a person.",
+		}, []string{"reason"}),
+		handOffs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quire_batch_handoffs_total",
+			Help: "Attempts to hand a sealed batch over, by adapter and outcome: handed-over; will-retry (tried again at the next poll); needs-operator (HAND-OFF FAILED until quire batches resend).",
+		}, []string{"adapter", "outcome"}),
+		adapter: cfg.Supplier.Adapter(),
+	}
+	m.lastDone = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "quire_batch_last_cutoff_done_timestamp_seconds",
+		Help: "The scheduled time (Unix seconds) of the latest cut-off this process knows is done, made by it or by another batcher; 0 until it has checked one.",
+	}, func() float64 {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return unixSeconds(m.done)
+	})
+	m.lastDue = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "quire_batch_last_cutoff_due_timestamp_seconds",
+		Help: "The scheduled time (Unix seconds) of the latest cut-off that has passed, read from the schedule when scraped. Above quire_batch_last_cutoff_done_timestamp_seconds: that cut-off is not done yet.",
+	}, func() float64 {
+		last, _ := cfg.Schedule.Last(cfg.Clock.Now())
+		return unixSeconds(last)
+	})
+	for _, o := range []string{cutOffCompleted, cutOffFailed} {
+		m.cutOffs.WithLabelValues(o)
+	}
+	for _, c := range leftCodes {
+		m.leftOut.WithLabelValues(c)
+	}
+	for _, o := range []string{handOffDone, handOffWillRetry, handOffNeedsOperator} {
+		m.handOffs.WithLabelValues(m.adapter, o)
+	}
+	return m
+}
+
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.Unix())
+}
+
+// cutOff counts the end of a cut-off attempt at c. Another batcher being
+// busy with it, and a context ended (a stop), are not failures.
+func (m *metrics) cutOff(ctx context.Context, c time.Time, res Result, err error) {
+	switch {
+	case err == nil:
+		if !res.AlreadyDone {
+			m.cutOffs.WithLabelValues(cutOffCompleted).Inc()
+		}
+		m.mu.Lock()
+		if c.After(m.done) {
+			m.done = c
+		}
+		m.mu.Unlock()
+	case errors.Is(err, ErrBusy), ctx.Err() != nil:
+	default:
+		m.cutOffs.WithLabelValues(cutOffFailed).Inc()
+	}
+}
+
+// sealed counts the envelopes of a batch this process sealed.
+func (m *metrics) sealed(s *Sealed) {
+	m.batched.Add(float64(len(s.Envelopes)))
+	for _, l := range s.Left {
+		m.leftOut.WithLabelValues(l.Code).Inc()
+	}
+}
+
+// handOff counts the end of an attempt to hand a batch over. A context
+// ended (a stop) is not counted.
+func (m *metrics) handOff(ctx context.Context, err error) {
+	switch {
+	case err == nil:
+		m.handOffs.WithLabelValues(m.adapter, handOffDone).Inc()
+	case errors.Is(err, ErrNotRetryable):
+		m.handOffs.WithLabelValues(m.adapter, handOffNeedsOperator).Inc()
+	case ctx.Err() != nil:
+	default:
+		m.handOffs.WithLabelValues(m.adapter, handOffWillRetry).Inc()
+	}
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.cutOffs, m.lastDone, m.lastDue, m.batched, m.leftOut, m.handOffs}
+}
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.collectors() {
+		c.Collect(ch)
+	}
+}
+
+// Collector returns the batcher's metrics, for quire serve's /metrics:
+// cut-offs made and failed, the latest cut-off done and the latest due,
+// envelopes batched and left out by reason, and hand-offs by adapter and
+// outcome (docs/batching.md, "Metrics").
+func (b *Batcher) Collector() prometheus.Collector { return b.metrics }
