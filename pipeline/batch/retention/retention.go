@@ -72,7 +72,8 @@ type Config struct {
 // Keeper schedules and carries out deletions. It is safe for concurrent
 // use, and several Keepers may sweep one store at once.
 type Keeper struct {
-	cfg Config
+	cfg     Config
+	metrics *metrics
 }
 
 // New checks cfg and returns a Keeper.
@@ -102,7 +103,7 @@ func New(cfg Config) (*Keeper, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Keeper{cfg: cfg}, nil
+	return &Keeper{cfg: cfg, metrics: newMetrics()}, nil
 }
 
 // Days is the retention period in days.
@@ -159,6 +160,12 @@ func (k *Keeper) schedule(ctx context.Context, name, prefix string, from time.Ti
 // returns how many scheduled deletions it completed. It stops at the first
 // error; running it again carries on.
 func (k *Keeper) Sweep(ctx context.Context) (int, error) {
+	n, err := k.sweep(ctx)
+	k.metrics.sweep(ctx, err)
+	return n, err
+}
+
+func (k *Keeper) sweep(ctx context.Context) (int, error) {
 	now := k.cfg.Clock.Now()
 	done := 0
 	for info, err := range k.cfg.Store.List(ctx, DuePrefix) {
@@ -183,13 +190,14 @@ func (k *Keeper) Sweep(ctx context.Context) (int, error) {
 		if err := json.Unmarshal(data, &e); err != nil || e.Prefix == "" || storage.ValidPrefix(e.Prefix) != nil {
 			return done, fmt.Errorf("retention: %s does not name what to delete", info.Key)
 		}
-		if err := deleteAll(ctx, k.cfg.Store, e.Prefix); err != nil {
+		if err := k.deleteAll(ctx, e.Prefix); err != nil {
 			return done, err
 		}
 		if err := k.cfg.Store.Delete(ctx, info.Key); err != nil {
 			return done, err
 		}
 		done++
+		k.metrics.done(strings.TrimPrefix(info.Key, DuePrefix+stamp+"/"))
 	}
 	if done > 0 {
 		k.cfg.Logger.Info("retention: swept", "deletions", done)
@@ -197,14 +205,15 @@ func (k *Keeper) Sweep(ctx context.Context) (int, error) {
 	return done, nil
 }
 
-func deleteAll(ctx context.Context, s storage.Store, prefix string) error {
-	for info, err := range s.List(ctx, prefix) {
+func (k *Keeper) deleteAll(ctx context.Context, prefix string) error {
+	for info, err := range k.cfg.Store.List(ctx, prefix) {
 		if err != nil {
 			return err
 		}
-		if err := s.Delete(ctx, info.Key); err != nil {
+		if err := k.cfg.Store.Delete(ctx, info.Key); err != nil {
 			return err
 		}
+		k.metrics.objects.Inc()
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/batch/retention"
@@ -152,5 +154,68 @@ func TestConfig(t *testing.T) {
 	k, err := retention.New(retention.Config{Store: &failingDeletes{}})
 	if err != nil || k.Days() != 30 {
 		t.Errorf("default days: %v, %v", k, err)
+	}
+}
+
+// TestMetrics: the sweep counts what it deleted, and a failed sweep.
+func TestMetrics(t *testing.T) {
+	fs, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &failingDeletes{Store: fs}
+	sealed := batchtest.Seal(t, s, "northprint", cutOff, 2)
+	a := sealed.Envelopes[0].EnvelopeID
+	clock := memqueue.NewManualClock(cutOff.Add(time.Hour))
+	k := newKeeper(t, s, clock)
+	c := k.Collector()
+	if problems, err := testutil.CollectAndLint(c); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %+v", err, problems)
+	}
+	if err := k.HandedOver(t.Context(), sealed.BatchID, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Posted(t.Context(), a, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	objects := len(keys(t, s, "envelopes/"+a+"/files/")) + len(keys(t, s, batch.BatchesPrefix+sealed.BatchID+"/attempts/"))
+	clock.Advance(31 * 24 * time.Hour)
+
+	s.fail.Store(true)
+	if _, err := k.Sweep(t.Context()); err == nil {
+		t.Fatal("no error from a failing sweep")
+	}
+	s.fail.Store(false)
+	if n, err := k.Sweep(t.Context()); n != 2 || err != nil {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	for _, tt := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"quire_retention_sweeps_total", []string{"outcome", "failed"}, 1},
+		{"quire_retention_sweeps_total", []string{"outcome", "completed"}, 1},
+		{"quire_retention_swept_total", []string{"what", "envelope"}, 1},
+		{"quire_retention_swept_total", []string{"what", "batch"}, 1},
+		{"quire_retention_objects_deleted_total", nil, float64(objects)},
+	} {
+		if got := batchtest.Metric(t, c, tt.name, tt.labels...); got != tt.want {
+			t.Errorf("%s%q = %v, want %v", tt.name, tt.labels, got, tt.want)
+		}
+	}
+	if objects < 4 {
+		t.Errorf("only %d objects were due: the test deletes too little", objects)
+	}
+
+	// A sweep stopped by its context is not a failure.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := k.Posted(t.Context(), sealed.Envelopes[1].EnvelopeID, cutOff); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = k.Sweep(ctx)
+	if got := batchtest.Metric(t, c, "quire_retention_sweeps_total", "outcome", "failed"); got != 1 {
+		t.Errorf("failed sweeps after a stop: %v, want 1", got)
 	}
 }
