@@ -146,13 +146,14 @@ func HashToken(token string) string {
 // API is the supplier pull API, an http.Handler. It is safe for concurrent
 // use.
 type API struct {
-	cfg    Config
-	st     *batch.Store
-	events *events.Publisher
-	creds  []credential
-	fails  *limiter
-	mux    *http.ServeMux
-	log    *slog.Logger
+	cfg     Config
+	st      *batch.Store
+	events  *events.Publisher
+	creds   []credential
+	fails   *limiter
+	mux     *http.ServeMux
+	log     *slog.Logger
+	metrics *metrics
 }
 
 type credential struct {
@@ -203,7 +204,7 @@ func New(cfg Config) (*API, error) {
 		cfg.ClockSkew = 10 * time.Minute
 	}
 	a := &API{cfg: cfg, st: batch.NewStore(cfg.Store), events: events.NewPublisher(cfg.Events), fails: newLimiter(),
-		mux: http.NewServeMux(), log: cfg.Logger}
+		mux: http.NewServeMux(), log: cfg.Logger, metrics: newMetrics()}
 	for _, s := range cfg.Suppliers {
 		for _, h := range s.TokenSHA256 {
 			c := credential{supplier: s.Supplier}
@@ -212,7 +213,8 @@ func New(cfg Config) (*API, error) {
 		}
 	}
 	for _, rt := range routes {
-		a.mux.HandleFunc(rt.method+" "+BasePath+rt.path, func(w http.ResponseWriter, r *http.Request) {
+		pattern := rt.method + " " + BasePath + rt.path
+		a.mux.HandleFunc(pattern, a.metrics.count(pattern, func(w http.ResponseWriter, r *http.Request) {
 			name, ok := a.authenticate(r)
 			if !ok {
 				from := clientKey(r.RemoteAddr)
@@ -221,6 +223,7 @@ func New(cfg Config) (*API, error) {
 					return
 				}
 				if wait, report := a.fails.fail(from, a.cfg.Clock.Now()); report {
+					a.metrics.lockouts.Inc()
 					a.log.Warn("pull: too many failed authentications; refusing the address for now",
 						"addr", from, "retry_after", wait.Round(time.Second))
 				}
@@ -229,7 +232,7 @@ func New(cfg Config) (*API, error) {
 				return
 			}
 			rt.handle(a, w, r, name)
-		})
+		}))
 	}
 	// Other methods on a known path are 405, anything else 404, both as
 	// problems: the catch-all below would otherwise take them all.
@@ -241,14 +244,14 @@ func New(cfg Config) (*API, error) {
 		}
 		allow[rt.path] = append(allow[rt.path], rt.method)
 	}
-	a.mux.HandleFunc(BasePath+"/", func(w http.ResponseWriter, r *http.Request) {
+	a.mux.HandleFunc(BasePath+"/", a.metrics.count(BasePath+"/", func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := paths.Handler(r); pattern != "" {
 			w.Header().Set("Allow", strings.Join(allow[strings.TrimPrefix(pattern, BasePath)], ", "))
 			a.problem(w, r, http.StatusMethodNotAllowed, "method-not-allowed", "this operation does not take "+r.Method)
 			return
 		}
 		a.problem(w, r, http.StatusNotFound, "not-found", "no such operation")
-	})
+	}))
 	return a, nil
 }
 

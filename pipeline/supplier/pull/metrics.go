@@ -1,0 +1,89 @@
+package pull
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the API's Prometheus metrics: requests answered, by route
+// pattern and status code, and lockouts for failed authentications.
+// Labels are the pattern a request matched, never its path (which holds
+// batch ids and file names), and never the client's address.
+type metrics struct {
+	requests *prometheus.CounterVec // by route, code
+	lockouts prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	return &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quire_pull_requests_total",
+			Help: "Supplier pull API requests answered, by route pattern and status code (429: refused after too many failed authentications).",
+		}, []string{"route", "code"}),
+		lockouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "quire_pull_lockouts_total",
+			Help: "Times a client address used up its failed authentications and began to be refused with 429 (once per lockout, as logged).",
+		}),
+	}
+}
+
+// count wraps h to count each answer under route, a pattern the API
+// registered. A download cut short counts under the status it began with.
+func (m *metrics) count(route string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rw := &recorder{ResponseWriter: w}
+		defer func() { m.requests.WithLabelValues(route, strconv.Itoa(rw.code())).Inc() }()
+		h(rw, r)
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	m.requests.Describe(ch)
+	m.lockouts.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	m.requests.Collect(ch)
+	m.lockouts.Collect(ch)
+}
+
+// Collector returns the API's metrics, for quire serve's /metrics:
+// requests by route pattern and status code, and lockouts for failed
+// authentications (docs/batching.md, "Metrics").
+func (a *API) Collector() prometheus.Collector { return a.metrics }
+
+// recorder notes the status of a response.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (downloads set
+// their own write deadline).
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// code is the status sent: 200 if the handler wrote nothing.
+func (w *recorder) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
