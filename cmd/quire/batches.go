@@ -14,6 +14,8 @@ import (
 	"time"
 	_ "time/tzdata" // cut-offs are in Europe/London even on a machine without zone files
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/quire-print/quire/internal/backoff"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
@@ -238,7 +240,9 @@ func (b *batchSettings) assemble(cfg service.Config, st storage.Store, events pi
 }
 
 // startBatching mounts the pull API on quire serve's mux under
-// /supplier/, and starts the batcher and the retention sweep, and installs
+// /supplier/, registers batching's metrics (the batcher's, the sweep's and
+// the pull API's) on its /metrics, and starts the batcher and the
+// retention sweep, and installs
 // the S3 lifecycle rules with --retention-lifecycle, once the service's
 // storage answers (Service.StorageReady): before that every cut-off and
 // sweep would only fail and log an error, and quire serve may start before
@@ -259,6 +263,15 @@ func startBatching(ctx context.Context, s *service.Service, cfg service.Config, 
 	bt, err := b.assemble(cfg, s.Store(), s.Events(), r, log)
 	if err != nil {
 		return nil, fmt.Errorf("batching: %w", err)
+	}
+	collectors := []prometheus.Collector{bt.batcher.Collector(), bt.keeper.Collector()}
+	if bt.api != nil {
+		collectors = append(collectors, bt.api.Collector())
+	}
+	for _, c := range collectors {
+		if err := s.Registry().Register(c); err != nil {
+			return nil, fmt.Errorf("batching metrics: %w", err)
+		}
 	}
 	if bt.api != nil {
 		s.Mux().Handle("/supplier/", bt.api)

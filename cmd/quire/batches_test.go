@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/service"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
@@ -137,5 +139,73 @@ func TestServeMountsThePullAPI(t *testing.T) {
 	if _, err := startBatching(t.Context(), s, cfg, bs, r.r, slog.New(slog.DiscardHandler), nil); err == nil ||
 		!strings.Contains(err.Error(), "needs --supplier-tokens") {
 		t.Errorf("no tokens: %v", err)
+	}
+}
+
+// TestServeExposesBatchingMetrics: quire serve --supplier registers the
+// batcher's, the sweep's and the pull API's metrics on its /metrics.
+func TestServeExposesBatchingMetrics(t *testing.T) {
+	_, hash := pull.NewToken()
+	args := []string{"--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--log-level", "error",
+		"--supplier", "northprint", "--supplier-tokens", "northprint:" + hash}
+	stdout, w := io.Pipe()
+	var logs syncbuf.Buffer
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() {
+		code := runServe(ctx, args, w, &logs)
+		w.Close()
+		done <- code
+	}()
+	defer func() {
+		stop()
+		if code := <-done; code != 0 {
+			t.Errorf("exit %d after a stop, want 0:\n%s", code, logs.String())
+		}
+	}()
+	// The embedded serve names its address before it serves; its listener
+	// is open by then, so requests wait for it.
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	_, rest, ok := strings.Cut(line, "intake at http://")
+	addr, _, _ := strings.Cut(rest, "/")
+	if err != nil || !ok {
+		t.Fatalf("quire serve did not say where it listens: %q, %v\n%s", line, err, logs.String())
+	}
+
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get(pull.BasePath + "/batches"); code != http.StatusUnauthorized {
+		t.Errorf("the pull API without a token: %d", code)
+	}
+	code, metrics := get("/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`quire_batch_cutoffs_total{outcome="completed"} `,
+		`quire_batch_cutoffs_total{outcome="failed"} `,
+		"quire_batch_last_cutoff_done_timestamp_seconds ",
+		"quire_batch_last_cutoff_due_timestamp_seconds ",
+		"quire_batch_envelopes_batched_total ",
+		`quire_batch_envelopes_left_out_total{reason="damaged"} `,
+		`quire_batch_handoffs_total{adapter="pull",outcome="needs-operator"} 0`,
+		`quire_retention_sweeps_total{outcome="failed"} `,
+		`quire_retention_swept_total{what="envelope"} `,
+		"quire_retention_objects_deleted_total ",
+		`quire_pull_requests_total{code="401",route="GET /supplier/v1/batches"} 1`,
+		"quire_pull_lockouts_total 0",
+	} {
+		if !strings.Contains(metrics, "\n"+want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
