@@ -22,18 +22,29 @@ func (b *Batcher) HandOffPending(ctx context.Context) (waiting int, err error) {
 		ids = append(ids, id)
 	}
 	var errs []error
+	retrying, operator := 0, 0 // for the gauges: still being tried, waiting for a re-send
 	for _, id := range ids {
 		if _, err := b.st.HandOffFailure(ctx, id); err == nil {
+			operator++
 			continue // waits for an operator
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			errs = append(errs, err)
 			waiting++
+			retrying++
 			continue
 		}
 		if err := b.HandOff(ctx, id); err != nil {
 			errs = append(errs, err)
 			waiting++
+			if errors.Is(err, ErrNotRetryable) {
+				operator++
+			} else {
+				retrying++
+			}
 		}
+	}
+	if ctx.Err() == nil {
+		b.metrics.waiting(retrying, operator)
 	}
 	return waiting, errors.Join(errs...)
 }

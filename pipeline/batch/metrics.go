@@ -22,6 +22,13 @@ const (
 	handOffNeedsOperator = "needs-operator"
 )
 
+// States of a sealed batch not yet handed over, for
+// quire_batch_handoffs_waiting.
+const (
+	waitingRetrying = "retrying"
+	waitingOperator = "needs-operator"
+)
+
 // leftCodes are every Left code, so that each has a series from the start.
 var leftCodes = []string{LeftCancelled, LeftClaimed, LeftDamaged, LeftRefused, LeftMissing}
 
@@ -36,6 +43,7 @@ type metrics struct {
 	batched  prometheus.Counter
 	leftOut  *prometheus.CounterVec // by reason
 	handOffs *prometheus.CounterVec // by adapter and outcome
+	waitingG *prometheus.GaugeVec   // sealed batches not handed over, by state
 	adapter  string
 
 	mu   sync.Mutex
@@ -60,6 +68,10 @@ func newMetrics(cfg Config) *metrics {
 			Name: "quire_batch_handoffs_total",
 			Help: "Attempts to hand a sealed batch over, by adapter and outcome: handed-over; will-retry (tried again at the next poll); needs-operator (HAND-OFF FAILED until quire batches resend).",
 		}, []string{"adapter", "outcome"}),
+		waitingG: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "quire_batch_handoffs_waiting",
+			Help: "Sealed batches not yet handed over, as of the batcher's last pass over the hand-off index (each poll): state=retrying (tried again each poll) or state=needs-operator (HAND-OFF FAILED until quire batches resend).",
+		}, []string{"state"}),
 		adapter: cfg.Supplier.Adapter(),
 	}
 	m.lastDone = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -86,6 +98,7 @@ func newMetrics(cfg Config) *metrics {
 	for _, o := range []string{handOffDone, handOffWillRetry, handOffNeedsOperator} {
 		m.handOffs.WithLabelValues(m.adapter, o)
 	}
+	m.waiting(0, 0)
 	return m
 }
 
@@ -137,8 +150,14 @@ func (m *metrics) handOff(ctx context.Context, err error) {
 	}
 }
 
+// waiting sets the hand-off gauges from a whole pass over the index.
+func (m *metrics) waiting(retrying, operator int) {
+	m.waitingG.WithLabelValues(waitingRetrying).Set(float64(retrying))
+	m.waitingG.WithLabelValues(waitingOperator).Set(float64(operator))
+}
+
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.cutOffs, m.lastDone, m.lastDue, m.batched, m.leftOut, m.handOffs}
+	return []prometheus.Collector{m.cutOffs, m.lastDone, m.lastDue, m.batched, m.leftOut, m.handOffs, m.waitingG}
 }
 
 // Describe implements prometheus.Collector.

@@ -80,9 +80,11 @@ func TestMetrics(t *testing.T) {
 	if _, err := b.HandOffPending(t.Context()); err == nil {
 		t.Fatal("no error from a failing supplier")
 	}
+	checkWaiting(t, metric, "after a failed hand-off", 1, 0)
 	if _, err := b.HandOffPending(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	checkWaiting(t, metric, "once handed over", 0, 0)
 	// The next working day's batch fails for good: it waits for an
 	// operator, and later passes do not count it again.
 	next, _ := h.sched.Next(cutOff)
@@ -94,16 +96,19 @@ func TestMetrics(t *testing.T) {
 	if got := metric("quire_batch_last_cutoff_done_timestamp_seconds"); got != float64(cutOff.Unix()) {
 		t.Errorf("done cut-off before the next is made: %v, want %d", got, cutOff.Unix())
 	}
-	if _, err := b.CutOff(t.Context(), next); err != nil {
+	res, err := b.CutOff(t.Context(), next)
+	if err != nil {
 		t.Fatal(err)
 	}
 	h.sup.FailNext(fmt.Errorf("folder is not writable: %w", batch.ErrNotRetryable))
 	if _, err := b.HandOffPending(t.Context()); !errors.Is(err, batch.ErrNotRetryable) {
 		t.Fatalf("HandOffPending = %v, want ErrNotRetryable", err)
 	}
+	checkWaiting(t, metric, "after a hand-off failed for good", 0, 1)
 	if _, err := b.HandOffPending(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	checkWaiting(t, metric, "while it waits for an operator", 0, 1)
 	for _, tt := range []struct {
 		outcome string
 		want    float64
@@ -112,6 +117,14 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("hand-offs %s: %v, want %v", tt.outcome, got, tt.want)
 		}
 	}
+	// The operator re-sends it: the next pass finds nothing waiting.
+	if err := b.Resend(t.Context(), res.Batches[0].BatchID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.HandOffPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	checkWaiting(t, metric, "after the re-send", 0, 0)
 	if got := metric("quire_batch_last_cutoff_done_timestamp_seconds"); got != float64(next.Unix()) {
 		t.Errorf("done cut-off %v, want %d", got, next.Unix())
 	}
@@ -142,6 +155,17 @@ func TestMetrics(t *testing.T) {
 // TestMetricsBusyIsNotAFailure: a cut-off another batcher is working on
 // is not counted as failed, and once that batcher is done, this one's
 // gauge shows the cut-off done although it made nothing.
+// checkWaiting checks the hand-off gauges.
+func checkWaiting(t *testing.T, metric func(string, ...string) float64, when string, retrying, operator float64) {
+	t.Helper()
+	if got := metric("quire_batch_handoffs_waiting", "state", "retrying"); got != retrying {
+		t.Errorf("%s: %v batches retrying, want %v", when, got, retrying)
+	}
+	if got := metric("quire_batch_handoffs_waiting", "state", "needs-operator"); got != operator {
+		t.Errorf("%s: %v batches waiting for an operator, want %v", when, got, operator)
+	}
+}
+
 func TestMetricsBusyIsNotAFailure(t *testing.T) {
 	h := newHarness(t)
 	batchtest.CommitN(t, h.store, "E", 2, before)
