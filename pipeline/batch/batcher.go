@@ -101,9 +101,11 @@ func (b *Batcher) Run(ctx context.Context) error {
 				wait = b.cfg.PollInterval
 			}
 		}
-		if n, err := b.HandOffPending(ctx); ctx.Err() != nil {
+		// A batch waiting for an operator is looked at each poll too, so
+		// that a re-send from another process shows in the gauges soon.
+		if n, operator, err := b.handOffPending(ctx); ctx.Err() != nil {
 			return nil
-		} else if err != nil || n > 0 {
+		} else if err != nil || n > 0 || operator > 0 {
 			if err != nil {
 				b.log.Error("batch: hand-off failed; trying again", "err", err)
 			}

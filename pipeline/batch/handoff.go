@@ -14,15 +14,23 @@ import (
 // (an operator re-sends them with Resend). It returns how many are still
 // waiting, and the errors of those that failed.
 func (b *Batcher) HandOffPending(ctx context.Context) (waiting int, err error) {
+	waiting, _, err = b.handOffPending(ctx)
+	return waiting, err
+}
+
+// handOffPending is HandOffPending, and also says how many batches wait
+// for an operator's re-send, so that Run keeps looking (and the gauge
+// keeps up) until one is re-sent.
+func (b *Batcher) handOffPending(ctx context.Context) (waiting, operator int, err error) {
 	var ids []string
 	for id, err := range b.st.PendingHandOffs(ctx) {
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		ids = append(ids, id)
 	}
 	var errs []error
-	retrying, operator := 0, 0 // for the gauges: still being tried, waiting for a re-send
+	retrying := 0 // waiting, less those that have just failed for good
 	for _, id := range ids {
 		if _, err := b.st.HandOffFailure(ctx, id); err == nil {
 			operator++
@@ -46,7 +54,7 @@ func (b *Batcher) HandOffPending(ctx context.Context) (waiting int, err error) {
 	if ctx.Err() == nil {
 		b.metrics.waiting(retrying, operator)
 	}
-	return waiting, errors.Join(errs...)
+	return waiting, operator, errors.Join(errs...)
 }
 
 // HandOff hands sealed batch id to the supplier, unless it has been

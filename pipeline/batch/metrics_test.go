@@ -1,6 +1,7 @@
 package batch_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/memqueue"
 )
 
 // TestMetrics drives cut-offs and hand-offs on the manual clock and checks
@@ -203,4 +205,55 @@ func TestMetricsBusyIsNotAFailure(t *testing.T) {
 			t.Errorf("done cut-off %v, want %d", got, cutOff.Unix())
 		}
 	}
+}
+
+// TestRunWatchesABatchWaitingForAnOperator: while a hand-off has failed
+// for good, Run looks at the hand-off index each poll rather than sleeping
+// until the next cut-off, so that a re-send made by another process (quire
+// batches resend) clears the gauge within a poll.
+func TestRunWatchesABatchWaitingForAnOperator(t *testing.T) {
+	h := newHarness(t)
+	clock := sleepClock{memqueue.NewManualClock(time.Date(2026, 3, 3, 17, 29, 0, 0, time.UTC)), // Tuesday, a minute before
+		h.config.HeartbeatInterval, make(chan time.Duration, 10)}
+	batchtest.CommitN(t, h.store, "E", 1, time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC))
+	b := h.batcher(func(c *batch.Config) { c.Clock = clock })
+	metric := func(name string, labels ...string) float64 {
+		t.Helper()
+		return batchtest.Metric(t, b.Collector(), name, labels...)
+	}
+	h.sup.FailNext(fmt.Errorf("folder is not writable: %w", batch.ErrNotRetryable))
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- b.Run(ctx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	if d := <-clock.sleeps; d != time.Minute {
+		t.Fatalf("before the cut-off the batcher sleeps for %v, want 1m", d)
+	}
+	clock.Advance(time.Minute)
+	if d := <-clock.sleeps; d != batch.DefaultPollInterval {
+		t.Fatalf("with a batch waiting for an operator the batcher sleeps for %v, want a poll (%v)", d, batch.DefaultPollInterval)
+	}
+	checkWaiting(t, metric, "after the hand-off failed for good", 0, 1)
+	// The next pass skips the batch (it is an operator's now), and still
+	// polls.
+	clock.Advance(batch.DefaultPollInterval)
+	if d := <-clock.sleeps; d != batch.DefaultPollInterval {
+		t.Fatalf("while the batch waits for an operator the batcher sleeps for %v, want a poll (%v)", d, batch.DefaultPollInterval)
+	}
+	checkWaiting(t, metric, "a poll later", 0, 1)
+
+	// Another process re-sends it.
+	if err := h.batcher().Resend(t.Context(), "20260303T173000Z-001"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(batch.DefaultPollInterval)
+	if d := <-clock.sleeps; d < 23*time.Hour {
+		t.Errorf("with nothing waiting the batcher sleeps for %v, want until Wednesday's cut-off", d)
+	}
+	checkWaiting(t, metric, "a poll after the re-send", 0, 0)
 }
