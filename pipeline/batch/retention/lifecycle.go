@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/lifecycle"
 	"github.com/minio/minio-go/v7/pkg/tags"
 
@@ -91,23 +90,13 @@ func NewLifecycleUnchecked(cfg LifecycleConfig) (*Lifecycle, error) {
 	if cfg.S3.Endpoint == "" || cfg.S3.Bucket == "" {
 		return nil, errors.New("retention: lifecycle needs the S3 endpoint and bucket")
 	}
-	c, err := minio.New(cfg.S3.Endpoint, &minio.Options{
-		Creds:        credentials.NewStaticV4(cfg.S3.AccessKey, cfg.S3.SecretKey, ""),
-		Secure:       !cfg.S3.DisableTLS,
-		Region:       cfg.S3.Region,
-		BucketLookup: lookup(cfg.S3.PathStyle),
-	})
+	// The store's own client settings: the same timeouts and retries as
+	// every other request to the bucket.
+	c, err := s3store.NewClient(cfg.S3)
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
 	return &Lifecycle{c: c, bucket: cfg.S3.Bucket, prefix: cfg.S3.Prefix, lo: cfg.Days, hi: cfg.Days + cfg.Window}, nil
-}
-
-func lookup(pathStyle bool) minio.BucketLookupType {
-	if pathStyle {
-		return minio.BucketLookupPath
-	}
-	return minio.BucketLookupAuto
 }
 
 // RuleID is the id of the rule for objects tagged with age days.

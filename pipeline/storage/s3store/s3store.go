@@ -80,6 +80,29 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 // is for a service that starts before its storage does and waits for it.
 func NewUnchecked(cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults()
+	client, err := NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{client: client, bucket: cfg.Bucket, prefix: cfg.Prefix, partSize: cfg.PartSize,
+		create: cfg.CreateBucket, region: cfg.Region}
+	switch cfg.Encryption {
+	case EncryptionS3:
+		s.sse = encrypt.NewSSE()
+	case EncryptionKMS:
+		if s.sse, err = encrypt.NewSSEKMS(cfg.KMSKeyID, nil); err != nil {
+			return nil, fmt.Errorf("s3store: KMS key id: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// NewClient checks cfg and returns the minio-go client a Store uses, with
+// the same timeouts, retries and connection pool, for the few bucket-level
+// calls a Store does not make (the retention package's lifecycle rules).
+// It sends no request.
+func NewClient(cfg Config) (*minio.Client, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -112,17 +135,7 @@ func NewUnchecked(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3store: %w", err)
 	}
-	s := &Store{client: client, bucket: cfg.Bucket, prefix: cfg.Prefix, partSize: cfg.PartSize,
-		create: cfg.CreateBucket, region: cfg.Region}
-	switch cfg.Encryption {
-	case EncryptionS3:
-		s.sse = encrypt.NewSSE()
-	case EncryptionKMS:
-		if s.sse, err = encrypt.NewSSEKMS(cfg.KMSKeyID, nil); err != nil {
-			return nil, fmt.Errorf("s3store: KMS key id: %w", err)
-		}
-	}
-	return s, nil
+	return client, nil
 }
 
 // EnsureBucket makes sure the bucket exists, creating it if the Config
