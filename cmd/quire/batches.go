@@ -313,23 +313,18 @@ type lifecycleInstaller interface {
 // waiting would not change: permission refused, or a store without
 // lifecycle support.
 func installLifecycle(ctx context.Context, l lifecycleInstaller, log *slog.Logger) error {
-	for failures := 1; ; failures++ {
-		err := l.Install(ctx)
-		switch {
-		case err == nil:
-			log.Info("quire serve: S3 lifecycle rules installed")
-			return nil
-		case ctx.Err() != nil:
-			return nil
-		case !s3store.Retryable(err):
-			return err
-		}
-		d := backoff.Delay(worker.DefaultGateBackoffMin, worker.DefaultGateBackoffMax, failures)
-		log.Warn("quire serve: S3 lifecycle rules not installed yet; trying again", "err", err, "retry_in", d)
-		if batch.Sleep(ctx, batch.SystemClock, d) != nil {
-			return nil
-		}
+	err := backoff.Retry(ctx, worker.DefaultGateBackoffMin, worker.DefaultGateBackoffMax, l.Install, s3store.Retryable,
+		func(err error, d time.Duration) {
+			log.Warn("quire serve: S3 lifecycle rules not installed yet; trying again", "err", err, "retry_in", d)
+		})
+	switch {
+	case err == nil:
+		log.Info("quire serve: S3 lifecycle rules installed")
+		return nil
+	case ctx.Err() != nil:
+		return nil
 	}
+	return err
 }
 
 // runBatches implements "quire batches": operators' view of batches.

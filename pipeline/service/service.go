@@ -300,33 +300,26 @@ func (s *Service) awaitStorage(ctx context.Context) error {
 		close(s.storageReady)
 		return nil
 	}
-	for failures := 1; ; failures++ {
-		err := s.s3.EnsureBucket(ctx)
-		switch {
-		case err == nil:
-			if failures > 1 {
-				s.metrics.StorageGateOpen.Set(1)
-				s.log.Info("quire serve: storage answers; consuming")
-			}
-			close(s.storageReady)
-			return nil
-		case ctx.Err() != nil:
-			return nil
-		case !s3store.Retryable(err):
-			return fmt.Errorf("storage refused at start: %w", err)
+	waited := false
+	err := backoff.Retry(ctx, worker.DefaultGateBackoffMin, worker.DefaultGateBackoffMax, s.s3.EnsureBucket, s3store.Retryable,
+		func(err error, d time.Duration) {
+			// Not taking work, as while the worker's gate is closed.
+			s.metrics.StorageGateOpen.Set(0)
+			waited = true
+			s.log.Warn("quire serve: storage does not answer; waiting before consuming", "err", err, "retry_in", d)
+		})
+	switch {
+	case err == nil:
+		if waited {
+			s.metrics.StorageGateOpen.Set(1)
+			s.log.Info("quire serve: storage answers; consuming")
 		}
-		// Not taking work, as while the worker's gate is closed.
-		s.metrics.StorageGateOpen.Set(0)
-		d := backoff.Delay(worker.DefaultGateBackoffMin, worker.DefaultGateBackoffMax, failures)
-		s.log.Warn("quire serve: storage does not answer; waiting before consuming", "err", err, "retry_in", d)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
+		close(s.storageReady)
+		return nil
+	case ctx.Err() != nil:
+		return nil
 	}
+	return fmt.Errorf("storage refused at start: %w", err)
 }
 
 // memQueue and brokerQueue give the metrics the queue's depths and
