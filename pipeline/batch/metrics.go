@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quire-print/quire/internal/promgroup"
 )
 
 // Outcomes of a cut-off, for quire_batch_cutoffs_total.
@@ -156,26 +158,11 @@ func (m *metrics) waiting(retrying, operator int) {
 	m.waitingG.WithLabelValues(waitingOperator).Set(float64(operator))
 }
 
-func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.cutOffs, m.lastDone, m.lastDue, m.batched, m.leftOut, m.handOffs, m.waitingG}
-}
-
-// Describe implements prometheus.Collector.
-func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range m.collectors() {
-		c.Describe(ch)
-	}
-}
-
-// Collect implements prometheus.Collector.
-func (m *metrics) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range m.collectors() {
-		c.Collect(ch)
-	}
-}
-
 // Collector returns the batcher's metrics, for quire serve's /metrics:
 // cut-offs made and failed, the latest cut-off done and the latest due,
 // envelopes batched and left out by reason, and hand-offs by adapter and
 // outcome (docs/batching.md, "Metrics").
-func (b *Batcher) Collector() prometheus.Collector { return b.metrics }
+func (b *Batcher) Collector() prometheus.Collector {
+	m := b.metrics
+	return promgroup.Group{m.cutOffs, m.lastDone, m.lastDue, m.batched, m.leftOut, m.handOffs, m.waitingG}
+}

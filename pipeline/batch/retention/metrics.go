@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quire-print/quire/internal/promgroup"
 )
 
 // metrics are the sweep's Prometheus metrics, counted as it deletes.
@@ -61,25 +63,9 @@ func (m *metrics) done(name string) {
 	m.swept.WithLabelValues(what).Inc()
 }
 
-func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.sweeps, m.swept, m.objects}
-}
-
-// Describe implements prometheus.Collector.
-func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range m.collectors() {
-		c.Describe(ch)
-	}
-}
-
-// Collect implements prometheus.Collector.
-func (m *metrics) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range m.collectors() {
-		c.Collect(ch)
-	}
-}
-
 // Collector returns the sweep's metrics, for quire serve's /metrics:
 // sweeps completed and failed, scheduled deletions carried out, and
 // objects deleted (docs/batching.md, "Metrics").
-func (k *Keeper) Collector() prometheus.Collector { return k.metrics }
+func (k *Keeper) Collector() prometheus.Collector {
+	return promgroup.Group{k.metrics.sweeps, k.metrics.swept, k.metrics.objects}
+}

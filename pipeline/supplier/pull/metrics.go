@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quire-print/quire/internal/promgroup"
 )
 
 // metrics are the API's Prometheus metrics: requests answered, by route
@@ -39,22 +41,12 @@ func (m *metrics) count(route string, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// Describe implements prometheus.Collector.
-func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	m.requests.Describe(ch)
-	m.lockouts.Describe(ch)
-}
-
-// Collect implements prometheus.Collector.
-func (m *metrics) Collect(ch chan<- prometheus.Metric) {
-	m.requests.Collect(ch)
-	m.lockouts.Collect(ch)
-}
-
 // Collector returns the API's metrics, for quire serve's /metrics:
 // requests by route pattern and status code, and lockouts for failed
 // authentications (docs/batching.md, "Metrics").
-func (a *API) Collector() prometheus.Collector { return a.metrics }
+func (a *API) Collector() prometheus.Collector {
+	return promgroup.Group{a.metrics.requests, a.metrics.lockouts}
+}
 
 // recorder notes the status of a response.
 type recorder struct {
