@@ -6,14 +6,14 @@ import (
 	"net/http"
 	"regexp"
 	"time"
+
+	"github.com/quire-print/quire/internal/respstat"
 )
 
 // record is what is logged about one request. It holds ids, outcomes and
 // sizes only: never a field value, a query string or a cache key (a key is
 // a hash of what a parent typed).
 type record struct {
-	status   int
-	bytes    int
 	cache    outcome
 	template string // a template's id@version, for samples
 }
@@ -27,26 +27,24 @@ func (h *Handler) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &record{}
-		rw := &recorder{ResponseWriter: w, rec: rec}
+		rw := &respstat.Writer{ResponseWriter: w}
 		rt.serve(h, rw, r, rec)
-		if rec.status == 0 {
-			rec.status = http.StatusOK // what net/http sent for a handler that wrote nothing
-		}
+		status := rw.Status()
 		took := time.Since(start)
-		h.metrics.observe(rt.pattern, rec.status, took)
+		h.metrics.observe(rt.pattern, status, took)
 
 		level := slog.LevelInfo
 		switch {
-		case rec.status == http.StatusServiceUnavailable:
+		case status == http.StatusServiceUnavailable:
 			level = slog.LevelWarn
-		case rec.status >= 500:
+		case status >= 500:
 			level = slog.LevelError
 		}
 		attrs := []slog.Attr{
 			slog.String("route", rt.pattern),
-			slog.Int("status", rec.status),
+			slog.Int("status", status),
 			slog.Float64("ms", float64(took.Microseconds())/1000),
-			slog.Int("bytes", rec.bytes),
+			slog.Int("bytes", rw.Bytes),
 		}
 		if rec.cache != "" {
 			attrs = append(attrs, slog.String("cache", string(rec.cache)))
@@ -60,29 +58,3 @@ func (h *Handler) wrap(rt route) http.Handler {
 		h.log.LogAttrs(context.Background(), level, "preview", attrs...)
 	})
 }
-
-// recorder notes the status and size of a response.
-type recorder struct {
-	http.ResponseWriter
-	rec   *record
-	wrote bool
-}
-
-func (w *recorder) WriteHeader(code int) {
-	if !w.wrote {
-		w.rec.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.WriteHeader(http.StatusOK)
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.rec.bytes += n
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

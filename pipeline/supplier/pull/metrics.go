@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quire-print/quire/internal/promgroup"
+	"github.com/quire-print/quire/internal/respstat"
 )
 
 // metrics are the API's Prometheus metrics: requests answered, by route
@@ -35,8 +36,8 @@ func newMetrics() *metrics {
 // registered. A download cut short counts under the status it began with.
 func (m *metrics) count(route string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rw := &recorder{ResponseWriter: w}
-		defer func() { m.requests.WithLabelValues(route, strconv.Itoa(rw.code())).Inc() }()
+		rw := &respstat.Writer{ResponseWriter: w}
+		defer func() { m.requests.WithLabelValues(route, strconv.Itoa(rw.Status())).Inc() }()
 		h(rw, r)
 	}
 }
@@ -46,36 +47,4 @@ func (m *metrics) count(route string, h http.HandlerFunc) http.HandlerFunc {
 // authentications (docs/batching.md, "Metrics").
 func (a *API) Collector() prometheus.Collector {
 	return promgroup.Group{a.metrics.requests, a.metrics.lockouts}
-}
-
-// recorder notes the status of a response.
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *recorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection (downloads set
-// their own write deadline).
-func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// code is the status sent: 200 if the handler wrote nothing.
-func (w *recorder) code() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
 }
