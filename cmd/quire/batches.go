@@ -9,17 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 	_ "time/tzdata" // cut-offs are in Europe/London even on a machine without zone files
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/quire-print/quire/internal/backoff"
+	"github.com/quire-print/quire/internal/envflag"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
-	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/broker"
@@ -27,12 +23,8 @@ import (
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
-	"github.com/quire-print/quire/pipeline/supplier"
 	"github.com/quire-print/quire/pipeline/supplier/adapters"
-	"github.com/quire-print/quire/pipeline/supplier/folder"
 	"github.com/quire-print/quire/pipeline/supplier/pull"
-	"github.com/quire-print/quire/pipeline/worker"
-	"github.com/quire-print/quire/renderer"
 )
 
 // batchSettings are the settings of batching and the supplier hand-off,
@@ -46,42 +38,62 @@ type batchSettings struct {
 
 // batchFlags binds the batching settings to flags with environment
 // defaults.
-func batchFlags(e *envFlags) *batchSettings {
+func batchFlags(e *envflag.Set) *batchSettings {
 	b := &batchSettings{}
-	e.str(&b.supplier, "supplier", "QUIRE_SUPPLIER", "", "print supplier `name` batches are made for; empty: no batching")
-	e.str(&b.adapter, "supplier-adapter", "QUIRE_SUPPLIER_ADAPTER", adapters.DefaultAdapter, "how batches reach the supplier: pull or folder (`kind`)")
-	e.str(&b.folder, "supplier-folder", "QUIRE_SUPPLIER_FOLDER", "", "`directory` batches are written to, with --supplier-adapter folder")
-	e.str(&b.tokens, "supplier-tokens", "QUIRE_SUPPLIER_TOKENS", "", "pull API tokens as `name:sha256[,sha256][;name:sha256…]` (hashes from quire batches token)")
-	e.str(&b.cutOff, "cutoff", "QUIRE_CUTOFF", schedule.DefaultAt, "cut-off `time` of day, HH:MM, on working days")
-	e.str(&b.weekdays, "cutoff-days", "QUIRE_CUTOFF_DAYS", "mon,tue,wed,thu,fri", "`days` of the week with a cut-off, comma-separated")
-	e.str(&b.zone, "cutoff-zone", "QUIRE_CUTOFF_ZONE", schedule.DefaultLocation, "time `zone` of the cut-off")
-	e.str(&b.holidays, "bank-holidays", "QUIRE_BANK_HOLIDAYS", "", "`file` of dates without a cut-off, YYYY-MM-DD a line; empty: England and Wales 2026-2027")
-	e.integer(&b.maxEnvelopes, "batch-max", "QUIRE_BATCH_MAX", batch.DefaultMaxEnvelopes, "most envelopes in one batch (`n`); more make several batches")
-	e.integer(&b.retentionDays, "retention-days", "QUIRE_RETENTION_DAYS", retention.DefaultDays, "`days` personal data is kept after posting (and print files after hand-over)")
-	e.boolean(&b.lifecycle, "retention-lifecycle", "QUIRE_RETENTION_LIFECYCLE", false, "also install S3 lifecycle rules so the store deletes personal data itself (S3 only)")
+	e.String(&b.supplier, "supplier", "QUIRE_SUPPLIER", "", "print supplier `name` batches are made for; empty: no batching")
+	e.String(&b.adapter, "supplier-adapter", "QUIRE_SUPPLIER_ADAPTER", adapters.DefaultAdapter, "how batches reach the supplier: pull or folder (`kind`)")
+	e.String(&b.folder, "supplier-folder", "QUIRE_SUPPLIER_FOLDER", "", "`directory` batches are written to, with --supplier-adapter folder")
+	e.String(&b.tokens, "supplier-tokens", "QUIRE_SUPPLIER_TOKENS", "", "pull API tokens as `name:sha256[,sha256][;name:sha256…]` (hashes from quire batches token)")
+	e.String(&b.cutOff, "cutoff", "QUIRE_CUTOFF", schedule.DefaultAt, "cut-off `time` of day, HH:MM, on working days")
+	e.String(&b.weekdays, "cutoff-days", "QUIRE_CUTOFF_DAYS", "mon,tue,wed,thu,fri", "`days` of the week with a cut-off, comma-separated")
+	e.String(&b.zone, "cutoff-zone", "QUIRE_CUTOFF_ZONE", schedule.DefaultLocation, "time `zone` of the cut-off")
+	e.String(&b.holidays, "bank-holidays", "QUIRE_BANK_HOLIDAYS", "", "`file` of dates without a cut-off, YYYY-MM-DD a line; empty: England and Wales 2026-2027")
+	e.Int(&b.maxEnvelopes, "batch-max", "QUIRE_BATCH_MAX", batch.DefaultMaxEnvelopes, "most envelopes in one batch (`n`); more make several batches")
+	e.Int(&b.retentionDays, "retention-days", "QUIRE_RETENTION_DAYS", retention.DefaultDays, "`days` personal data is kept after posting (and print files after hand-over)")
+	e.Bool(&b.lifecycle, "retention-lifecycle", "QUIRE_RETENTION_LIFECYCLE", false, "also install S3 lifecycle rules so the store deletes personal data itself (S3 only)")
 	return b
 }
 
+// config reads the batching settings. The result is checked by
+// service.Config.Validate and service.NewBatching.
+func (b *batchSettings) config() (service.BatchConfig, error) {
+	if b.supplier == "" {
+		return service.BatchConfig{}, nil
+	}
+	sched, err1 := b.schedule()
+	creds, err2 := b.credentials()
+	if err := errors.Join(err1, err2); err != nil {
+		return service.BatchConfig{}, err
+	}
+	return service.BatchConfig{Supplier: b.supplier, Adapter: b.adapter, Folder: b.folder, Tokens: creds, Schedule: sched,
+		MaxEnvelopes: b.maxEnvelopes, RetentionDays: b.retentionDays, Lifecycle: b.lifecycle}, nil
+}
+
 // schedule reads the cut-off settings.
-func (b *batchSettings) schedule() (*schedule.Schedule, error) {
+func (b *batchSettings) schedule() (schedule.Config, error) {
 	c := schedule.Config{Location: b.zone, At: b.cutOff, Weekdays: []time.Weekday{}}
 	names := map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
 		"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
 	for d := range strings.SplitSeq(b.weekdays, ",") {
 		wd, ok := names[strings.ToLower(strings.TrimSpace(d))]
 		if !ok {
-			return nil, fmt.Errorf("--cutoff-days: %q is not one of mon, tue, wed, thu, fri, sat, sun", d)
+			return c, fmt.Errorf("--cutoff-days: %q is not one of mon, tue, wed, thu, fri, sat, sun", d)
 		}
 		c.Weekdays = append(c.Weekdays, wd)
 	}
 	if b.holidays != "" {
 		dates, err := readHolidays(b.holidays)
 		if err != nil {
-			return nil, err
+			return c, err
 		}
 		c.Holidays = dates
 	}
-	return schedule.New(c)
+	// Checked here too, so that a wrong time or zone is reported with
+	// the other configuration problems.
+	if _, err := schedule.New(c); err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 // readHolidays reads a file of dates, one a line; blank lines and lines
@@ -172,169 +184,21 @@ func (l localEvents) Publish(ctx context.Context, kind string, body []byte) erro
 	return nil
 }
 
-// batching is batching assembled from settings.
-type batching struct {
-	store     storage.Store
-	batcher   *batch.Batcher
-	keeper    *retention.Keeper
-	sender    *supplier.Sender
-	api       *pull.API            // nil unless the adapter is pull
-	lifecycle *retention.Lifecycle // nil unless --retention-lifecycle; the caller installs its rules
-}
-
-// assemble builds batching from its settings on store st, publishing
-// status events on events, with r as the renderer for print files. It
-// sends nothing to the store: the S3 lifecycle rules, if any, are for the
-// caller to install.
-func (b *batchSettings) assemble(cfg service.Config, st storage.Store, events pipeline.Publisher,
-	r *renderer.Renderer, log *slog.Logger) (*batching, error) {
-	var errs []error
-	sched, err := b.schedule()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	creds, err := b.credentials()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if b.adapter == pull.Kind && len(creds) == 0 {
-		errs = append(errs, errors.New("the pull adapter needs --supplier-tokens (make one with quire batches token)"))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	out := &batching{store: st}
-	var lc retention.Tagger
-	if b.lifecycle {
-		if cfg.S3.Endpoint == "" {
-			return nil, errors.New("--retention-lifecycle needs an S3 store")
-		}
-		if out.lifecycle, err = retention.NewLifecycleUnchecked(retention.LifecycleConfig{S3: cfg.S3, Days: b.retentionDays}); err != nil {
-			return nil, err
-		}
-		lc = out.lifecycle
-	}
-	if out.keeper, err = retention.New(retention.Config{Store: st, Days: b.retentionDays, Lifecycle: lc, Logger: log}); err != nil {
-		return nil, err
-	}
-	ac := adapters.Config{Supplier: b.supplier, Adapter: b.adapter}
-	if b.folder != "" {
-		ac.Folder = folder.Config{Dir: b.folder}
-	}
-	if out.sender, err = adapters.Build(ac, st, nil, log); err != nil {
-		return nil, err
-	}
-	asm, err := printfile.New(printfile.Config{Renderer: r, Store: st})
-	if err != nil {
-		return nil, err
-	}
-	out.batcher, err = batch.New(batch.Config{Store: st, Schedule: sched, Assembler: batch.PrintFiles(asm), Supplier: out.sender,
-		Events: events, Retention: out.keeper, Logger: log, MaxEnvelopes: b.maxEnvelopes})
-	if err == nil && b.adapter == pull.Kind {
-		out.api, err = pull.New(pull.Config{Store: st, Suppliers: creds, Events: events, Retention: out.keeper, Logger: log})
-	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// startBatching mounts the pull API on quire serve's mux under
-// /supplier/, registers batching's metrics (the batcher's, the sweep's and
-// the pull API's) on its /metrics, and starts the batcher and the
-// retention sweep, and installs
-// the S3 lifecycle rules with --retention-lifecycle, once the service's
-// storage answers (Service.StorageReady): before that every cut-off and
-// sweep would only fail and log an error, and quire serve may start before
-// its storage. They share the service's store and events publisher, so no
-// second client or connection is opened. (The service's worker checks
-// cancellations against the batch records whether or not batching runs
-// here.) With no --supplier it does nothing.
-//
-// A refusal that waiting would not change, met only once storage answers
-// (the lifecycle rules refused), is passed to fail, which is to stop
-// quire serve with it. stop ends batching and waits.
-func startBatching(ctx context.Context, s *service.Service, cfg service.Config, b *batchSettings, r *renderer.Renderer,
-	log *slog.Logger, fail func(error)) (stop func(), err error) {
-	if b.supplier == "" {
-		log.Info("quire serve: batching is off (no --supplier)")
-		return func() {}, nil
-	}
-	bt, err := b.assemble(cfg, s.Store(), s.Events(), r, log)
-	if err != nil {
-		return nil, fmt.Errorf("batching: %w", err)
-	}
-	collectors := []prometheus.Collector{bt.batcher.Collector(), bt.keeper.Collector()}
-	if bt.api != nil {
-		collectors = append(collectors, bt.api.Collector())
-	}
-	for _, c := range collectors {
-		if err := s.Registry().Register(c); err != nil {
-			return nil, fmt.Errorf("batching metrics: %w", err)
-		}
-	}
-	if bt.api != nil {
-		s.Mux().Handle("/supplier/", bt.api)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		select {
-		case <-s.StorageReady():
-		case <-ctx.Done():
-			return
-		}
-		if bt.lifecycle != nil {
-			wg.Go(func() {
-				if err := installLifecycle(ctx, bt.lifecycle, log); err != nil {
-					fail(fmt.Errorf("batching: %w", err))
-				}
-			})
-		}
-		wg.Go(func() { _ = bt.batcher.Run(ctx) })
-		wg.Go(func() { _ = bt.keeper.Run(ctx) })
-	})
-	log.Info("quire serve: batching, once storage answers", "supplier", b.supplier, "adapter", b.adapter, "cut_off", b.cutOff, "zone", b.zone)
-	return func() {
-		cancel()
-		wg.Wait()
-	}, nil
-}
-
-// lifecycleInstaller installs S3 lifecycle rules; *retention.Lifecycle is
-// one.
-type lifecycleInstaller interface {
-	Install(ctx context.Context) error
-}
-
-// installLifecycle installs l's rules, trying again with the storage
-// gate's backoff while S3 does not answer or cannot serve now. It returns
-// nil once they are in or ctx ends, and the error of a refusal that
-// waiting would not change: permission refused, or a store without
-// lifecycle support.
-func installLifecycle(ctx context.Context, l lifecycleInstaller, log *slog.Logger) error {
-	err := backoff.Retry(ctx, worker.DefaultGateBackoffMin, worker.DefaultGateBackoffMax, l.Install, s3store.Retryable,
-		func(err error, d time.Duration) {
-			log.Warn("quire serve: S3 lifecycle rules not installed yet; trying again", "err", err, "retry_in", d)
-		})
-	switch {
-	case err == nil:
-		log.Info("quire serve: S3 lifecycle rules installed")
-		return nil
-	case ctx.Err() != nil:
-		return nil
-	}
-	return err
+// batchesFlags defines quire batches' flags on a new set writing to w:
+// quire serve's store and batching settings, and --last.
+func batchesFlags(w io.Writer) (env *envflag.Set, cfg *service.Config, bs *batchSettings, last *int) {
+	env = envflag.New("batches", w)
+	cfg = serviceFlags(env)
+	bs = batchFlags(env)
+	last = new(int)
+	env.Int(last, "last", "", 30, "list: show the last `n` batches")
+	return env, cfg, bs, last
 }
 
 // runBatches implements "quire batches": operators' view of batches.
 func runBatches(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	env := newEnvFlags("batches", stderr)
-	fs := env.fs
-	cfg := serviceFlags(env)
-	bs := batchFlags(env)
-	var last int
-	fs.IntVar(&last, "last", 30, "list: show the last `n` batches")
+	env, cfg, bs, last := batchesFlags(stderr)
+	fs := env.FlagSet()
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: quire batches [flags] list
        quire batches [flags] show <batch-id>
@@ -357,14 +221,14 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if !env.parse(args) {
-		return 2
+	if code, ok := parseFlags(env, args); !ok {
+		return code
 	}
-	if fs.NArg() == 0 {
+	if len(env.Args()) == 0 {
 		fs.Usage()
 		return 2
 	}
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	cmd, rest := env.Args()[0], env.Args()[1:]
 	if cmd == "token" {
 		token, hash := pull.NewToken()
 		fmt.Fprintf(stdout, "token (give to the supplier, once): %s\nsha256 (for --supplier-tokens):    %s\n", token, hash)
@@ -387,7 +251,7 @@ Flags:
 	bst := batch.NewStore(st)
 	switch cmd {
 	case "list":
-		err = listBatches(ctx, bst, last, stdout)
+		err = listBatches(ctx, bst, *last, stdout)
 	case "show":
 		err = showBatch(ctx, bst, rest[0], stdout)
 	case "resend":
@@ -506,7 +370,11 @@ func resendBatch(ctx context.Context, cfg service.Config, bs *batchSettings, id 
 	if bs.supplier == "" {
 		return errors.New("--supplier (or QUIRE_SUPPLIER) is required to know how to reach the supplier")
 	}
-	r, err := renderer.New()
+	var err error
+	if cfg.Batching, err = bs.config(); err != nil {
+		return err
+	}
+	r, err := service.NewRenderer()
 	if err != nil {
 		return err
 	}
@@ -520,17 +388,11 @@ func resendBatch(ctx context.Context, cfg service.Config, bs *batchSettings, id 
 		return err
 	}
 	defer closeEvents()
-	bt, err := bs.assemble(cfg, st, events, r, log)
+	bt, err := service.NewBatching(cfg, st, events, r, log)
 	if err != nil {
 		return err
 	}
-	if bt.lifecycle != nil {
-		// S3 answers here or the command fails: nothing to wait for.
-		if err := bt.lifecycle.Install(ctx); err != nil {
-			return err
-		}
-	}
-	if err := bt.batcher.Resend(ctx, id); err != nil {
+	if err := bt.Resend(ctx, id); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "batch %s handed to %s again (%s)\n", id, bs.supplier, bs.adapter)

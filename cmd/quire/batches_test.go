@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
-	"github.com/quire-print/quire/pipeline/service"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
 	"github.com/quire-print/quire/pipeline/supplier/pull"
 )
@@ -89,89 +84,12 @@ func TestBatchesUsage(t *testing.T) {
 	}
 }
 
-// TestServeMountsThePullAPI: with --supplier and the pull adapter, serve's
-// mux answers /supplier/v1/... with its own authentication.
-func TestServeMountsThePullAPI(t *testing.T) {
-	dir := t.TempDir()
-	cfg := service.Config{DataDir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)}
-	r, err := newRenderer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := service.New(cfg, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, hash := pull.NewToken()
-	bs := &batchSettings{supplier: "northprint", adapter: "pull", tokens: "northprint:" + hash, cutOff: "17:30",
-		zone: "Europe/London", weekdays: "mon,tue,wed,thu,fri", maxEnvelopes: 10, retentionDays: 30}
-	stop, err := startBatching(t.Context(), s, cfg, bs, r.r, slog.New(slog.DiscardHandler), func(err error) { t.Error(err) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	for _, tt := range []struct {
-		token string
-		want  int
-	}{{"", http.StatusUnauthorized}, {"qs_wrong", http.StatusUnauthorized}, {token, http.StatusOK}} {
-		req, _ := http.NewRequest("GET", "http://"+s.Addr()+pull.BasePath+"/batches", nil)
-		if tt.token != "" {
-			req.Header.Set("Authorization", "Bearer "+tt.token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tt.want {
-			t.Errorf("token %q: %d %s, want %d", tt.token, resp.StatusCode, body, tt.want)
-		}
-	}
-
-	// Without tokens, the pull adapter is refused before anything starts.
-	bs.tokens = ""
-	if _, err := startBatching(t.Context(), s, cfg, bs, r.r, slog.New(slog.DiscardHandler), nil); err == nil ||
-		!strings.Contains(err.Error(), "needs --supplier-tokens") {
-		t.Errorf("no tokens: %v", err)
-	}
-}
-
 // TestServeExposesBatchingMetrics: quire serve --supplier registers the
 // batcher's, the sweep's and the pull API's metrics on its /metrics.
 func TestServeExposesBatchingMetrics(t *testing.T) {
 	_, hash := pull.NewToken()
-	args := []string{"--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--log-level", "error",
-		"--supplier", "northprint", "--supplier-tokens", "northprint:" + hash}
-	stdout, w := io.Pipe()
-	var logs syncbuf.Buffer
-	ctx, stop := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	go func() {
-		code := runServe(ctx, args, w, &logs)
-		w.Close()
-		done <- code
-	}()
-	defer func() {
-		stop()
-		if code := <-done; code != 0 {
-			t.Errorf("exit %d after a stop, want 0:\n%s", code, logs.String())
-		}
-	}()
-	// The embedded serve names its address before it serves; its listener
-	// is open by then, so requests wait for it.
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	_, rest, ok := strings.Cut(line, "intake at http://")
-	addr, _, _ := strings.Cut(rest, "/")
-	if err != nil || !ok {
-		t.Fatalf("quire serve did not say where it listens: %q, %v\n%s", line, err, logs.String())
-	}
+	addr := startServe(t, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0",
+		"--supplier", "northprint", "--supplier-tokens", "northprint:"+hash)
 
 	get := func(path string) (int, string) {
 		t.Helper()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quire-print/quire/internal/envflag"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/service"
@@ -24,17 +24,11 @@ import (
 // intake endpoint as "quire submit" would, and prints how each envelope
 // settled.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", service.DefaultDataDir, "`directory` to store rendered envelopes in")
-	samples := fs.String("samples", filepath.Join("testdata", "requests", "valid"), "`directory` of valid sample requests to submit")
-	invalid := fs.String("invalid", filepath.Join("testdata", "requests", "invalid", "bad-postcode.json"), "an invalid request `file` to submit, to show a rejection; empty: none")
-	listen := fs.String("listen", "127.0.0.1:0", "HTTP `address` for the embedded serve (port 0: any free port)")
-	timeout := fs.Duration("timeout", 2*time.Minute, "give up if envelopes have not settled after this `duration`")
-	keep := fs.Bool("keep-serving", false, "keep serving after the samples have settled, until interrupted (submit more with quire submit)")
-	verbose := fs.Bool("v", false, "show the service's logs")
+	flags, st := demoFlags(stderr)
+	fs := flags.FlagSet()
+	dataDir, samples, invalid, listen, timeout, keep, verbose := &st.dataDir, &st.samples, &st.invalid, &st.listen, &st.timeout, &st.keep, &st.verbose
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: quire demo [flags]
+		fmt.Fprint(fs.Output(), `Usage: quire demo [flags]
 
 Runs Quire's whole flow on its embedded defaults (an in-process queue and
 files under --data-dir): submits the sample requests and one invalid one,
@@ -45,10 +39,10 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(flags, args); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
+	if len(flags.Args()) > 0 {
 		fs.Usage()
 		return 2
 	}
@@ -71,7 +65,7 @@ Flags:
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	w := newWatcher()
-	r, err := newRenderer()
+	r, err := service.NewRenderer()
 	if err != nil {
 		fmt.Fprintf(stderr, "quire demo: %v\n", err)
 		return 1
@@ -85,7 +79,7 @@ Flags:
 	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(runCtx) }()
-	fmt.Fprintf(stdout, "Quire is running on its embedded defaults: an in-process queue, files under %s,\nHTTP on http://%s (/metrics, /readyz).\n\n", svc.DataDir(), svc.Addr())
+	fmt.Fprintf(stdout, "Quire is running on its embedded defaults: an in-process queue, files under %s,\nHTTP on http://%s (/preview, /metrics, /readyz).\n\n", svc.DataDir(), svc.Addr())
 
 	client := service.IntakeClient{BaseURL: "http://" + svc.Addr()}
 	type sub struct{ file, id string }
@@ -137,6 +131,26 @@ Flags:
 		fmt.Fprintf(stdout, "\nAll %d envelopes settled. Open the PDFs above; run again and the same envelopes are found already stored.\n", len(subs))
 	}
 	return status
+}
+
+type demoSettings struct {
+	dataDir, samples, invalid, listen string
+	timeout                           time.Duration
+	keep, verbose                     bool
+}
+
+// demoFlags defines quire demo's flags on a new set writing to w.
+func demoFlags(w io.Writer) (*envflag.Set, *demoSettings) {
+	s := envflag.New("demo", w)
+	st := &demoSettings{}
+	s.String(&st.dataDir, "data-dir", "", service.DefaultDataDir, "`directory` to store rendered envelopes in")
+	s.String(&st.samples, "samples", "", filepath.Join("testdata", "requests", "valid"), "`directory` of valid sample requests to submit")
+	s.String(&st.invalid, "invalid", "", filepath.Join("testdata", "requests", "invalid", "bad-postcode.json"), "an invalid request `file` to submit, to show a rejection; empty: none")
+	s.String(&st.listen, "listen", "", "127.0.0.1:0", "HTTP `address` for the embedded serve (port 0: any free port)")
+	s.Duration(&st.timeout, "timeout", "", 2*time.Minute, "give up if envelopes have not settled after this `duration`")
+	s.Bool(&st.keep, "keep-serving", "", false, "keep serving after the samples have settled, until interrupted (submit more with quire submit)")
+	s.Bool(&st.verbose, "v", "", false, "show the service's logs")
+	return s, st
 }
 
 func printOutcome(w io.Writer, dataDir, file string, e events.Event) {

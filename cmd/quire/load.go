@@ -19,6 +19,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/quire-print/quire/internal/envflag"
 	"github.com/quire-print/quire/internal/variety"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/broker"
@@ -36,8 +37,8 @@ import (
 // to end, p50/p99 latency (publish to rendered event), and the raw S3 PUT
 // rate for the same objects measured in the same run.
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := newEnvFlags("load", stderr)
-	fs := e.fs
+	e := envflag.New("load", stderr)
+	fs := e.FlagSet()
 	cfg := serviceFlags(e)
 	n := fs.Int("n", 1000, "envelopes to publish (at most 100000)")
 	rate := fs.Float64("rate", 0, "publish at this many envelopes per `second`; 0: as fast as possible")
@@ -64,8 +65,8 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if !e.parse(args) {
-		return 2
+	if code, ok := parseFlags(e, args); !ok {
+		return code
 	}
 	switch {
 	case cfg.AMQPURL == "" || cfg.S3.Endpoint == "":
@@ -165,7 +166,7 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		cfg.Listen = "127.0.0.1:0"
 		cfg.S3.CreateBucket = true
-		r, err := newRenderer()
+		r, err := service.NewRenderer()
 		if err != nil {
 			return err
 		}
@@ -214,7 +215,7 @@ func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, 
 	if err := json.Unmarshal(probe, &env); err != nil {
 		return err
 	}
-	r, err := newRenderer()
+	r, err := service.NewRenderer()
 	if err != nil {
 		return err
 	}

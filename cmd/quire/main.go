@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/quire-print/quire/internal/buildinfo"
 )
 
 func main() {
@@ -32,8 +34,29 @@ func main() {
 // defaultGCPercent is the GOGC Quire runs with when none is set.
 const defaultGCPercent = 300
 
-// run dispatches to a subcommand and returns the process exit code:
-// 0 success, 1 failure, 2 usage error.
+// command is one of quire's commands.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+// commands lists every command, in the order "quire help" shows them.
+func commands() []command {
+	return []command{
+		{"render", "render request files into PDFs (and page images)", runRender},
+		{"serve", "run render workers, batching, the preview and the HTTP listeners (embedded defaults without a broker)", runServe},
+		{"submit", "hand envelope requests or a cancellation to RabbitMQ or a running serve", runSubmit},
+		{"demo", "the whole flow on the embedded defaults, in one command", runDemo},
+		{"batches", "print batches for operators: list, show, re-send to the supplier, make tokens", runBatches},
+		{"load", "load harness: envelopes/s and latency through RabbitMQ and S3", runLoad},
+		{"previewload", "load harness: the preview endpoints under many clients", runPreviewLoad},
+		{"version", "show the version, VCS revision and Go version (also --version)", runVersion},
+		{"help", "show this help, or a command's (quire help <command>)", nil},
+	}
+}
+
+// run dispatches to a command and returns the process exit code: 0
+// success, 1 failure, 2 usage error.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
@@ -41,46 +64,50 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "help", "-h", "--help":
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) == 1 && name == "help" {
+			// "quire help serve" is "quire serve --help".
+			for _, c := range commands() {
+				if c.name == rest[0] && c.run != nil {
+					return c.run(ctx, []string{"--help"}, stdout, stdout)
+				}
+			}
+		}
 		usage(stdout)
 		return 0
-	case "render":
-		return runRender(rest, stdout, stderr)
-	case "serve":
-		return runServe(ctx, rest, stdout, stderr)
-	case "submit":
-		return runSubmit(ctx, rest, stdout, stderr)
-	case "demo":
-		return runDemo(ctx, rest, stdout, stderr)
-	case "load":
-		return runLoad(ctx, rest, stdout, stderr)
-	case "batches":
-		return runBatches(ctx, rest, stdout, stderr)
-	case "previewload":
-		return runPreviewLoad(ctx, rest, stdout, stderr)
-	default:
-		_ = ctx
-		_ = rest
-		fmt.Fprintf(stderr, "quire: unknown command %q\n\n", cmd)
-		usage(stderr)
-		return 2
+	case "-version", "--version":
+		name = "version"
 	}
+	for _, c := range commands() {
+		if c.name == name && c.run != nil {
+			return c.run(ctx, rest, stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "quire: unknown command %q\n\n", name)
+	usage(stderr)
+	return 2
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `Quire turns approved certificate requests into printed, posted paper.
+	fmt.Fprint(w, "Quire turns approved certificate requests into printed, posted paper.\n\nUsage: quire <command> [flags] [args]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\nRun \"quire <command> --help\" for a command's flags.\n")
+}
 
-Usage: quire <command> [flags] [args]
-
-Commands:
-  render   render request files into PDFs (and page images)
-  serve    run render workers and the HTTP endpoints (embedded defaults without a broker)
-  submit   hand envelope requests or a cancellation to RabbitMQ or a running serve
-  demo     the whole flow on the embedded defaults, in one command
-  load     load harness: envelopes/s and latency through RabbitMQ and S3
-  batches  print batches for operators: list, show, re-send to the supplier, make supplier tokens
-  help     show this help
-`)
+// runVersion implements "quire version" and "quire --version".
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+			fmt.Fprintln(stdout, "Usage: quire version\n\nShows the module version, the VCS revision and the Go version this binary was built with.")
+			return 0
+		}
+		fmt.Fprintln(stderr, "Usage: quire version (it takes no arguments)")
+		return 2
+	}
+	fmt.Fprintln(stdout, buildinfo.Read())
+	return 0
 }

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/quire-print/quire/internal/envflag"
 	"github.com/quire-print/quire/renderer"
 	"github.com/quire-print/quire/renderer/display"
 	"github.com/quire-print/quire/renderer/raster"
@@ -18,23 +19,21 @@ import (
 // runRender implements "quire render": request files in, PDFs (and page
 // images) out. It renders every file it can and reports every problem;
 // the exit code is 1 when any file was refused.
-func runRender(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("render", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("o", "out", "directory to write `dir`/<envelopeId>/*.pdf into")
-	png := fs.Bool("png", false, "also write each page as a PNG image")
-	width := fs.Int("png-width", 1240, "width of page images in `pixels` (1240 is A4 at 150 dpi)")
+func runRender(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	flags, st := renderFlags(stderr)
+	fs := flags.FlagSet()
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: quire render [flags] <request.json>...\n\nRenders envelope requests into a carriage letter and certificates.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: quire render [flags] <request.json>...\n\nRenders envelope requests into a carriage letter and certificates.\nFlags may come before or after the files.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(flags, args); !ok {
+		return code
 	}
-	if fs.NArg() == 0 {
+	if len(flags.Args()) == 0 {
 		fs.Usage()
 		return 2
 	}
+	out, png, width := &st.out, &st.png, &st.width
 	if *png && (*width < raster.MinWidth || *width > raster.MaxWidth) {
 		fmt.Fprintf(stderr, "quire render: -png-width must be between %d and %d\n", raster.MinWidth, raster.MaxWidth)
 		return 2
@@ -45,7 +44,7 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	status := 0
-	for _, file := range fs.Args() {
+	for _, file := range flags.Args() {
 		dir, err := renderFile(r, file, *out, *png, *width)
 		var fe request.Errors
 		switch {
@@ -63,6 +62,22 @@ func runRender(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return status
+}
+
+type renderSettings struct {
+	out   string
+	png   bool
+	width int
+}
+
+// renderFlags defines quire render's flags on a new set writing to w.
+func renderFlags(w io.Writer) (*envflag.Set, *renderSettings) {
+	s := envflag.New("render", w)
+	st := &renderSettings{}
+	s.String(&st.out, "o", "", "out", "directory to write `dir`/<envelopeId>/*.pdf into")
+	s.Bool(&st.png, "png", "", false, "also write each page as a PNG image")
+	s.Int(&st.width, "png-width", "", 1240, "width of page images in `pixels` (1240 is A4 at 150 dpi)")
+	return s, st
 }
 
 func renderFile(r *renderer.Renderer, file, out string, png bool, width int) (string, error) {

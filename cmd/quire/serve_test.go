@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/quire-print/quire/pipeline/service"
+	"github.com/quire-print/quire/internal/syncbuf"
 )
 
 func TestServeRefusesBadConfiguration(t *testing.T) {
@@ -105,28 +105,39 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// TestServeExposesPreviewMetrics: serve's /metrics carries the preview's
-// metrics beside the pipeline's.
-func TestServeExposesPreviewMetrics(t *testing.T) {
-	r, err := newRenderer()
-	if err != nil {
-		t.Fatal(err)
+// startServe runs quire serve with args until the test ends, and returns
+// the address of its shared listener, as its start line names it.
+func startServe(t *testing.T, args ...string) string {
+	t.Helper()
+	var logs syncbuf.Buffer
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() { done <- runServe(ctx, args, io.Discard, &logs) }()
+	t.Cleanup(func() {
+		stop()
+		if code := <-done; code != 0 {
+			t.Errorf("exit %d after a stop, want 0:\n%s", code, logs.String())
+		}
+	})
+	// The listeners are open before the start line, so requests made
+	// after it wait for them.
+	logs.WaitFor(t, "quire serve: running", 1)
+	_, rest, ok := strings.Cut(logs.String(), "http_admin+public+supplier=http://")
+	addr, _, _ := strings.Cut(rest, " ")
+	if !ok {
+		t.Fatalf("quire serve did not say where it listens:\n%s", logs.String())
 	}
-	s, err := service.New(service.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)}, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mountPreview(s, r.r, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	return addr
+}
 
+// TestServeExposesPreviewMetrics: serve's /metrics carries the preview's
+// metrics and the build beside the pipeline's, and the start line names
+// the build and the preview's address.
+func TestServeExposesPreviewMetrics(t *testing.T) {
+	addr := startServe(t, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0")
 	get := func(path string) string {
 		t.Helper()
-		resp, err := http.Get("http://" + s.Addr() + path)
+		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,9 +154,13 @@ func TestServeExposesPreviewMetrics(t *testing.T) {
 		`quire_preview_request_duration_seconds_count{code="200",route="GET /api/v1/templates/{template}/sample.png"} 1`,
 		"quire_preview_cache_misses_total 1",
 		"quire_envelopes_in_flight 0",
+		`quire_build_info{goversion="` + runtime.Version() + `",`,
 	} {
-		if !strings.Contains(metrics, want+"\n") {
+		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	if page := get("/preview"); !strings.Contains(page, "<html") {
+		t.Errorf("/preview is not the page: %.200s", page)
 	}
 }

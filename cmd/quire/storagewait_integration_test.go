@@ -49,12 +49,12 @@ func TestServeBatchingStartsBeforeMinIO(t *testing.T) {
 		}
 	})
 
-	waitLog(t, &logs, "storage does not answer; waiting before consuming", 3)
+	logs.WaitFor(t, "storage does not answer; waiting before consuming", 3)
 	if out := logs.String(); strings.Contains(out, "level=ERROR") || strings.Contains(out, "lifecycle") {
 		t.Fatalf("while MinIO is down:\n%s", out)
 	}
 	m.Start()
-	waitLog(t, &logs, "quire serve: S3 lifecycle rules installed", 1)
+	logs.WaitFor(t, "quire serve: S3 lifecycle rules installed", 1)
 	rules, err := s3test.Client(t, cfg).GetBucketLifecycle(t.Context(), cfg.Bucket)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/quire-print/quire/internal/variety"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/metrics"
+	"github.com/quire-print/quire/pipeline/service"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/worker"
@@ -28,7 +29,7 @@ import (
 // changes this size; this is the figure to watch for regressions in
 // Quire's own share. Each envelope names a different family.
 func BenchmarkWorkerEnvelope(b *testing.B) {
-	r, err := newRenderer()
+	r, err := service.NewRenderer()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,10 @@ package syncbuf
 
 import (
 	"bytes"
+	"strings"
 	"sync"
+	"testing"
+	"time"
 )
 
 // Buffer is safe for concurrent use. The zero value is empty and ready.
@@ -25,4 +28,17 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// WaitFor polls until want has been written n times, and fails t if it
+// has not within a minute.
+func (b *Buffer) WaitFor(t testing.TB, want string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for strings.Count(b.String(), want) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log never said %q %d times:\n%s", want, n, b.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
 }

@@ -288,6 +288,9 @@ func (b *Broker) dial(ctx context.Context, role string) (*amqp.Connection, error
 		Locale:     "en_US",
 		Properties: props,
 		Dial:       amqp.DefaultDial(30 * time.Second),
+		// Used for amqps:// URLs only. A copy per dial: amqp091-go sets
+		// the server name in it from the URL when it is empty.
+		TLSClientConfig: b.cfg.TLS.Clone(),
 	}
 	type result struct {
 		c   *amqp.Connection

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,6 +66,11 @@ type Config struct {
 	// Logger receives connection and handler-bug reports, with message ids
 	// only. Default slog.Default().
 	Logger *slog.Logger
+	// TLS configures an amqps:// connection: the authorities the broker's
+	// certificate is checked against, a client certificate. Default nil:
+	// the system's authorities. The server name is the URL's host unless
+	// set here.
+	TLS *tls.Config
 }
 
 func (c Config) validate() error {

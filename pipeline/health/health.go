@@ -1,18 +1,23 @@
 // Package health serves quire serve's liveness and readiness endpoints.
 //
 // /healthz answers 200 while the process can answer at all. /readyz
-// answers 200 only while every dependency (the broker, the store) answers
-// its check within a timeout, and its body says, one line per dependency,
-// which one does not, so that a load balancer and an operator read the same
-// thing.
+// answers 200 only while every dependency of a listener answers its check
+// within a timeout, and its body says, one line per dependency, which one
+// does not, so that a load balancer and an operator read the same thing.
+// The body names the dependency, never the error's text (which can hold
+// host names, paths or a server's words); the log has the error, once per
+// change of state (Watch).
 package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,10 +25,31 @@ import (
 type Check struct {
 	// Name names the dependency in the body: "broker", "storage".
 	Name string
-	// Ping returns nil when the dependency answers. Its error is shown in
-	// the body, so it must not carry secrets or personal data; connection
-	// errors do not.
+	// Ping returns nil when the dependency answers. Its error is not
+	// shown, unless it is a Reason.
 	Ping func(ctx context.Context) error
+}
+
+// Reason is an error whose text /readyz may show: words of Quire's own,
+// such as "stopping".
+type Reason string
+
+func (r Reason) Error() string { return string(r) }
+
+// Watch returns a check of name by ping that logs, on log, when the
+// dependency stops answering (with the error) and when it answers again:
+// once per change, however many listeners or probes ask.
+func Watch(name string, ping func(ctx context.Context) error, log *slog.Logger) Check {
+	var failing atomic.Bool
+	return Check{Name: name, Ping: func(ctx context.Context) error {
+		err := ping(ctx)
+		if err != nil && !failing.Swap(true) {
+			log.Warn("readiness: dependency not ready", "dependency", name, "err", err)
+		} else if err == nil && failing.Swap(false) {
+			log.Info("readiness: dependency ready again", "dependency", name)
+		}
+		return err
+	}}
 }
 
 // DefaultTimeout bounds each check when Readiness.Timeout is zero.
@@ -51,7 +77,7 @@ func (r Readiness) Run(ctx context.Context) (lines []string, ok bool) {
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			if err := c.Ping(ctx); err != nil {
-				lines[i] = fmt.Sprintf("%s: not ready: %s", c.Name, oneLine(err.Error()))
+				lines[i] = fmt.Sprintf("%s: not ready: %s", c.Name, shown(err, timeout))
 				failed[i] = true
 				return
 			}
@@ -67,12 +93,17 @@ func (r Readiness) Run(ctx context.Context) (lines []string, ok bool) {
 	return lines, true
 }
 
-func oneLine(s string) string {
-	s = strings.ReplaceAll(s, "\n", "; ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
+// shown is what the body says of a failed check: a Reason's words, or
+// only whether it timed out.
+func shown(err error, timeout time.Duration) string {
+	var r Reason
+	switch {
+	case errors.As(err, &r):
+		return string(r)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %v", timeout)
 	}
-	return s
+	return "check failed; the log says why"
 }
 
 // ServeHTTP answers 200 when every check passes and 503 otherwise, with

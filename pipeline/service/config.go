@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/quire-print/quire/pipeline/storage/s3store"
@@ -49,10 +51,35 @@ type Config struct {
 	// Prefetch is how many unacked messages RabbitMQ sends ahead to this
 	// process. Default Concurrency; it cannot be smaller.
 	Prefetch int
-	// Listen is the HTTP address for /metrics, /healthz, /readyz and, in
-	// embedded mode, the intake endpoint. Default "127.0.0.1:8080";
-	// "127.0.0.1:0" picks a free port (see Service.Addr).
+	// Listen is the HTTP address of every audience (Public, Supplier,
+	// Admin) without an address of its own: one address for all is fine
+	// for development. Default "127.0.0.1:8080"; "127.0.0.1:0" picks a
+	// free port (see Service.Addr).
 	Listen string
+	// Public is the parents' listener: the /preview page and the preview
+	// API. It needs neither RabbitMQ nor S3 to be ready. Default: on
+	// Listen.
+	Public Listener
+	// Supplier is the print supplier's listener: the pull API, with the
+	// pull adapter only. It is ready while storage answers. Default: on
+	// Listen.
+	Supplier Listener
+	// Admin is the operators' listener: /metrics, /healthz, /readyz
+	// (every dependency) and, with the embedded queue, the intake
+	// endpoint. Keep it private. Default: on Listen.
+	Admin Listener
+	// IntakeTokenSHA256 is the lowercase hex SHA-256 of a token the
+	// intake endpoint then requires (Authorization: Bearer <token>), from
+	// any client; make one with "quire batches token". Default empty: no
+	// token, and loopback clients only.
+	IntakeTokenSHA256 string
+	// AMQPCAFile is a PEM file of the certificate authorities an amqps://
+	// broker's certificate is checked against, instead of the system's.
+	// Default empty: the system's.
+	AMQPCAFile string
+	// Batching makes print batches and hands them to a supplier. Default:
+	// Batching.Supplier empty, no batching.
+	Batching BatchConfig
 	// ShutdownTimeout bounds the drain after a stop: envelopes in hand
 	// finish and settle, then HTTP requests in flight finish, each within
 	// this time. Default 30s.
@@ -86,8 +113,8 @@ func (c Config) Validate() error {
 		if c.S3.Bucket == "" {
 			add("S3 bucket is required with an S3 endpoint")
 		}
-		if c.S3.AccessKey == "" || c.S3.SecretKey == "" {
-			add("S3 access key and secret key are required with an S3 endpoint")
+		if (c.S3.AccessKey == "") != (c.S3.SecretKey == "") {
+			add("S3 access key and secret key go together: set both, or neither to take credentials from the AWS environment, web identity or the instance role")
 		}
 	}
 	if c.Concurrency < 0 {
@@ -104,6 +131,25 @@ func (c Config) Validate() error {
 			add("HTTP listen address %q must be host:port, e.g. 127.0.0.1:8080", c.Listen)
 		}
 	}
+	for _, l := range c.listeners() {
+		if err := l.validate(l.aud); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Supplier.Addr != "" && c.Supplier.Addr != ListenerOff && !c.Batching.servesPull() {
+		add("the supplier listener serves only the pull API: set the supplier and the pull adapter, or leave its address empty")
+	}
+	if c.IntakeTokenSHA256 != "" && !hashShape.MatchString(c.IntakeTokenSHA256) {
+		add("intake token hash must be 64 lowercase hex digits (the sha256 line of quire batches token)")
+	}
+	if c.AMQPCAFile != "" && !strings.HasPrefix(c.AMQPURL, "amqps://") {
+		add("AMQP CA file is set but the AMQP URL is not amqps://: the broker would be reached without TLS")
+	}
+	if c.Batching.Supplier != "" {
+		if err := c.Batching.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.ShutdownTimeout < 0 {
 		add("shutdown timeout cannot be negative (got %v)", c.ShutdownTimeout)
 	}
@@ -112,6 +158,8 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+var hashShape = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func (c Config) withDefaults() Config {
 	c.Prefix = cmp.Or(c.Prefix, DefaultPrefix)

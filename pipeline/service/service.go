@@ -1,13 +1,16 @@
-// Package service assembles quire serve: the intake queue (RabbitMQ, or the
-// in-process queue), the store (S3, or a directory), the render worker
-// (which checks every cancellation against the batch records), and one
-// HTTP server for /metrics, /healthz, /readyz and, with the in-process
-// queue, the loopback intake endpoint that quire submit uses.
+// Package service assembles quire serve and starts and stops all of it:
+// the intake queue (RabbitMQ, or the in-process queue), the store (S3, or a
+// directory), the render worker (which checks every cancellation against
+// the batch records), batching (the batcher, the retention sweep, the
+// supplier's pull API) and the preview, behind HTTP listeners by audience:
+// public (the preview), supplier (the pull API) and admin (/metrics,
+// /healthz, /readyz and, with the in-process queue, the intake endpoint
+// that quire submit uses). Each audience may have its own address, or share
+// one; each listener's /readyz checks only what its audience needs.
 //
-// cmd/quire only turns flags and environment into a Config and passes the
-// real renderer; everything else is here, so tests run the whole service
-// with a fake renderer. Other packages' HTTP handlers (the preview
-// endpoints) are mounted on Service.Mux before Run.
+// cmd/quire only turns flags and environment into a Config and calls Run;
+// everything else is here, so tests run the whole service with a fake
+// renderer.
 package service
 
 import (
@@ -15,17 +18,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quire-print/quire/internal/backoff"
+	"github.com/quire-print/quire/internal/buildinfo"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/health"
 	"github.com/quire-print/quire/pipeline/memqueue"
@@ -35,12 +40,14 @@ import (
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
 	"github.com/quire-print/quire/pipeline/worker"
+	"github.com/quire-print/quire/preview"
 )
 
 // Service is one quire serve process.
 type Service struct {
 	cfg      Config
 	log      *slog.Logger
+	build    buildinfo.Info
 	source   pipeline.Source
 	mem      *memqueue.Queue // with the embedded queue only
 	brk      *broker.Broker  // with RabbitMQ only
@@ -50,19 +57,46 @@ type Service struct {
 	envs     *envelopes.Store
 	events   pipeline.Publisher
 	worker   *worker.Worker
+	batching *Batching        // nil without Config.Batching.Supplier
+	preview  *preview.Handler // nil when the renderer draws no documents
 	registry *prometheus.Registry
-	mux      *http.ServeMux
-	ln       net.Listener
-	srv      *http.Server
+	servers  []*server
 	stopping atomic.Bool
 
 	// storageReady is closed once the store answers (StorageReady).
 	storageReady chan struct{}
 }
 
-// New sets up the queue and the store, builds the worker and opens the
-// HTTP listener. It sends nothing to RabbitMQ or S3: Run connects to both,
-// and waits for either that is not up yet.
+// DocumentRenderer lays out and draws single documents, for the preview
+// and for batches' print files. The Renderer from NewRenderer is one.
+type DocumentRenderer interface {
+	preview.Renderer
+	printfile.Renderer
+}
+
+// Run runs quire serve with cfg and the real renderer until ctx ends,
+// then drains (Service.Run). It returns an error if cfg is invalid, a
+// listener cannot open, storage refuses at start, or the drain runs out
+// of time.
+func Run(ctx context.Context, cfg Config) error {
+	r, err := NewRenderer()
+	if err != nil {
+		return err
+	}
+	s, err := New(cfg, r)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// New sets up the queue and the store, builds the worker, batching and
+// the preview, and opens the HTTP listeners. It sends nothing to RabbitMQ
+// or S3: Run connects to both, and waits for either that is not up yet.
+//
+// r renders envelopes for the worker. When it is also a
+// DocumentRenderer (as NewRenderer's is), the public listener serves the
+// preview; batching requires one.
 func New(cfg Config, r worker.Renderer) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -70,8 +104,12 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 	if r == nil {
 		return nil, errors.New("service: a renderer is required")
 	}
+	docs, _ := r.(DocumentRenderer)
+	if docs == nil && cfg.Batching.Supplier != "" {
+		return nil, errors.New("service: batching needs a renderer that draws print files")
+	}
 	cfg = cfg.withDefaults()
-	s := &Service{cfg: cfg, log: cfg.Logger, registry: metrics.NewRegistry(), mux: http.NewServeMux(), storageReady: make(chan struct{})}
+	s := &Service{cfg: cfg, log: cfg.Logger, build: buildinfo.Read(), registry: metrics.NewRegistry(), storageReady: make(chan struct{})}
 
 	var err error
 	var queue metrics.Queue
@@ -85,9 +123,13 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 		}
 		s.source, s.events, queue = s.mem, s.mem.Events(), memQueue{s.mem}
 	} else {
+		tlsCfg, err := AMQPTLS(cfg.AMQPCAFile)
+		if err != nil {
+			return nil, err
+		}
 		s.brk, err = broker.New(broker.Config{
 			URL: cfg.AMQPURL, Prefix: cfg.Prefix, Concurrency: cfg.Concurrency, Prefetch: cfg.Prefetch,
-			RetryDelays: cfg.RetryDelays, ConnectionName: "quire serve", Logger: cfg.Logger,
+			RetryDelays: cfg.RetryDelays, ConnectionName: "quire serve", Logger: cfg.Logger, TLS: tlsCfg,
 		})
 		if err != nil {
 			return nil, err
@@ -114,11 +156,14 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 	if err := metrics.RegisterQueue(s.registry, queue, 2*time.Second); err != nil {
 		return nil, err
 	}
+	if err := s.registry.Register(s.build.Collector()); err != nil {
+		return nil, err
+	}
 	s.worker, err = worker.New(worker.Config{
 		Source: s.source, Store: s.envs, Ping: s.store.Ping, Renderer: r, Events: s.events,
 		// Always, not only when this process batches: batches made by
 		// another process, or by this one before a restart without
-		// --supplier, are in the same store, and an envelope no batch has
+		// batching, are in the same store, and an envelope no batch has
 		// claimed costs one read per cancellation.
 		Cancels: batch.NewStore(s.store),
 		Metrics: m, Logger: cfg.Logger,
@@ -126,50 +171,88 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	ready := health.Readiness{Checks: []health.Check{
-		{Name: "service", Ping: func(context.Context) error {
-			if s.stopping.Load() {
-				return errors.New("stopping")
+	if cfg.Batching.Supplier != "" {
+		if s.batching, err = NewBatching(cfg, s.store, s.events, docs, cfg.Logger); err != nil {
+			return nil, err
+		}
+		for _, c := range s.batching.Collectors() {
+			if err := s.registry.Register(c); err != nil {
+				return nil, fmt.Errorf("service: batching metrics: %w", err)
 			}
-			return nil
-		}},
-		{Name: "broker", Ping: func(ctx context.Context) error { _, err := queue.Depths(ctx); return err }},
-		{Name: "storage", Ping: s.store.Ping},
-	}}
-	s.mux.Handle("GET /metrics", metrics.Handler(s.registry))
-	s.mux.Handle("GET /healthz", health.Liveness())
-	s.mux.Handle("GET /readyz", ready)
-	if s.mem != nil {
-		s.mux.Handle("POST "+IntakePath+"{kind}", &intake{q: s.mem, log: cfg.Logger})
+		}
+	}
+	if docs != nil && cfg.Public.Addr != ListenerOff {
+		if s.preview, err = preview.New(preview.Options{Renderer: docs, Logger: cfg.Logger}); err != nil {
+			return nil, err
+		}
+		if err := s.registry.Register(s.preview.Collector()); err != nil {
+			return nil, fmt.Errorf("service: preview metrics: %w", err)
+		}
 	}
 
-	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("service: HTTP listen address %s: %w", cfg.Listen, err)
+	stopping := health.Check{Name: "service", Ping: func(context.Context) error {
+		if s.stopping.Load() {
+			return health.Reason("stopping")
+		}
+		return nil
+	}}
+	broker := health.Watch("broker", func(ctx context.Context) error { _, err := queue.Depths(ctx); return err }, cfg.Logger)
+	store := health.Watch("storage", s.store.Ping, cfg.Logger)
+	checks := map[Audience][]health.Check{
+		Public:   {stopping},
+		Supplier: {stopping, store},
+		Admin:    {stopping, broker, store},
 	}
-	s.srv = &http.Server{
-		Handler:           s.mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	if s.servers, err = openServers(cfg, checks, cfg.Logger); err != nil {
+		return nil, err
+	}
+	for _, srv := range s.servers {
+		if srv.serves(Admin) {
+			srv.mux.Handle("GET /metrics", metrics.Handler(s.registry))
+			if s.mem != nil {
+				srv.mux.Handle("POST "+IntakePath+"{kind}", &intake{q: s.mem, log: cfg.Logger, tokenSHA256: cfg.IntakeTokenSHA256, addr: srv.ln.Addr()})
+			}
+		}
+		if srv.serves(Public) && s.preview != nil {
+			s.preview.Register(srv.mux)
+		}
+		if srv.serves(Supplier) && s.batching != nil && s.batching.api != nil {
+			srv.mux.Handle("/supplier/", s.batching.api)
+		}
 	}
 	return s, nil
 }
-
-// Mux is the HTTP server's mux, for mounting more handlers (the preview
-// endpoints) before Run.
-func (s *Service) Mux() *http.ServeMux { return s.mux }
 
 // Registry is the Prometheus registry /metrics serves, for more
 // collectors.
 func (s *Service) Registry() *prometheus.Registry { return s.registry }
 
-// Addr is the HTTP server's address, with the port chosen when Listen
-// ended in ":0".
-func (s *Service) Addr() string { return s.ln.Addr().String() }
+// Addr is the admin listener's address (/metrics, /readyz, the intake),
+// with the port chosen when it ended in ":0"; "" when the admin audience
+// is off.
+func (s *Service) Addr() string { return s.AudienceAddr(Admin) }
+
+// AudienceAddr is the address of the listener serving audience a, or ""
+// if a is served nowhere.
+func (s *Service) AudienceAddr(a Audience) string {
+	for _, srv := range s.servers {
+		if srv.serves(a) {
+			return srv.ln.Addr().String()
+		}
+	}
+	return ""
+}
+
+// URL is the base URL of the listener serving audience a
+// ("https://127.0.0.1:8443"), or "" if a is served nowhere.
+func (s *Service) URL(a Audience) string {
+	for _, srv := range s.servers {
+		if srv.serves(a) {
+			return srv.scheme() + "://" + srv.ln.Addr().String()
+		}
+	}
+	return ""
+}
 
 // Embedded reports whether the service runs the in-process queue.
 func (s *Service) Embedded() bool { return s.mem != nil }
@@ -214,13 +297,20 @@ func (s *Service) StorageReady() <-chan struct{} { return s.storageReady }
 // ran out of time, in which case unsettled messages go back to the queue
 // when the process exits.
 func (s *Service) Run(ctx context.Context) error {
-	httpErr := make(chan error, 1)
-	go func() {
-		if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
-			httpErr <- err
-		}
-		close(httpErr)
-	}()
+	// Batching stops the service through this context when it meets a
+	// refusal only once storage answers (S3 lifecycle rules refused), as
+	// a refusal at start would.
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	httpErr := make(chan error, len(s.servers))
+	var serving sync.WaitGroup
+	for _, srv := range s.servers {
+		serving.Go(func() {
+			if err := srv.srv.Serve(srv.ln); !errors.Is(err, http.ErrServerClosed) {
+				httpErr <- fmt.Errorf("%s listener: %w", srv.name(), err)
+			}
+		})
+	}
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	workDone := make(chan error, 1)
@@ -231,16 +321,22 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		workDone <- s.worker.Run(workCtx)
 	}()
-	if s.s3 != nil {
-		s.log.Info("quire serve: running", "http", s.Addr(), "embedded_queue", s.Embedded(),
-			"s3_endpoint", s.cfg.S3.Endpoint, "s3_bucket", s.cfg.S3.Bucket)
+	var batching sync.WaitGroup
+	if s.batching != nil {
+		batching.Go(func() { s.batching.run(workCtx, s.storageReady, fail) })
+		s.log.Info("quire serve: batching, once storage answers", "supplier", s.cfg.Batching.Supplier,
+			"adapter", s.cfg.Batching.adapter(), "cut_off", s.cfg.Batching.Schedule.At, "zone", s.cfg.Batching.Schedule.Location)
 	} else {
-		s.log.Info("quire serve: running", "http", s.Addr(), "embedded_queue", s.Embedded(), "data_dir", s.DataDir())
+		s.log.Info("quire serve: batching is off (no supplier)")
 	}
+	s.logStart()
 
 	var runErr error
 	select {
 	case <-ctx.Done():
+		if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			runErr = err // batching refused
+		}
 		s.log.Info("quire serve: stopping; finishing envelopes in hand")
 	case err := <-workDone:
 		workDone = nil
@@ -271,13 +367,23 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		t.Stop()
 	}
+	batching.Wait()
 	// A fresh context: ctx is already done, and requests in flight
 	// deserve their own time to finish.
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := s.srv.Shutdown(sctx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("service: HTTP shutdown: %w", err))
+	var shutdown sync.WaitGroup
+	shutdownErrs := make([]error, len(s.servers))
+	for i, srv := range s.servers {
+		shutdown.Go(func() {
+			if err := srv.srv.Shutdown(sctx); err != nil {
+				shutdownErrs[i] = fmt.Errorf("service: %s listener shutdown: %w", srv.name(), err)
+			}
+		})
 	}
+	shutdown.Wait()
+	serving.Wait()
+	runErr = errors.Join(append([]error{runErr}, shutdownErrs...)...)
 	if s.brk != nil {
 		_ = s.brk.Close()
 	}
@@ -285,6 +391,33 @@ func (s *Service) Run(ctx context.Context) error {
 		s.log.Info("quire serve: stopped cleanly")
 	}
 	return runErr
+}
+
+// logStart logs the build, the listeners and the stores in one line, and
+// warns of each listener that speaks plain HTTP to other hosts.
+func (s *Service) logStart() {
+	attrs := s.build.LogAttrs()
+	for _, srv := range s.servers {
+		attrs = append(attrs, "http_"+srv.name(), srv.scheme()+"://"+srv.ln.Addr().String())
+		if srv.plainOffLoopback() {
+			s.log.Warn("quire serve: listener speaks plain HTTP on an address other hosts can reach; give it a TLS certificate or put it behind a TLS proxy",
+				"listener", srv.name(), "addr", srv.ln.Addr().String())
+		}
+	}
+	if s.preview != nil && s.URL(Public) != "" {
+		attrs = append(attrs, "preview", s.URL(Public)+"/preview")
+	}
+	attrs = append(attrs, "embedded_queue", s.Embedded())
+	if s.Embedded() && s.URL(Admin) != "" {
+		// Not durable: a stop loses what is queued but not yet stored.
+		attrs = append(attrs, "intake", s.URL(Admin)+IntakePath)
+	}
+	if s.s3 != nil {
+		attrs = append(attrs, "s3_endpoint", s.cfg.S3.Endpoint, "s3_bucket", s.cfg.S3.Bucket)
+	} else {
+		attrs = append(attrs, "data_dir", s.DataDir())
+	}
+	s.log.Info("quire serve: running", attrs...)
 }
 
 // awaitStorage returns once the S3 bucket answers (made first, if the

@@ -49,10 +49,23 @@ type Config struct {
 	// Bucket holds Quire's objects. Required.
 	Bucket string
 
-	// AccessKey and SecretKey are the static credentials Quire signs
-	// requests with. Both required.
+	// AccessKey and SecretKey are static credentials Quire signs requests
+	// with: both or neither. Default (both empty): the usual chain, first
+	// to answer wins — the AWS environment variables (AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), then the shared
+	// credentials file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials),
+	// then an IAM role: web identity (AWS_WEB_IDENTITY_TOKEN_FILE with
+	// AWS_ROLE_ARN, as Kubernetes IRSA sets them), the ECS task role, or
+	// the EC2 instance role. Temporary credentials are renewed before they
+	// expire.
 	AccessKey string
 	SecretKey string
+
+	// CAFile is a PEM file of the certificate authorities the service's
+	// certificate is checked against, instead of the system's: an S3 with
+	// a certificate from a private authority (Ceph RGW, MinIO in a
+	// cluster). Default empty: the system's.
+	CAFile string
 
 	// DisableTLS talks plain HTTP instead of HTTPS. Default false (HTTPS).
 	// Only for a server on loopback, as in tests: object content includes
@@ -145,11 +158,11 @@ func (c Config) validate() error {
 	} else if err := s3utils.CheckValidBucketNameStrict(c.Bucket); err != nil {
 		add("bucket %q is not a valid bucket name: %v", c.Bucket, err)
 	}
-	if c.AccessKey == "" {
-		add("access key cannot be empty")
+	if (c.AccessKey == "") != (c.SecretKey == "") {
+		add("access key and secret key go together: set both, or neither for the credentials chain")
 	}
-	if c.SecretKey == "" {
-		add("secret key cannot be empty")
+	if c.CAFile != "" && c.DisableTLS {
+		add("a CA file is set but TLS is disabled")
 	}
 	switch c.Encryption {
 	case EncryptionNone, EncryptionS3:

@@ -39,6 +39,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 
+	"github.com/quire-print/quire/internal/certfile"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/internal/checksum"
 )
@@ -118,12 +119,19 @@ func NewClient(cfg Config) (*minio.Client, error) {
 	// requests under load (a TLS handshake each, in production). Keep as
 	// many as the transport keeps in all.
 	tr.MaxIdleConnsPerHost = tr.MaxIdleConns
+	if cfg.CAFile != "" {
+		pool, err := certfile.Pool(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("s3store: CA file: %w", err)
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
 	lookup := minio.BucketLookupAuto
 	if cfg.PathStyle {
 		lookup = minio.BucketLookupPath
 	}
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
-		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Creds:        credentialsFor(cfg),
 		Secure:       !cfg.DisableTLS,
 		Region:       cfg.Region,
 		BucketLookup: lookup,
@@ -136,6 +144,21 @@ func NewClient(cfg Config) (*minio.Client, error) {
 		return nil, fmt.Errorf("s3store: %w", err)
 	}
 	return client, nil
+}
+
+// credentialsFor returns cfg's static keys, or, without them, the chain
+// described at Config.AccessKey.
+func credentialsFor(cfg Config) *credentials.Credentials {
+	if cfg.AccessKey != "" {
+		return credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, "")
+	}
+	return credentials.NewChainCredentials([]credentials.Provider{
+		&credentials.EnvAWS{},
+		&credentials.FileAWSCredentials{},
+		// Web identity (IRSA), the ECS task role and the EC2 instance
+		// role, tried in that order by minio-go.
+		&credentials.IAM{},
+	})
 }
 
 // EnsureBucket makes sure the bucket exists, creating it if the Config

@@ -1,0 +1,39 @@
+package service
+
+import (
+	"fmt"
+
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/renderer"
+	"github.com/quire-print/quire/request"
+)
+
+// Renderer is Quire's renderer as the service uses it: it renders
+// envelopes for the worker (a worker.Renderer) and lays out and draws
+// single documents for the preview and print files (a DocumentRenderer).
+type Renderer struct{ *renderer.Renderer }
+
+// NewRenderer loads the templates and fonts.
+func NewRenderer() (Renderer, error) {
+	r, err := renderer.New()
+	if err != nil {
+		return Renderer{}, fmt.Errorf("starting the renderer: %w", err)
+	}
+	return Renderer{r}, nil
+}
+
+// Render implements worker.Renderer.
+func (r Renderer) Render(env *request.Envelope) ([]envelopes.RenderedDocument, error) {
+	out, err := r.RenderEnvelope(env)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]envelopes.RenderedDocument, len(out.Documents))
+	for i, d := range out.Documents {
+		docs[i] = envelopes.RenderedDocument{
+			Kind: d.Kind, Name: d.Name, TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion,
+			Pages: d.Pages, Sheets: d.Sheets, PDF: d.PDF,
+		}
+	}
+	return docs, nil
+}
