@@ -38,8 +38,9 @@ func TestValidate(t *testing.T) {
 		{"path", func(c *Config) { c.Endpoint = "s3.amazonaws.com/bucket" }, "without a path"},
 		{"no bucket", func(c *Config) { c.Bucket = "" }, "bucket cannot be empty"},
 		{"bad bucket", func(c *Config) { c.Bucket = "Quire_Outputs" }, "not a valid bucket name"},
-		{"no access key", func(c *Config) { c.AccessKey = "" }, "access key cannot be empty"},
-		{"no secret key", func(c *Config) { c.SecretKey = "" }, "secret key cannot be empty"},
+		{"no access key", func(c *Config) { c.AccessKey = "" }, "access key and secret key go together"},
+		{"no secret key", func(c *Config) { c.SecretKey = "" }, "access key and secret key go together"},
+		{"CA without TLS", func(c *Config) { c.CAFile = "ca.pem"; c.DisableTLS = true }, "a CA file is set but TLS is disabled"},
 		{"unknown encryption", func(c *Config) { c.Encryption = "AES" }, `encryption must be "none", "SSE-S3" or "SSE-KMS"`},
 		{"KMS without key", func(c *Config) { c.Encryption = EncryptionKMS }, "KMS key id cannot be empty"},
 		{"key without KMS", func(c *Config) { c.Encryption = EncryptionS3; c.KMSKeyID = "k" }, "KMS key id must be empty"},
@@ -68,7 +69,7 @@ func TestValidateJoins(t *testing.T) {
 	if err == nil {
 		t.Fatal("empty config accepted")
 	}
-	for _, want := range []string{"endpoint cannot be empty", "bucket cannot be empty", "access key cannot be empty", "secret key cannot be empty"} {
+	for _, want := range []string{"endpoint cannot be empty", "bucket cannot be empty"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%v\ndoes not say %q", err, want)
 		}

@@ -1,13 +1,16 @@
 package s3test
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/quire-print/quire/internal/tlstest"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
 )
 
@@ -20,6 +23,11 @@ type MinIO struct {
 	data string
 	cmd  *exec.Cmd
 	done chan struct{}
+	// certs is the --certs-dir of a MinIO that speaks HTTPS; "" for HTTP.
+	certs string
+	// CAFile is the authority of its certificate, with certs.
+	CAFile string
+	client *http.Client
 }
 
 // readyPath is MinIO's health endpoint that answers 200 only once the
@@ -32,9 +40,8 @@ const (
 	MinIOPassword = "quire-private-secret"
 )
 
-// StartMinIO starts a private MinIO from QUIRE_TEST_MINIO_BIN and kills it
-// when the test ends.
-func StartMinIO(t testing.TB) *MinIO {
+// newMinIO picks a free port and a data directory for a private MinIO.
+func newMinIO(t testing.TB) *MinIO {
 	t.Helper()
 	bin := os.Getenv("QUIRE_TEST_MINIO_BIN")
 	if bin == "" {
@@ -46,7 +53,36 @@ func StartMinIO(t testing.TB) *MinIO {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	m := &MinIO{t: t, bin: bin, Addr: addr, data: t.TempDir()}
+	m := &MinIO{t: t, bin: bin, Addr: addr, data: t.TempDir(), client: http.DefaultClient}
+	return m
+}
+
+// StartMinIO starts a private MinIO from QUIRE_TEST_MINIO_BIN and kills it
+// when the test ends.
+func StartMinIO(t testing.TB) *MinIO {
+	t.Helper()
+	m := newMinIO(t)
+	m.Start()
+	t.Cleanup(m.Kill)
+	return m
+}
+
+// StartMinIOTLS starts a private MinIO that speaks HTTPS only, with a
+// certificate for 127.0.0.1 from an authority of the test's own, whose
+// certificate is in m.CAFile; Config still says DisableTLS.
+func StartMinIOTLS(t testing.TB) *MinIO {
+	t.Helper()
+	m := newMinIO(t)
+	ca := tlstest.NewCA(t)
+	m.certs = t.TempDir()
+	certFile, keyFile := ca.WriteFiles(t, m.certs, "minio")
+	for from, to := range map[string]string{certFile: "public.crt", keyFile: "private.key"} {
+		if err := os.Rename(from, filepath.Join(m.certs, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.CAFile = ca.WriteCA(t, t.TempDir())
+	m.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
 	m.Start()
 	t.Cleanup(m.Kill)
 	return m
@@ -63,7 +99,13 @@ func (m *MinIO) Config() s3store.Config {
 // until it serves requests.
 func (m *MinIO) Start() {
 	m.t.Helper()
-	m.cmd = exec.Command(m.bin, "server", m.data, "--address", m.Addr, "--quiet")
+	args := []string{"server", m.data, "--address", m.Addr, "--quiet"}
+	scheme := "http://"
+	if m.certs != "" {
+		args = append(args, "--certs-dir", m.certs)
+		scheme = "https://"
+	}
+	m.cmd = exec.Command(m.bin, args...)
 	m.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+MinIOUser, "MINIO_ROOT_PASSWORD="+MinIOPassword)
 	if err := m.cmd.Start(); err != nil {
 		m.t.Fatal(err)
@@ -76,7 +118,7 @@ func (m *MinIO) Start() {
 	// /minio/health/cluster answers 200 only once the object layer is.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get("http://" + m.Addr + readyPath)
+		resp, err := m.client.Get(scheme + m.Addr + readyPath)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
