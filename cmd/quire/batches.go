@@ -162,8 +162,12 @@ func eventsPublisher(cfg service.Config, log *slog.Logger) (p pipeline.Publisher
 	if cfg.Embedded() {
 		return localEvents{cfg.OnEvent, log}, func() {}, nil
 	}
+	tlsCfg, err := service.AMQPTLS(cfg.AMQPCAFile)
+	if err != nil {
+		return nil, nil, err
+	}
 	b, err := broker.New(broker.Config{URL: cfg.AMQPURL, Prefix: cfg.Prefix, RetryDelays: cfg.RetryDelays,
-		ConnectionName: "quire batches", Logger: log})
+		ConnectionName: "quire batches", Logger: log, TLS: tlsCfg})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/quire-print/quire/internal/buildinfo"
+	"github.com/quire-print/quire/internal/envflag"
 )
 
 func main() {
@@ -38,20 +39,29 @@ const defaultGCPercent = 300
 type command struct {
 	name, summary string
 	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	// flags defines the command's flags on a new set writing to w, for
+	// documentation to walk (envflag.Set.Defs); nil for a command whose
+	// flags are not defined through envflag.
+	flags func(w io.Writer) *envflag.Set
 }
 
 // commands lists every command, in the order "quire help" shows them.
 func commands() []command {
 	return []command{
-		{"render", "render request files into PDFs (and page images)", runRender},
-		{"serve", "run render workers, batching, the preview and the HTTP listeners (embedded defaults without a broker)", runServe},
-		{"submit", "hand envelope requests or a cancellation to RabbitMQ or a running serve", runSubmit},
-		{"demo", "the whole flow on the embedded defaults, in one command", runDemo},
-		{"batches", "print batches for operators: list, show, re-send to the supplier, make tokens", runBatches},
-		{"load", "load harness: envelopes/s and latency through RabbitMQ and S3", runLoad},
-		{"previewload", "load harness: the preview endpoints under many clients", runPreviewLoad},
-		{"version", "show the version, VCS revision and Go version (also --version)", runVersion},
-		{"help", "show this help, or a command's (quire help <command>)", nil},
+		{"render", "render request files into PDFs (and page images)", runRender,
+			func(w io.Writer) *envflag.Set { s, _ := renderFlags(w); return s }},
+		{"serve", "run render workers, batching, the preview and the HTTP listeners (embedded defaults without a broker)", runServe,
+			func(w io.Writer) *envflag.Set { s, _ := serveFlags(w); return s }},
+		{"submit", "hand envelope requests or a cancellation to RabbitMQ or a running serve", runSubmit,
+			func(w io.Writer) *envflag.Set { s, _ := submitFlags(w); return s }},
+		{"demo", "the whole flow on the embedded defaults, in one command", runDemo,
+			func(w io.Writer) *envflag.Set { s, _ := demoFlags(w); return s }},
+		{"batches", "print batches for operators: list, show, re-send to the supplier, make tokens", runBatches,
+			func(w io.Writer) *envflag.Set { s, _, _, _ := batchesFlags(w); return s }},
+		{"load", "load harness: envelopes/s and latency through RabbitMQ and S3", runLoad, nil},
+		{"previewload", "load harness: the preview endpoints under many clients", runPreviewLoad, nil},
+		{"version", "show the version, VCS revision and Go version (also --version)", runVersion, nil},
+		{"help", "show this help, or a command's (quire help <command>)", nil, nil},
 	}
 }
 

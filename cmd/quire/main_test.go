@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -74,4 +75,47 @@ func TestRenderFlagsAfterFiles(t *testing.T) {
 	if strings.Contains(stderr.String(), "-o") {
 		t.Errorf("-o was taken for a file: %s", stderr.String())
 	}
+}
+
+// Every flag defined through envflag has a usage, and every environment
+// variable is QUIRE_<FLAG NAME> and names one flag of its command, so the
+// configuration reference and deployment files can be made from the
+// definitions.
+func TestFlagDefinitions(t *testing.T) {
+	walked := 0
+	for _, c := range commands() {
+		if c.flags == nil {
+			continue
+		}
+		s := c.flags(io.Discard)
+		envs := map[string]string{}
+		for _, d := range s.Defs() {
+			walked++
+			if d.Usage == "" {
+				t.Errorf("quire %s --%s has no usage", c.name, d.Name)
+			}
+			if s.FlagSet().Lookup(d.Name) == nil {
+				t.Errorf("quire %s: --%s is defined but not in the flag set", c.name, d.Name)
+			}
+			if d.Env == "" {
+				continue
+			}
+			if prev, ok := envs[d.Env]; ok {
+				t.Errorf("quire %s: %s sets both --%s and --%s", c.name, d.Env, prev, d.Name)
+			}
+			envs[d.Env] = d.Name
+			if want := "QUIRE_" + strings.ToUpper(strings.ReplaceAll(d.Name, "-", "_")); d.Env != want && !knownEnvNames[d.Env] {
+				t.Errorf("quire %s --%s: environment variable %s, want %s", c.name, d.Name, d.Env, want)
+			}
+		}
+	}
+	if walked < 50 {
+		t.Errorf("only %d flag definitions walked", walked)
+	}
+}
+
+// knownEnvNames are environment variables whose names do not follow the
+// flag's, kept for compatibility.
+var knownEnvNames = map[string]bool{
+	"QUIRE_SUBMIT_TIMEOUT": true, // quire submit --timeout
 }

@@ -149,6 +149,9 @@ func (c Config) Validate() error {
 		if err := c.Batching.validate(); err != nil {
 			errs = append(errs, err)
 		}
+		if c.Batching.Lifecycle && c.S3.Endpoint == "" {
+			add("S3 lifecycle rules need an S3 store: set the S3 endpoint, or leave lifecycle rules off")
+		}
 	}
 	if c.ShutdownTimeout < 0 {
 		add("shutdown timeout cannot be negative (got %v)", c.ShutdownTimeout)
