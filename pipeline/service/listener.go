@@ -82,9 +82,10 @@ func (c Config) listeners() []listenerConfig {
 // server is one HTTP listener serving one or more audiences.
 type server struct {
 	audiences []Audience
-	ln        net.Listener
-	srv       *http.Server
-	mux       *http.ServeMux
+	addr      string             // as configured
+	ln        net.Listener       // bound to addr
+	srv       *http.Server       // serving mux on ln
+	mux       *http.ServeMux     // /healthz, /readyz and the audiences' routes
 	certs     *certfile.Reloader // nil for plain HTTP
 }
 
@@ -108,61 +109,42 @@ func (s *server) scheme() string {
 }
 
 // openServers groups the audiences by address (those without one share
-// cfg.Listen), opens one listener per address and gives each a mux with
-// /healthz and a /readyz of the union of its audiences' checks.
-func openServers(cfg Config, checks map[Audience][]health.Check, log *slog.Logger) ([]*server, error) {
-	var out []*server
-	shared := &server{}
-	var ownTLS []struct {
-		s         *server
-		cert, key string
-	}
+// cfg.Listen), opens one listener per address, and gives each a mux with
+// /healthz and a /readyz of the union of its audiences' checks. The
+// caller mounts the audiences' own routes.
+func openServers(cfg Config, checks map[Audience][]health.Check, log *slog.Logger) (servers []*server, err error) {
+	shared := &server{addr: cfg.Listen}
+	servers = []*server{shared}
 	for _, l := range cfg.listeners() {
 		switch l.Addr {
 		case ListenerOff:
-			continue
 		case "":
 			shared.audiences = append(shared.audiences, l.aud)
-			continue
-		}
-		s := &server{audiences: []Audience{l.aud}}
-		out = append(out, s)
-		if l.CertFile != "" {
-			ownTLS = append(ownTLS, struct {
-				s         *server
-				cert, key string
-			}{s, l.CertFile, l.KeyFile})
-		}
-	}
-	if len(shared.audiences) > 0 {
-		out = append([]*server{shared}, out...)
-	}
-	for _, t := range ownTLS {
-		r, err := certfile.New(t.cert, t.key, log)
-		if err != nil {
-			return nil, fmt.Errorf("service: %s TLS: %w", t.s.name(), err)
-		}
-		t.s.certs = r
-	}
-	for _, s := range out {
-		addr := cfg.Listen
-		if len(s.audiences) == 1 {
-			for _, l := range cfg.listeners() {
-				if l.aud == s.audiences[0] && l.Addr != "" {
-					addr = l.Addr
+		default:
+			s := &server{audiences: []Audience{l.aud}, addr: l.Addr}
+			if l.CertFile != "" {
+				if s.certs, err = certfile.New(l.CertFile, l.KeyFile, log); err != nil {
+					return nil, fmt.Errorf("service: %s TLS: %w", l.aud, err)
 				}
 			}
+			servers = append(servers, s)
 		}
-		ln, err := net.Listen("tcp", addr)
+	}
+	if len(shared.audiences) == 0 {
+		servers = servers[1:]
+	}
+	defer func() {
 		if err != nil {
-			closeServers(out)
-			return nil, fmt.Errorf("service: %s listen address %s: %w", s.name(), addr, err)
+			closeServers(servers)
+		}
+	}()
+	for _, s := range servers {
+		if s.ln, err = net.Listen("tcp", s.addr); err != nil {
+			return nil, fmt.Errorf("service: %s listen address %s: %w", s.name(), s.addr, err)
 		}
 		if s.certs != nil {
-			ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.GetCertificate})
+			s.ln = tls.NewListener(s.ln, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.GetCertificate})
 		}
-		s.ln = ln
-		s.mux = http.NewServeMux()
 		var ready health.Readiness
 		seen := map[string]bool{}
 		for _, a := range s.audiences {
@@ -173,6 +155,7 @@ func openServers(cfg Config, checks map[Audience][]health.Check, log *slog.Logge
 				}
 			}
 		}
+		s.mux = http.NewServeMux()
 		s.mux.Handle("GET /healthz", health.Liveness())
 		s.mux.Handle("GET /readyz", ready)
 		s.srv = &http.Server{
@@ -185,7 +168,7 @@ func openServers(cfg Config, checks map[Audience][]health.Check, log *slog.Logge
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
 	}
-	return out, nil
+	return servers, nil
 }
 
 func closeServers(servers []*server) {
