@@ -122,7 +122,8 @@ func startServe(t *testing.T, args ...string) string {
 	// The listeners are open before the start line, so requests made
 	// after it wait for them.
 	logs.WaitFor(t, "quire serve: running", 1)
-	_, rest, ok := strings.Cut(logs.String(), "http_admin+public+supplier=http://")
+	_, rest, _ := strings.Cut(logs.String(), " http_admin+public")
+	_, rest, ok := strings.Cut(rest, "=http://")
 	addr, _, _ := strings.Cut(rest, " ")
 	if !ok {
 		t.Fatalf("quire serve did not say where it listens:\n%s", logs.String())

@@ -79,6 +79,14 @@ func (c Config) listeners() []listenerConfig {
 	return []listenerConfig{{c.Admin, Admin}, {c.Public, Public}, {c.Supplier, Supplier}}
 }
 
+// served returns the listener settings of the audiences with something
+// to serve: the supplier's only with the pull API.
+func (c Config) served() []listenerConfig {
+	return slices.DeleteFunc(c.listeners(), func(l listenerConfig) bool {
+		return l.aud == Supplier && !c.Batching.servesPull()
+	})
+}
+
 // server is one HTTP listener serving one or more audiences.
 type server struct {
 	audiences []Audience
@@ -115,7 +123,7 @@ func (s *server) scheme() string {
 func openServers(cfg Config, checks map[Audience][]health.Check, log *slog.Logger) (servers []*server, err error) {
 	shared := &server{addr: cfg.Listen}
 	servers = []*server{shared}
-	for _, l := range cfg.listeners() {
+	for _, l := range cfg.served() {
 		switch l.Addr {
 		case ListenerOff:
 		case "":
