@@ -95,11 +95,39 @@ func New(r prometheus.Registerer) *Metrics {
 		}),
 	}
 	m.StorageGateOpen.Set(1)
+	for _, k := range ConsumedKinds {
+		m.Consumed.WithLabelValues(k)
+	}
+	for _, w := range CancelledWhats {
+		m.Cancelled.WithLabelValues(w)
+	}
 	if r != nil {
 		r.MustRegister(m.Consumed, m.Rendered, m.Duplicates, m.Cancelled, m.Rejected, m.Failed,
 			m.RenderDuration, m.StoreDuration, m.InFlight, m.StorageGateOpen)
 	}
 	return m
+}
+
+// The label values of Consumed and Cancelled. New gives each its series at
+// 0, as KnownReasons does for the reason codes, so that rate() and
+// increase() see the first event after a start: a series that appears with
+// its first event shows no increase in its first sample.
+var (
+	ConsumedKinds  = []string{"render", "cancel", "unknown"}
+	CancelledWhats = []string{"marker", "skipped", "refused"}
+)
+
+// KnownReasons gives each reason code its series at 0: rejected, the
+// dead-letter codes of Rejected, and failed, the retry reasons of Failed.
+// The worker, which owns the codes, calls it. It may be called more than
+// once.
+func (m *Metrics) KnownReasons(rejected, failed []string) {
+	for _, c := range rejected {
+		m.Rejected.WithLabelValues(c)
+	}
+	for _, r := range failed {
+		m.Failed.WithLabelValues(r)
+	}
 }
 
 // Since observes the time from start to now on h, in seconds.

@@ -69,6 +69,14 @@ const (
 	CodeUnknownKind = "unknown-kind"
 )
 
+// RejectCodes are every dead-letter code the worker uses, and RetryReasons
+// every retry reason: each has its metric series from the start, at 0.
+var (
+	RejectCodes = []string{CodeMalformed, CodeInvalidRequest, CodeConflict, CodeUnprintable, CodeRenderFailed,
+		CodeInternal, CodeInvalidCancel, CodeUnknownKind}
+	RetryReasons = []string{ReasonStorageUnavailable, ReasonEventsUnavailable, ReasonBatchSealing}
+)
+
 // Retry reasons, in the x-quire-retry-reason header and the
 // quire_envelopes_failed_total metric.
 const (
@@ -113,6 +121,7 @@ func New(cfg Config) (*Worker, error) {
 		m:       cfg.Metrics,
 		log:     cfg.Logger,
 	}
+	w.m.KnownReasons(RejectCodes, RetryReasons)
 	w.gate = &gate{clock: cfg.Clock, ping: cfg.Ping, timeout: cfg.PingTimeout,
 		min: cfg.GateBackoffMin, max: cfg.GateBackoffMax, m: cfg.Metrics, log: cfg.Logger,
 		stop: make(chan struct{})}

@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -207,8 +209,65 @@ func newBatchedHarness(t *testing.T, r *fakeRenderer, cancels func(storage.Store
 	t.Cleanup(func() {
 		checkNoPersonalData(t, h.logs.String())
 		h.checkEventsAgainstSchema()
+		h.checkReasonsKnown()
 	})
 	return h
+}
+
+// checkReasonsKnown fails when the worker counted a reason code missing
+// from worker.RejectCodes or worker.RetryReasons: its series would not
+// exist before its first event, and an alert on increase() would miss it.
+func (h *harness) checkReasonsKnown() {
+	h.t.Helper()
+	for _, c := range []struct {
+		vec   *prometheus.CounterVec
+		known []string
+	}{{h.m.Rejected, worker.RejectCodes}, {h.m.Failed, worker.RetryReasons}} {
+		for _, v := range labelValues(h.t, c.vec) {
+			if !slices.Contains(c.known, v) {
+				h.t.Errorf("reason %q was counted but is not listed in worker.RejectCodes or worker.RetryReasons", v)
+			}
+		}
+	}
+}
+
+// labelValues is the value of the one label of each of vec's series.
+func labelValues(t *testing.T, vec *prometheus.CounterVec) []string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(vec)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values []string
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			values = append(values, m.GetLabel()[0].GetValue())
+		}
+	}
+	return values
+}
+
+// TestReasonSeriesStartAtZero checks that a new worker's rejected and
+// failed counters have a series for each of its codes, at 0.
+func TestReasonSeriesStartAtZero(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, c := range []struct {
+		vec   *prometheus.CounterVec
+		known []string
+	}{{h.m.Rejected, worker.RejectCodes}, {h.m.Failed, worker.RetryReasons}} {
+		got := labelValues(t, c.vec)
+		slices.Sort(got)
+		if want := slices.Sorted(slices.Values(c.known)); !slices.Equal(got, want) {
+			t.Errorf("series at start %q, want %q", got, want)
+		}
+		for _, v := range c.known {
+			if n := testutil.ToFloat64(c.vec.WithLabelValues(v)); n != 0 {
+				t.Errorf("%s at start: %v, want 0", v, n)
+			}
+		}
+	}
 }
 
 // printTypes are the event types of schemas/envelope-print-event.v1.schema.json.
