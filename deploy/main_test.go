@@ -1,0 +1,320 @@
+// Package deploy_test checks the deployment files (Dockerfile,
+// compose.yaml, the Kubernetes manifests, the Grafana dashboard and the
+// Prometheus rules) against the quire binary they run: every flag,
+// environment variable, port, probe path and metric they name must be one
+// the binary has. The binary is built once, by scripts/image-root.sh, as
+// the image's is.
+package deploy_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quire-print/quire/internal/clihelp"
+)
+
+var (
+	imageDir   string // scripts/image-root.sh's output, for the whole run
+	buildOnce  sync.Once
+	buildErr   error
+	helpOnce   sync.Once
+	serveHelp  clihelp.Command
+	helpErr    error
+	repoRoot   string
+	repoRootOK bool
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "quire-deploy-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	imageDir = dir
+	code := m.Run()
+	if shared != nil {
+		shared.s.stop()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// root is the repository root.
+func root(t *testing.T) string {
+	t.Helper()
+	if !repoRootOK {
+		r, err := clihelp.ModuleRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		repoRoot, repoRootOK = r, true
+	}
+	return repoRoot
+}
+
+// quireBinary builds the image's files once, with the Dockerfile's build
+// stage environment, and returns the binary's path.
+func quireBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		df, err := readDockerfile(filepath.Join(root(t), "Dockerfile"))
+		if err != nil {
+			buildErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		_, buildErr = clihelp.BuildImageRoot(ctx, imageDir, df.build().env()...)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(imageDir, clihelp.ImageBinary)
+}
+
+// serveFlags is what the binary's "quire serve -help" says.
+func serveFlags(t *testing.T) clihelp.Command {
+	t.Helper()
+	bin := quireBinary(t)
+	helpOnce.Do(func() {
+		serveHelp, helpErr = clihelp.Read(context.Background(), bin, "serve")
+		if helpErr == nil && len(serveHelp.Flags) == 0 {
+			helpErr = fmt.Errorf("quire serve -help lists no flags")
+		}
+		if helpErr == nil && len(serveHelp.Listeners()) == 0 {
+			helpErr = fmt.Errorf("quire serve -help names no listener (a flag whose value is an `address`)")
+		}
+	})
+	if helpErr != nil {
+		t.Fatal(helpErr)
+	}
+	return serveHelp
+}
+
+// checkArgs checks command-line words: every "--flag" or "-flag" (with or
+// without "=value") must be one of serve's flags.
+func checkArgs(t *testing.T, where string, words []string) {
+	t.Helper()
+	help := serveFlags(t)
+	for _, w := range words {
+		if !strings.HasPrefix(w, "-") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(w, "-"), "=")
+		if _, ok := help.Flag(name); !ok {
+			t.Errorf("%s: quire serve has no flag --%s", where, name)
+		}
+	}
+}
+
+// freeAddr is a loopback address with a port free now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serve is a running "quire serve".
+type serve struct {
+	// addrs is the loopback address of each listener, by flag name.
+	addrs map[string]string
+	cmd   *exec.Cmd
+	out   *strings.Builder
+	// stop interrupts it and waits for it to exit.
+	stop func()
+}
+
+// serveOpts say how to start quire serve.
+type serveOpts struct {
+	bin  string   // the binary; path inside Chroot with one
+	args []string // after "serve"
+	env  []string // NAME=value, after the host's (without QUIRE_*) unless noHostEnv
+	// noHostEnv starts it with env alone, as a container starts.
+	noHostEnv bool
+	// prepare changes the command before it starts (a chroot, a user).
+	prepare func(*exec.Cmd)
+}
+
+// startServe starts "quire serve" with every listener on a free loopback
+// port, and waits until one answers /healthz.
+func startServe(t *testing.T, o serveOpts) *serve {
+	t.Helper()
+	help := serveFlags(t)
+	s := &serve{addrs: map[string]string{}, out: &strings.Builder{}}
+	cmd := exec.Command(o.bin, append([]string{"serve"}, o.args...)...)
+	cmd.Env = []string{}
+	if !o.noHostEnv {
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "QUIRE_") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+	}
+	cmd.Env = append(cmd.Env, o.env...)
+	for _, l := range help.Listeners() {
+		if l.Env == "" {
+			t.Fatalf("listener flag --%s has no environment variable", l.Name)
+		}
+		s.addrs[l.Name] = freeAddr(t)
+		cmd.Env = append(cmd.Env, l.Env+"="+s.addrs[l.Name])
+	}
+	cmd.Stdout, cmd.Stderr = &lockedWriter{b: s.out}, &lockedWriter{b: s.out}
+	if o.prepare != nil {
+		o.prepare(cmd)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd = cmd
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	s.stop = func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+	// Wait for a listener to answer: the process has no other signal of
+	// being up that every version gives.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		for _, addr := range s.addrs {
+			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return s
+				}
+			}
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			s.stop()
+			t.Fatalf("quire serve exited before answering /healthz: %v\n%s", err, s.output())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			t.Fatalf("quire serve did not answer /healthz within 60s\n%s", s.output())
+		}
+	}
+}
+
+func (s *serve) output() string {
+	mu.Lock()
+	defer mu.Unlock()
+	return s.out.String()
+}
+
+var mu sync.Mutex
+
+type lockedWriter struct{ b *strings.Builder }
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	return w.b.Write(p)
+}
+
+// probePaths are the paths whose answers say what a listener serves: the
+// probes', the admin's, the parents' and the supplier's.
+var probePaths = []string{"/healthz", "/readyz", "/metrics", "/preview", "/api/v1/templates", "/supplier/v1/batches"}
+
+// sharedServe is one quire serve for the tests that only read from it: on
+// the embedded defaults, batching for a pull supplier (so batching's
+// metrics and the pull API exist), every listener on its own port.
+type sharedServe struct {
+	s *serve
+	// routes is the status each listener (by flag name) answered GET
+	// path with, for each of probePaths: 404 means not served there.
+	routes map[string]map[string]int
+}
+
+var (
+	shared     *sharedServe
+	sharedOnce sync.Once
+	sharedErr  string
+)
+
+// sharedQuire starts the shared serve on first use and asks every listener
+// for every probe path; TestMain stops it. Asking is also the traffic that
+// gives the request counters (by route and code) their first series.
+func sharedQuire(t *testing.T) *sharedServe {
+	t.Helper()
+	bin := quireBinary(t)
+	serveFlags(t)
+	sharedOnce.Do(func() {
+		// Not t.Fatal inside Do: record the failure for every caller.
+		ok := t.Run("start shared quire serve", func(t *testing.T) {
+			s := startServe(t, serveOpts{bin: bin, env: []string{
+				"QUIRE_DATA_DIR=" + filepath.Join(imageDir, "shared-data"),
+				"QUIRE_SUPPLIER=example-printer",
+				"QUIRE_SUPPLIER_ADAPTER=pull",
+				// The hash of some token: requests without it get 401.
+				"QUIRE_SUPPLIER_TOKENS=example-printer:" + strings.Repeat("ab", 32),
+			}})
+			shared = &sharedServe{s: s, routes: map[string]map[string]int{}}
+			for name, addr := range s.addrs {
+				shared.routes[name] = map[string]int{}
+				for _, p := range probePaths {
+					resp, err := http.Get("http://" + addr + p)
+					if err != nil {
+						t.Fatalf("GET %s on --%s: %v", p, name, err)
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					shared.routes[name][p] = resp.StatusCode
+				}
+			}
+		})
+		if !ok {
+			sharedErr = "the shared quire serve did not start (see the subtest)"
+		}
+	})
+	if sharedErr != "" {
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
+
+// listenerForPort returns the listener flag whose address, as set by env
+// (NAME=value, the deployment file's), has port. With several on one
+// address, any of them: they share one server.
+func listenerForPort(t *testing.T, env map[string]string, port string) (clihelp.Flag, bool) {
+	t.Helper()
+	for _, l := range serveFlags(t).Listeners() {
+		v, ok := env[l.Env]
+		if !ok {
+			v = strings.Trim(l.Default, `"`)
+		}
+		if v == "" {
+			continue
+		}
+		p, err := clihelp.Port(v)
+		if err != nil {
+			t.Errorf("%s=%q: %v", l.Env, v, err)
+			continue
+		}
+		if p == port {
+			return l, true
+		}
+	}
+	return clihelp.Flag{}, false
+}
