@@ -1,0 +1,369 @@
+package deploy_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The parts of Kubernetes objects the test reads.
+type (
+	k8sObject struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+		Metadata   struct {
+			Name   string            `yaml:"name"`
+			Labels map[string]string `yaml:"labels"`
+		} `yaml:"metadata"`
+		Spec yaml.Node `yaml:"spec"`
+		file string
+	}
+	deploymentSpec struct {
+		Replicas int `yaml:"replicas"`
+		Selector struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+		} `yaml:"selector"`
+		Template struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
+			Spec struct {
+				SecurityContext struct {
+					RunAsNonRoot *bool `yaml:"runAsNonRoot"`
+					RunAsUser    *int  `yaml:"runAsUser"`
+				} `yaml:"securityContext"`
+				Containers []container `yaml:"containers"`
+				Volumes    []struct {
+					Name string `yaml:"name"`
+				} `yaml:"volumes"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	}
+	container struct {
+		Name    string   `yaml:"name"`
+		Command []string `yaml:"command"`
+		Args    []string `yaml:"args"`
+		Env     []struct {
+			Name      string     `yaml:"name"`
+			Value     *string    `yaml:"value"`
+			ValueFrom *yaml.Node `yaml:"valueFrom"`
+		} `yaml:"env"`
+		Ports []struct {
+			Name          string `yaml:"name"`
+			ContainerPort int    `yaml:"containerPort"`
+		} `yaml:"ports"`
+		StartupProbe   *probe `yaml:"startupProbe"`
+		LivenessProbe  *probe `yaml:"livenessProbe"`
+		ReadinessProbe *probe `yaml:"readinessProbe"`
+		Resources      struct {
+			Requests map[string]string `yaml:"requests"`
+			Limits   map[string]string `yaml:"limits"`
+		} `yaml:"resources"`
+		SecurityContext struct {
+			AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+			ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
+			RunAsNonRoot             *bool `yaml:"runAsNonRoot"`
+			Capabilities             struct {
+				Drop []string `yaml:"drop"`
+			} `yaml:"capabilities"`
+		} `yaml:"securityContext"`
+		VolumeMounts []struct {
+			Name      string `yaml:"name"`
+			MountPath string `yaml:"mountPath"`
+		} `yaml:"volumeMounts"`
+	}
+	probe struct {
+		HTTPGet *struct {
+			Path string    `yaml:"path"`
+			Port yaml.Node `yaml:"port"`
+		} `yaml:"httpGet"`
+	}
+	serviceSpec struct {
+		Selector map[string]string `yaml:"selector"`
+		Ports    []struct {
+			Name       string    `yaml:"name"`
+			Port       int       `yaml:"port"`
+			TargetPort yaml.Node `yaml:"targetPort"`
+		} `yaml:"ports"`
+	}
+	pdbSpec struct {
+		MinAvailable   *int `yaml:"minAvailable"`
+		MaxUnavailable *int `yaml:"maxUnavailable"`
+		Selector       struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+		} `yaml:"selector"`
+	}
+)
+
+// readManifests reads every object of every YAML file in dir but the
+// kustomization, and checks the kustomization lists every file.
+func readManifests(t *testing.T, dir string) []k8sObject {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []k8sObject
+	var listed []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Base(f) == "kustomization.yaml" {
+			var k struct {
+				Resources []string `yaml:"resources"`
+			}
+			if err := yaml.Unmarshal(data, &k); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			listed = k.Resources
+			continue
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var o k8sObject
+			err := dec.Decode(&o)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			o.file = filepath.Base(f)
+			objs = append(objs, o)
+		}
+	}
+	for _, f := range files {
+		if b := filepath.Base(f); b != "kustomization.yaml" && !slices.Contains(listed, b) {
+			t.Errorf("kustomization.yaml does not list %s", b)
+		}
+	}
+	return objs
+}
+
+func decodeSpec(t *testing.T, o k8sObject, into any) {
+	t.Helper()
+	if err := o.Spec.Decode(into); err != nil {
+		t.Fatalf("%s: %s %s: %v", o.file, o.Kind, o.Metadata.Name, err)
+	}
+}
+
+// TestKubernetesAgainstBinary checks deploy/kubernetes: every variable
+// and flag quire serve reads, every container port a listener's, every
+// probe on a path its listener answers, one Service per listener, and the
+// pod locked down (non-root, read-only root filesystem, limits, a
+// PodDisruptionBudget that lets a node drain).
+func TestKubernetesAgainstBinary(t *testing.T) {
+	objs := readManifests(t, filepath.Join(root(t), "deploy", "kubernetes"))
+	help := serveFlags(t)
+	routes := sharedQuire(t).routes
+
+	var dep deploymentSpec
+	var services []serviceSpec
+	var pdbs []pdbSpec
+	for _, o := range objs {
+		switch o.Kind {
+		case "Deployment":
+			decodeSpec(t, o, &dep)
+		case "Service":
+			var s serviceSpec
+			decodeSpec(t, o, &s)
+			services = append(services, s)
+		case "PodDisruptionBudget":
+			var p pdbSpec
+			decodeSpec(t, o, &p)
+			pdbs = append(pdbs, p)
+		default:
+			t.Errorf("%s: a %s; the test knows Deployment, Service and PodDisruptionBudget", o.file, o.Kind)
+		}
+	}
+	pod := dep.Template.Spec
+	if len(pod.Containers) != 1 {
+		t.Fatalf("Deployment: %d containers, want 1", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	podLabels := dep.Template.Metadata.Labels
+	if !subset(dep.Selector.MatchLabels, podLabels) {
+		t.Error("Deployment: selector does not match the pod's labels")
+	}
+
+	// Command line and environment.
+	if len(c.Command) > 0 {
+		t.Errorf("container command %q: leave the image's ENTRYPOINT", c.Command)
+	}
+	if len(c.Args) == 0 || c.Args[0] != "serve" {
+		t.Fatalf("container args %q, want serve [flags]", c.Args)
+	}
+	checkArgs(t, "Deployment args", c.Args[1:])
+	env := map[string]string{}
+	for _, e := range c.Env {
+		if strings.HasPrefix(e.Name, "QUIRE_") {
+			if _, ok := help.ByEnv(e.Name); !ok {
+				t.Errorf("Deployment: quire serve reads no %s", e.Name)
+			}
+		}
+		if e.Value != nil {
+			env[e.Name] = *e.Value
+		} else if e.ValueFrom == nil {
+			t.Errorf("Deployment: %s has neither value nor valueFrom", e.Name)
+		}
+	}
+	for _, e := range c.Env {
+		if l, ok := help.ByEnv(e.Name); ok && l.IsListener() && e.ValueFrom != nil {
+			t.Errorf("Deployment: %s from valueFrom: give the listener's address as a value", e.Name)
+		}
+	}
+
+	// Ports: each a listener's; each listener set to a non-loopback
+	// address has one.
+	portByName := map[string]int{}
+	isPort := map[int]bool{}
+	listenerOf := map[int]string{}
+	for _, p := range c.Ports {
+		portByName[p.Name] = p.ContainerPort
+		isPort[p.ContainerPort] = true
+		l, ok := listenerForPort(t, env, strconv.Itoa(p.ContainerPort))
+		if !ok {
+			t.Errorf("container port %s (%d) is no listener's port", p.Name, p.ContainerPort)
+			continue
+		}
+		listenerOf[p.ContainerPort] = l.Name
+	}
+	for _, l := range help.Listeners() {
+		addr, ok := env[l.Env]
+		if !ok || addr == "" || strings.HasPrefix(addr, "127.") || strings.HasPrefix(addr, "localhost:") {
+			continue
+		}
+		port, _ := strconv.Atoi(portOf(t, addr))
+		if _, ok := listenerOf[port]; !ok {
+			t.Errorf("%s=%s: no container port %d", l.Env, addr, port)
+		}
+	}
+	resolve := func(n yaml.Node) (int, bool) {
+		if p, err := strconv.Atoi(n.Value); err == nil {
+			return p, isPort[p]
+		}
+		p, ok := portByName[n.Value]
+		return p, ok
+	}
+
+	// Probes: liveness and startup on /healthz (the process serves HTTP),
+	// readiness on /readyz (it can work), each answered 200 by the
+	// listener on its port.
+	for _, pr := range []struct {
+		name, path string
+		p          *probe
+	}{{"startupProbe", "/healthz", c.StartupProbe}, {"livenessProbe", "/healthz", c.LivenessProbe}, {"readinessProbe", "/readyz", c.ReadinessProbe}} {
+		if pr.p == nil || pr.p.HTTPGet == nil {
+			if pr.name != "startupProbe" {
+				t.Errorf("no %s with httpGet", pr.name)
+			}
+			continue
+		}
+		if pr.p.HTTPGet.Path != pr.path {
+			t.Errorf("%s on %s, want %s", pr.name, pr.p.HTTPGet.Path, pr.path)
+		}
+		port, ok := resolve(pr.p.HTTPGet.Port)
+		if !ok {
+			t.Errorf("%s: port %q is not a container port", pr.name, pr.p.HTTPGet.Port.Value)
+			continue
+		}
+		l := listenerOf[port]
+		if got := routes[l][pr.p.HTTPGet.Path]; got != 200 {
+			t.Errorf("%s: GET %s on the --%s listener answers %d, want 200", pr.name, pr.p.HTTPGet.Path, l, got)
+		}
+	}
+
+	// Resources and lockdown.
+	for _, r := range []string{"cpu", "memory"} {
+		if c.Resources.Requests[r] == "" || c.Resources.Limits[r] == "" {
+			t.Errorf("container: no %s request or limit", r)
+		}
+	}
+	sc := c.SecurityContext
+	if !isTrue(sc.ReadOnlyRootFilesystem) || !isTrue(sc.RunAsNonRoot) || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		!slices.Contains(sc.Capabilities.Drop, "ALL") {
+		t.Errorf("container securityContext %+v: want readOnlyRootFilesystem, runAsNonRoot, no privilege escalation, drop ALL", sc)
+	}
+	df, err := readDockerfile(filepath.Join(root(t), "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := imageUser(t, df.final())
+	if psc := pod.SecurityContext; !isTrue(psc.RunAsNonRoot) || psc.RunAsUser == nil || *psc.RunAsUser != uid {
+		t.Errorf("pod securityContext: want runAsNonRoot and runAsUser %d (the image's USER)", uid)
+	}
+	tmp := false
+	for _, m := range c.VolumeMounts {
+		tmp = tmp || m.MountPath == "/tmp"
+	}
+	if !tmp {
+		t.Error("no volume on /tmp: the root filesystem is read-only")
+	}
+
+	// One Service per listener in use, each on a container port.
+	served := map[int]int{}
+	for i, s := range services {
+		if !subset(s.Selector, podLabels) || len(s.Selector) == 0 {
+			t.Errorf("Service %d: selector %v does not pick quire's pods", i, s.Selector)
+		}
+		for _, p := range s.Ports {
+			port, ok := resolve(p.TargetPort)
+			if !ok {
+				t.Errorf("Service %d: targetPort %q is not a container port", i, p.TargetPort.Value)
+				continue
+			}
+			served[port]++
+		}
+	}
+	for port := range listenerOf {
+		if served[port] != 1 {
+			t.Errorf("listener port %d (--%s): %d Services, want one", port, listenerOf[port], served[port])
+		}
+	}
+	if len(services) != len(listenerOf) {
+		t.Errorf("%d Services for %d listeners (%v)", len(services), len(listenerOf), slices.Sorted(maps.Values(listenerOf)))
+	}
+
+	// A budget that keeps one running and still lets a node drain.
+	if len(pdbs) != 1 {
+		t.Fatalf("%d PodDisruptionBudgets, want 1", len(pdbs))
+	}
+	p := pdbs[0]
+	if !subset(p.Selector.MatchLabels, podLabels) {
+		t.Error("PodDisruptionBudget: selector does not match the pod's labels")
+	}
+	if p.MinAvailable == nil || *p.MinAvailable < 1 || *p.MinAvailable >= dep.Replicas {
+		t.Errorf("PodDisruptionBudget minAvailable %v with %d replicas: want at least 1 and fewer than the replicas", p.MinAvailable, dep.Replicas)
+	}
+}
+
+func portOf(t *testing.T, addr string) string {
+	t.Helper()
+	i := strings.LastIndex(addr, ":")
+	if i < 0 {
+		t.Fatalf("address %q has no port", addr)
+	}
+	return addr[i+1:]
+}
+
+func subset(a, b map[string]string) bool {
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
