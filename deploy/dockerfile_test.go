@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -117,21 +116,6 @@ func (s stage) env() []string {
 		}
 	}
 	return out
-}
-
-// exec reads ENTRYPOINT or CMD in its JSON (exec) form: the shell form
-// would need a shell, which the image has not.
-func (s stage) exec(t *testing.T, cmd string) []string {
-	t.Helper()
-	ins := s.all(cmd)
-	if len(ins) != 1 {
-		t.Fatalf("Dockerfile: %d %s in the image stage, want 1", len(ins), cmd)
-	}
-	var words []string
-	if err := json.Unmarshal([]byte(ins[0].Args), &words); err != nil {
-		t.Fatalf("Dockerfile:%d: %s must be a JSON array (there is no shell in the image): %v", ins[0].Line, cmd, err)
-	}
-	return words
 }
 
 // copySpec is one COPY --from=build of the image stage.

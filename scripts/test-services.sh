@@ -28,6 +28,16 @@ if ((${#need_pkgs[@]})); then
 	apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
+# promtool checks and unit-tests the alert rules (deploy/prometheus). It
+# comes with Debian's prometheus package; its recommends (node exporter)
+# are not needed.
+if ! command -v promtool >/dev/null; then
+	log "installing prometheus (for promtool)"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 # RabbitMQ: start it if it does not answer.
 if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
 	log "starting RabbitMQ"
