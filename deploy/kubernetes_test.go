@@ -290,6 +290,13 @@ func TestKubernetesAgainstBinary(t *testing.T) {
 			t.Errorf("container: no %s request or limit", r)
 		}
 	}
+	if v, ok := env["GOMEMLIMIT"]; ok {
+		soft, err1 := parseBytes(v)
+		hard, err2 := parseBytes(c.Resources.Limits["memory"])
+		if err1 != nil || err2 != nil || soft >= hard {
+			t.Errorf("GOMEMLIMIT %s must be under the memory limit %s", v, c.Resources.Limits["memory"])
+		}
+	}
 	sc := c.SecurityContext
 	if !isTrue(sc.ReadOnlyRootFilesystem) || !isTrue(sc.RunAsNonRoot) || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
 		!slices.Contains(sc.Capabilities.Drop, "ALL") {
@@ -355,6 +362,22 @@ func portOf(t *testing.T, addr string) string {
 		t.Fatalf("address %q has no port", addr)
 	}
 	return addr[i+1:]
+}
+
+// parseBytes reads a size as GOMEMLIMIT (B, KiB, MiB, GiB) or a
+// Kubernetes quantity (Ki, Mi, Gi) writes it.
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		n      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"Gi", 1 << 30}, {"Mi", 1 << 20}, {"Ki", 1 << 10}, {"B", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			n, err := strconv.ParseInt(num, 10, 64)
+			return n * u.n, err
+		}
+	}
+	return strconv.ParseInt(s, 10, 64)
 }
 
 func subset(a, b map[string]string) bool {
