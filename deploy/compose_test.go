@@ -71,26 +71,27 @@ func TestComposeAgainstBinary(t *testing.T) {
 	}
 
 	// The preview page is published on localhost, on a listener's port.
-	s := sharedQuire(t)
 	if len(q.Ports) == 0 {
 		t.Fatal("quire publishes no port: the preview page must be reachable on localhost")
 	}
+	ports := listenerPorts(t, env)
+	routes := routesFor(t, env)
 	preview := false
 	for _, port := range q.Ports {
+		p := strconv.Itoa(int(port.Target))
 		if port.HostIP != "127.0.0.1" {
-			t.Errorf("quire: port %d published on %q, want 127.0.0.1 only", port.Target, port.HostIP)
+			t.Errorf("quire: port %s published on %q, want 127.0.0.1 only", p, port.HostIP)
 		}
-		l, ok := listenerForPort(t, env, strconv.Itoa(int(port.Target)))
-		if !ok {
-			t.Errorf("quire: port %d is no listener's port", port.Target)
+		if !ports[p] {
+			t.Errorf("quire: port %s is no listener's port", p)
 			continue
 		}
-		if s.routes[l.Name]["/preview"] == 200 {
+		if routes[p]["/preview"] == 200 {
 			preview = true
 		}
 	}
 	if !preview {
-		t.Errorf("no published port serves /preview (routes by listener: %v)", s.routes)
+		t.Errorf("no published port serves /preview (answers by port: %v)", routes)
 	}
 
 	// The broker and the store are the file's services, the bucket the

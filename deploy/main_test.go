@@ -147,6 +147,9 @@ type serveOpts struct {
 	noHostEnv bool
 	// prepare changes the command before it starts (a chroot, a user).
 	prepare func(*exec.Cmd)
+	// listeners gives listeners' values, by flag name; the others get a
+	// free loopback port each.
+	listeners map[string]string
 }
 
 // startServe starts "quire serve" with every listener on a free loopback
@@ -169,8 +172,14 @@ func startServe(t *testing.T, o serveOpts) *serve {
 		if l.Env == "" {
 			t.Fatalf("listener flag --%s has no environment variable", l.Name)
 		}
-		s.addrs[l.Name] = freeAddr(t)
-		cmd.Env = append(cmd.Env, l.Env+"="+s.addrs[l.Name])
+		addr, given := o.listeners[l.Name]
+		if !given {
+			addr = freeAddr(t)
+		}
+		cmd.Env = append(cmd.Env, l.Env+"="+addr)
+		if _, _, err := net.SplitHostPort(addr); err == nil {
+			s.addrs[l.Name] = addr
+		}
 	}
 	cmd.Stdout, cmd.Stderr = &lockedWriter{b: s.out}, &lockedWriter{b: s.out}
 	if o.prepare != nil {
@@ -237,15 +246,20 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 // probes', the admin's, the parents' and the supplier's.
 var probePaths = []string{"/healthz", "/readyz", "/metrics", "/preview", "/api/v1/templates", "/supplier/v1/batches"}
 
-// sharedServe is one quire serve for the tests that only read from it: on
-// the embedded defaults, batching for a pull supplier (so batching's
-// metrics and the pull API exist), every listener on its own port.
-type sharedServe struct {
-	s *serve
-	// routes is the status each listener (by flag name) answered GET
-	// path with, for each of probePaths: 404 means not served there.
-	routes map[string]map[string]int
+// batchingEnv makes quire serve batch for a pull supplier, so that
+// batching's metrics and the pull API exist. Requests without the token
+// whose hash this is get 401.
+var batchingEnv = []string{
+	"QUIRE_SUPPLIER=example-printer",
+	"QUIRE_SUPPLIER_ADAPTER=pull",
+	"QUIRE_SUPPLIER_TOKENS=example-printer:" + strings.Repeat("ab", 32),
 }
+
+// sharedServe is one quire serve for the tests that only read its
+// metrics: on the embedded defaults, batching for a pull supplier, every
+// listener on its own port, each asked for every probe path once (which
+// also gives the request counters, by route and code, their first series).
+type sharedServe struct{ s *serve }
 
 var (
 	shared     *sharedServe
@@ -253,9 +267,7 @@ var (
 	sharedErr  string
 )
 
-// sharedQuire starts the shared serve on first use and asks every listener
-// for every probe path; TestMain stops it. Asking is also the traffic that
-// gives the request counters (by route and code) their first series.
+// sharedQuire starts the shared serve on first use; TestMain stops it.
 func sharedQuire(t *testing.T) *sharedServe {
 	t.Helper()
 	bin := quireBinary(t)
@@ -263,24 +275,12 @@ func sharedQuire(t *testing.T) *sharedServe {
 	sharedOnce.Do(func() {
 		// Not t.Fatal inside Do: record the failure for every caller.
 		ok := t.Run("start shared quire serve", func(t *testing.T) {
-			s := startServe(t, serveOpts{bin: bin, env: []string{
-				"QUIRE_DATA_DIR=" + filepath.Join(imageDir, "shared-data"),
-				"QUIRE_SUPPLIER=example-printer",
-				"QUIRE_SUPPLIER_ADAPTER=pull",
-				// The hash of some token: requests without it get 401.
-				"QUIRE_SUPPLIER_TOKENS=example-printer:" + strings.Repeat("ab", 32),
-			}})
-			shared = &sharedServe{s: s, routes: map[string]map[string]int{}}
-			for name, addr := range s.addrs {
-				shared.routes[name] = map[string]int{}
+			env := append([]string{"QUIRE_DATA_DIR=" + filepath.Join(imageDir, "shared-data")}, batchingEnv...)
+			s := startServe(t, serveOpts{bin: bin, env: env})
+			shared = &sharedServe{s: s}
+			for _, addr := range s.addrs {
 				for _, p := range probePaths {
-					resp, err := http.Get("http://" + addr + p)
-					if err != nil {
-						t.Fatalf("GET %s on --%s: %v", p, name, err)
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					shared.routes[name][p] = resp.StatusCode
+					get(addr, p)
 				}
 			}
 		})
@@ -294,27 +294,69 @@ func sharedQuire(t *testing.T) *sharedServe {
 	return shared
 }
 
-// listenerForPort returns the listener flag whose address, as set by env
-// (NAME=value, the deployment file's), has port. With several on one
-// address, any of them: they share one server.
-func listenerForPort(t *testing.T, env map[string]string, port string) (clihelp.Flag, bool) {
+// get answers the status of GET path on addr, 0 if nothing answers.
+func get(addr, path string) int {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// routesFor starts quire serve with the listeners a deployment file sets
+// in env (NAME=value; unset ones keep their defaults), each distinct port
+// moved to a free loopback one, so that audiences share a listener as
+// they would in the deployment. It returns what GET of each probe path
+// answers, by the deployment's port: 404 or 0 means not served there.
+func routesFor(t *testing.T, env map[string]string) map[string]map[string]int {
 	t.Helper()
+	bin := quireBinary(t)
+	local := map[string]string{} // deployment port → loopback address
+	listeners := map[string]string{}
 	for _, l := range serveFlags(t).Listeners() {
 		v, ok := env[l.Env]
 		if !ok {
 			v = strings.Trim(l.Default, `"`)
 		}
-		if v == "" {
-			continue
-		}
-		p, err := clihelp.Port(v)
+		_, port, err := net.SplitHostPort(v)
 		if err != nil {
-			t.Errorf("%s=%q: %v", l.Env, v, err)
+			listeners[l.Name] = v // empty or off: as the deployment says
 			continue
 		}
-		if p == port {
-			return l, true
+		if local[port] == "" {
+			local[port] = freeAddr(t)
+		}
+		listeners[l.Name] = local[port]
+	}
+	env2 := append([]string{"QUIRE_DATA_DIR=" + t.TempDir()}, batchingEnv...)
+	s := startServe(t, serveOpts{bin: bin, env: env2, listeners: listeners})
+	defer s.stop()
+	routes := map[string]map[string]int{}
+	for port, addr := range local {
+		routes[port] = map[string]int{}
+		for _, p := range probePaths {
+			routes[port][p] = get(addr, p)
 		}
 	}
-	return clihelp.Flag{}, false
+	return routes
+}
+
+// listenerPorts are the ports a deployment file's env (NAME=value)
+// gives quire serve's listeners; unset ones keep their defaults, and a
+// listener whose address names no port (empty, off) has none.
+func listenerPorts(t *testing.T, env map[string]string) map[string]bool {
+	t.Helper()
+	ports := map[string]bool{}
+	for _, l := range serveFlags(t).Listeners() {
+		v, ok := env[l.Env]
+		if !ok {
+			v = strings.Trim(l.Default, `"`)
+		}
+		if _, port, err := net.SplitHostPort(v); err == nil {
+			ports[port] = true
+		}
+	}
+	return ports
 }

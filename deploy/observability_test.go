@@ -123,7 +123,7 @@ func exposedNames(t *testing.T) map[string]bool {
 		}
 	}
 	if !names["quire_envelopes_rendered_total"] {
-		t.Fatalf("no listener's /metrics has quire_envelopes_rendered_total (routes %v)", s.routes)
+		t.Fatalf("no listener's /metrics has quire_envelopes_rendered_total (listeners %v)", s.s.addrs)
 	}
 	return names
 }
