@@ -96,7 +96,7 @@ func exposedNames(t *testing.T) map[string]bool {
 	for _, addr := range s.s.addrs {
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err != nil {
-			t.Fatal(err)
+			continue // a listener with no audience of its own is not opened
 		}
 		if resp.StatusCode != http.StatusOK {
 			resp.Body.Close()
