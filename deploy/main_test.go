@@ -343,20 +343,8 @@ func routesFor(t *testing.T, env map[string]string) map[string]map[string]int {
 	return routes
 }
 
-// listenerPorts are the ports a deployment file's env (NAME=value)
-// gives quire serve's listeners; unset ones keep their defaults, and a
-// listener whose address names no port (empty, off) has none.
-func listenerPorts(t *testing.T, env map[string]string) map[string]bool {
-	t.Helper()
-	ports := map[string]bool{}
-	for _, l := range serveFlags(t).Listeners() {
-		v, ok := env[l.Env]
-		if !ok {
-			v = strings.Trim(l.Default, `"`)
-		}
-		if _, port, err := net.SplitHostPort(v); err == nil {
-			ports[port] = true
-		}
-	}
-	return ports
+// isListener reports whether the deployment's port is a listener's: the
+// serve routesFor started answered /healthz on it.
+func isListener(routes map[string]map[string]int, port string) bool {
+	return routes[port]["/healthz"] == http.StatusOK
 }
