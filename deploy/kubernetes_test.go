@@ -275,6 +275,12 @@ func TestKubernetesAgainstBinary(t *testing.T) {
 		if got := routes[strconv.Itoa(port)][pr.p.HTTPGet.Path]; got != 200 {
 			t.Errorf("%s: GET %s on port %d answers %d, want 200", pr.name, pr.p.HTTPGet.Path, port, got)
 		}
+		// A pod's readiness gates every Service: it is the parents'
+		// listener's, which needs neither S3 nor RabbitMQ, so an outage
+		// of either leaves the preview page up.
+		if pr.name == "readinessProbe" && routes[strconv.Itoa(port)]["/preview"] != 200 {
+			t.Errorf("readinessProbe on port %d, which does not serve /preview: use the public listener's /readyz", port)
+		}
 	}
 
 	// Resources and lockdown.
