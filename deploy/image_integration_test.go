@@ -89,7 +89,13 @@ func TestImageRunsInChroot(t *testing.T) {
 		}
 	})
 
-	s := startServe(t, serveOpts{bin: entry[0], args: cmdWords[1:], env: imageEnv, noHostEnv: true,
+	envMap := map[string]string{}
+	for _, kv := range imageEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		envMap[k] = v
+	}
+	listeners, _ := localListeners(t, envMap)
+	s := startServe(t, serveOpts{bin: entry[0], args: cmdWords[1:], env: imageEnv, noHostEnv: true, listeners: listeners,
 		prepare: func(c *exec.Cmd) {
 			c.Dir = workdir
 			c.SysProcAttr = &syscall.SysProcAttr{Chroot: rootfs,

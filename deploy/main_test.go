@@ -313,23 +313,7 @@ func get(addr, path string) int {
 func routesFor(t *testing.T, env map[string]string) map[string]map[string]int {
 	t.Helper()
 	bin := quireBinary(t)
-	local := map[string]string{} // deployment port → loopback address
-	listeners := map[string]string{}
-	for _, l := range serveFlags(t).Listeners() {
-		v, ok := env[l.Env]
-		if !ok {
-			v = strings.Trim(l.Default, `"`)
-		}
-		_, port, err := net.SplitHostPort(v)
-		if err != nil {
-			listeners[l.Name] = v // empty or off: as the deployment says
-			continue
-		}
-		if local[port] == "" {
-			local[port] = freeAddr(t)
-		}
-		listeners[l.Name] = local[port]
-	}
+	listeners, local := localListeners(t, env)
 	env2 := append([]string{"QUIRE_DATA_DIR=" + t.TempDir()}, batchingEnv...)
 	s := startServe(t, serveOpts{bin: bin, env: env2, listeners: listeners})
 	defer s.stop()
@@ -341,6 +325,32 @@ func routesFor(t *testing.T, env map[string]string) map[string]map[string]int {
 		}
 	}
 	return routes
+}
+
+// localListeners moves the listener addresses a deployment file sets in
+// env (NAME=value; unset ones keep their defaults) to free loopback ports,
+// one for each distinct port, so that audiences sharing an address share
+// one here too. It returns the new values by flag name (empty and off kept
+// as they are) and the loopback address of each of the file's ports.
+func localListeners(t *testing.T, env map[string]string) (listeners, local map[string]string) {
+	t.Helper()
+	listeners, local = map[string]string{}, map[string]string{}
+	for _, l := range serveFlags(t).Listeners() {
+		v, ok := env[l.Env]
+		if !ok {
+			v = strings.Trim(l.Default, `"`)
+		}
+		_, port, err := net.SplitHostPort(v)
+		if err != nil {
+			listeners[l.Name] = v
+			continue
+		}
+		if local[port] == "" {
+			local[port] = freeAddr(t)
+		}
+		listeners[l.Name] = local[port]
+	}
+	return listeners, local
 }
 
 // isListener reports whether the deployment's port is a listener's: the
