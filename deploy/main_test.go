@@ -8,6 +8,7 @@ package deploy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -21,17 +22,17 @@ import (
 	"time"
 
 	"github.com/quire-print/quire/internal/clihelp"
+	"github.com/quire-print/quire/internal/syncbuf"
 )
 
 var (
-	imageDir   string // scripts/image-root.sh's output, for the whole run
-	buildOnce  sync.Once
-	buildErr   error
-	helpOnce   sync.Once
-	serveHelp  clihelp.Command
-	helpErr    error
-	repoRoot   string
-	repoRootOK bool
+	imageDir  string // scripts/image-root.sh's output, for the whole run
+	buildOnce sync.Once
+	buildErr  error
+	helpOnce  sync.Once
+	serveHelp clihelp.Command
+	helpErr   error
+	repoRoot  string // the repository root
 )
 
 func TestMain(m *testing.M) {
@@ -41,6 +42,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	imageDir = dir
+	if repoRoot, err = clihelp.ModuleRoot(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	if shared != nil {
 		shared.s.stop()
@@ -50,17 +55,7 @@ func TestMain(m *testing.M) {
 }
 
 // root is the repository root.
-func root(t *testing.T) string {
-	t.Helper()
-	if !repoRootOK {
-		r, err := clihelp.ModuleRoot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		repoRoot, repoRootOK = r, true
-	}
-	return repoRoot
-}
+func root(*testing.T) string { return repoRoot }
 
 // quireBinary builds the image's files once, with the Dockerfile's build
 // stage environment, and returns the binary's path.
@@ -89,10 +84,10 @@ func serveFlags(t *testing.T) clihelp.Command {
 	helpOnce.Do(func() {
 		serveHelp, helpErr = clihelp.Read(context.Background(), bin, "serve")
 		if helpErr == nil && len(serveHelp.Flags) == 0 {
-			helpErr = fmt.Errorf("quire serve -help lists no flags")
+			helpErr = errors.New("quire serve -help lists no flags")
 		}
 		if helpErr == nil && len(serveHelp.Listeners()) == 0 {
-			helpErr = fmt.Errorf("quire serve -help names no listener (a flag whose value is an `address`)")
+			helpErr = errors.New("quire serve -help names no listener (a flag whose value is an `address`)")
 		}
 	})
 	if helpErr != nil {
@@ -133,7 +128,7 @@ type serve struct {
 	// addrs is the loopback address of each listener, by flag name.
 	addrs map[string]string
 	cmd   *exec.Cmd
-	out   *strings.Builder
+	out   *syncbuf.Buffer // its stdout and stderr
 	// stop interrupts it and waits for it to exit.
 	stop func()
 }
@@ -152,12 +147,13 @@ type serveOpts struct {
 	listeners map[string]string
 }
 
-// startServe starts "quire serve" with every listener on a free loopback
-// port, and waits until one answers /healthz.
+// startServe starts "quire serve" with every listener not in o.listeners
+// on a free loopback port, and waits until one answers /healthz. The
+// caller stops it.
 func startServe(t *testing.T, o serveOpts) *serve {
 	t.Helper()
 	help := serveFlags(t)
-	s := &serve{addrs: map[string]string{}, out: &strings.Builder{}}
+	s := &serve{addrs: map[string]string{}, out: &syncbuf.Buffer{}}
 	cmd := exec.Command(o.bin, append([]string{"serve"}, o.args...)...)
 	cmd.Env = []string{}
 	if !o.noHostEnv {
@@ -181,7 +177,7 @@ func startServe(t *testing.T, o serveOpts) *serve {
 			s.addrs[l.Name] = addr
 		}
 	}
-	cmd.Stdout, cmd.Stderr = &lockedWriter{b: s.out}, &lockedWriter{b: s.out}
+	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if o.prepare != nil {
 		o.prepare(cmd)
 	}
@@ -226,21 +222,7 @@ func startServe(t *testing.T, o serveOpts) *serve {
 	}
 }
 
-func (s *serve) output() string {
-	mu.Lock()
-	defer mu.Unlock()
-	return s.out.String()
-}
-
-var mu sync.Mutex
-
-type lockedWriter struct{ b *strings.Builder }
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	mu.Lock()
-	defer mu.Unlock()
-	return w.b.Write(p)
-}
+func (s *serve) output() string { return s.out.String() }
 
 // probePaths are the paths whose answers say what a listener serves: the
 // probes', the admin's, the parents' and the supplier's.
