@@ -84,9 +84,17 @@ func (d *drawer) face(name string, size float64) (font.Face, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raster: %s: %w", name, err)
 	}
-	d.faces[k] = f
-	return f, nil
+	d.faces[k] = unkerned{f}
+	return d.faces[k], nil
 }
+
+// unkerned is a face with no pair kerning. The fonts carry GPOS kerning
+// for a shaper, which golang.org/x/image's sfnt also reads, but layout and
+// the PDF backend place glyphs by their advance widths alone: a preview
+// must place them the same way.
+type unkerned struct{ font.Face }
+
+func (unkerned) Kern(rune, rune) fixed.Int26_6 { return 0 }
 
 func rgba(c display.Color) color.RGBA { return color.RGBA{c.R, c.G, c.B, 0xff} }
 
