@@ -30,7 +30,7 @@ bench:
 demo:
 	$(GO) run ./cmd/quire demo
 
-## fonts: rebuild fonts/*.ttf and *.marks from Debian's Noto fonts (needs fonts-noto-core, fonts-noto-extra and fonttools).
+## fonts: rebuild fonts/*.ttf from Debian's Noto fonts (needs fonts-noto-core, fonts-noto-extra, fonts-noto-cjk and fonttools; about 15 minutes).
 fonts:
 	/usr/bin/python3 fonts/build/build.py fonts
 

@@ -1,11 +1,14 @@
 //go:build fontbuild
 
 // These tests rebuild the fonts from Debian's packages, so they need
-// /usr/bin/python3 with fontTools, fonts-noto-core and fonts-noto-extra
-// (for Noto Serif Display Medium) installed:
+// /usr/bin/python3 with fontTools, fonts-noto-core, fonts-noto-extra (for
+// Noto Serif Display Medium) and fonts-noto-cjk installed:
 //
-//	apt-get install python3-fonttools fonts-noto-core fonts-noto-extra
-//	go test -tags fontbuild ./fonts/
+//	apt-get install python3-fonttools fonts-noto-core fonts-noto-extra fonts-noto-cjk
+//	go test -tags fontbuild -timeout 30m ./fonts/
+//
+// The build takes a quarter of an hour on two cores, most of it converting
+// the CJK faces.
 //
 // They fail, rather than skip, when those are missing: a build tag already
 // says you asked for them.
@@ -28,16 +31,31 @@ import (
 const (
 	python    = "/usr/bin/python3"
 	sourceDir = "/usr/share/fonts/truetype/noto"
+	cjkDir    = "/usr/share/fonts/opentype/noto"
 )
+
+// cjkSources are the collections the CJK faces come from.
+var cjkSources = map[string]string{
+	"NotoSerifCJK-Regular": "NotoSerifCJK-Regular.ttc",
+	"NotoSansCJK-Regular":  "NotoSansCJK-Regular.ttc",
+}
+
+// sourcePath returns the Debian file face name is made from.
+func sourcePath(name string) string {
+	if ttc, ok := cjkSources[name]; ok {
+		return filepath.Join(cjkDir, ttc)
+	}
+	return filepath.Join(sourceDir, name+".ttf")
+}
 
 func requireBuildTools(t *testing.T) {
 	t.Helper()
 	if out, err := exec.Command(python, "-c", "import fontTools").CombinedOutput(); err != nil {
 		t.Fatalf("the fontbuild tests need %s with fontTools (apt-get install python3-fonttools): %v\n%s", python, err, out)
 	}
-	for _, name := range Names() {
-		if _, err := os.Stat(filepath.Join(sourceDir, name+".ttf")); err != nil {
-			t.Fatalf("the fontbuild tests need Debian's fonts-noto-core and fonts-noto-extra (apt-get install fonts-noto-core fonts-noto-extra): %v", err)
+	for _, name := range All() {
+		if _, err := os.Stat(sourcePath(name)); err != nil {
+			t.Fatalf("the fontbuild tests need Debian's fonts-noto-core, fonts-noto-extra and fonts-noto-cjk (apt-get install fonts-noto-core fonts-noto-extra fonts-noto-cjk): %v", err)
 		}
 	}
 }
@@ -60,9 +78,11 @@ func TestBuildIsReproducible(t *testing.T) {
 	for _, p := range built {
 		names = append(names, filepath.Base(p))
 	}
-	want := []string{"NotoSans-Bold.marks", "NotoSans-Bold.ttf", "NotoSans-Regular.marks", "NotoSans-Regular.ttf",
-		"NotoSerif-Bold.marks", "NotoSerif-Bold.ttf", "NotoSerif-Regular.marks", "NotoSerif-Regular.ttf",
-		"NotoSerifDisplay-Medium.marks", "NotoSerifDisplay-Medium.ttf", "OFL.txt", "SOURCES.md"}
+	want := []string{"OFL.txt", "SOURCES.md", "embed.go"}
+	for _, name := range All() {
+		want = append(want, name+".ttf")
+	}
+	slices.Sort(want)
 	if !slices.Equal(names, want) {
 		t.Errorf("build.py wrote %v, want %v", names, want)
 	}
@@ -92,7 +112,10 @@ func TestBuildIsReproducible(t *testing.T) {
 // changed no advance.
 func TestOutlinesAndAdvancesMatchSources(t *testing.T) {
 	requireBuildTools(t)
-	for _, name := range Names() {
+	for _, name := range All() {
+		if _, ok := cjkSources[name]; ok {
+			continue // converted outlines: TestCJKMatchesSources
+		}
 		f, err := Get(name)
 		if err != nil {
 			t.Fatal(err)
@@ -181,4 +204,94 @@ func abs(x fixed.Int26_6) fixed.Int26_6 {
 		return -x
 	}
 	return x
+}
+
+// TestCJKMatchesSources checks each character of the CJK faces against the
+// CFF outlines of the Debian collection it came from, read by
+// golang.org/x/image's sfnt: its advance must equal, and its outline's
+// bounds lie within two font units of, those of the character's glyph in
+// one of the collection's regional fonts (the build picks a region per
+// character).
+func TestCJKMatchesSources(t *testing.T) {
+	requireBuildTools(t)
+	for name, ttc := range cjkSources {
+		f, err := Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(cjkDir, ttc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll, err := sfnt.ParseCollection(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var regions []*sfnt.Font
+		for i := range 4 { // jp, kr, sc, tc
+			src, err := coll.Font(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			regions = append(regions, src)
+		}
+		upem := fixed.Int26_6(1000) << 6
+		var buf sfnt.Buffer
+		checked := 0
+		for r := rune(0); r < 0x10000; r++ {
+			if !f.Has(r) {
+				continue
+			}
+			got := bounds(t, f.SFNT(), &buf, r, upem)
+			matched := false
+			for _, src := range regions {
+				g, err := src.GlyphIndex(&buf, r)
+				if err != nil || g == 0 {
+					continue
+				}
+				adv, err := src.GlyphAdvance(&buf, g, upem, font.HintingNone)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if float64(adv)/float64(upem) != f.Advance(r) {
+					continue
+				}
+				want := bounds(t, src, &buf, r, upem)
+				if abs(got.Min.X-want.Min.X) <= 2*64 &&
+					abs(got.Min.Y-want.Min.Y) <= 2*64 && abs(got.Max.X-want.Max.X) <= 2*64 &&
+					abs(got.Max.Y-want.Max.Y) <= 2*64 {
+					matched = true
+					break
+				}
+			}
+			if !matched {
+				t.Errorf("%s: %U matches no regional glyph of %s", name, r, ttc)
+			}
+			checked++
+		}
+		t.Logf("%s: %d characters checked", name, checked)
+	}
+}
+
+// bounds returns the bounds of the on-curve points of r's outline in f, in
+// font units (26.6). Control points are left out: a cubic curve and the
+// quadratic ones that replace it have different control points, but the
+// same ends, and Noto has on-curve points at every extreme.
+func bounds(t *testing.T, f *sfnt.Font, buf *sfnt.Buffer, r rune, upem fixed.Int26_6) fixed.Rectangle26_6 {
+	t.Helper()
+	g, err := f.GlyphIndex(buf, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, err := f.LoadGlyph(buf, g, upem, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := fixed.Rectangle26_6{Min: fixed.Point26_6{X: 1 << 30, Y: 1 << 30}, Max: fixed.Point26_6{X: -1 << 30, Y: -1 << 30}}
+	for _, seg := range segs {
+		p := seg.Args[argsUsed[seg.Op]-1]
+		b.Min.X, b.Min.Y = min(b.Min.X, p.X), min(b.Min.Y, p.Y)
+		b.Max.X, b.Max.Y = max(b.Max.X, p.X), max(b.Max.Y, p.Y)
+	}
+	return b
 }

@@ -2,11 +2,15 @@
 // binary, and measures text set in them.
 //
 // The faces are Noto fonts (SIL Open Font License 1.1, see OFL.txt)
-// prepared by build/build.py from Debian's Noto packages: cut to Latin,
-// Greek and Cyrillic, with hinting and layout tables dropped and every
-// composite glyph flattened into a simple one (README.md says why). The
-// mark attachment the layout tables held is kept beside each face, in
-// <face>.marks, for PlaceMarks.
+// prepared by build/build.py from Debian's Noto packages: each cut to the
+// characters of its script, with hinting dropped, every composite glyph
+// flattened into a simple one and the CJK faces' outlines converted to
+// TrueType ones. They keep the OpenType layout tables (GSUB, GPOS, GDEF) a
+// shaper needs; README.md says why each change was made.
+//
+// The templates name five Latin, Greek and Cyrillic faces (Names). Text in
+// other scripts is set in the script faces Fallback lists after each of
+// them.
 //
 // Each face is parsed once per process, on first use. A Face never changes
 // after that and is safe for concurrent use.
@@ -14,11 +18,13 @@ package fonts
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/image/font/sfnt"
 )
@@ -37,28 +43,51 @@ const (
 	Display = "NotoSerifDisplay-Medium"
 )
 
-//go:embed *.ttf *.marks
+// marks holds the template faces' mark attachment, for PlaceMarks. The
+// faces themselves are in embedded (embed.go).
+//
+//go:embed *.marks
 var files embed.FS
 
-// faces loads each shipped face on first use. A test checks that it names
-// exactly the embedded files.
-var faces = map[string]func() (*Face, error){
-	SansRegular:  lazy(SansRegular),
-	SansBold:     lazy(SansBold),
-	SerifRegular: lazy(SerifRegular),
-	SerifBold:    lazy(SerifBold),
-	Display:      lazy(Display),
-}
+// primary are the faces templates name.
+var primary = []string{SansRegular, SansBold, SerifRegular, SerifBold, Display}
+
+// faces loads each shipped face on first use: the primary faces and every
+// face of scripts. A test checks that it names exactly the embedded files.
+var faces = func() map[string]func() (*Face, error) {
+	m := map[string]func() (*Face, error){}
+	for _, name := range primary {
+		m[name] = lazy(name)
+	}
+	for _, s := range scripts {
+		for _, name := range []string{s.serif, s.serifBold, s.sans, s.sansBold} {
+			if _, ok := m[name]; !ok {
+				m[name] = lazy(name)
+			}
+		}
+	}
+	return m
+}()
 
 func lazy(name string) func() (*Face, error) {
 	return sync.OnceValues(func() (*Face, error) {
-		data, err := files.ReadFile(name + ".ttf")
-		if err != nil {
-			return nil, fmt.Errorf("fonts: %s: %w", name, err)
+		file, ok := embedded[name]
+		if !ok {
+			return nil, fmt.Errorf("fonts: %s: no such file embedded", name)
 		}
+		// The file's bytes, in place: the binary's read-only data, paged
+		// in only where read, and shared by every process running the
+		// binary. Copying them (embed.FS.ReadFile does) would put every
+		// face used, 6 MB for a CJK one, on each process's heap.
+		data := unsafe.Slice(unsafe.StringData(file), len(file))
 		f, err := parse(name, data)
 		if err != nil {
 			return nil, err
+		}
+		// Only the primary faces carry mark attachment for PlaceMarks;
+		// script faces are set by a shaper from their own GPOS.
+		if !slices.Contains(primary, name) {
+			return f, nil
 		}
 		marks, err := files.ReadFile(name + ".marks")
 		if err != nil {
@@ -71,25 +100,33 @@ func lazy(name string) func() (*Face, error) {
 	})
 }
 
-// Get returns the face called name, one of the constants above. The first
-// call for a face parses it; later calls return the same *Face.
+// Get returns the face called name: one of the constants above, or a
+// script face from All. The first call for a face parses it; later calls
+// return the same *Face.
 func Get(name string) (*Face, error) {
 	load, ok := faces[name]
 	if !ok {
-		return nil, fmt.Errorf("fonts: no face %q (the faces are %s)", name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("fonts: no face %q (the faces templates may name are %s)", name, strings.Join(Names(), ", "))
 	}
 	return load()
 }
 
-// Names returns the names of the shipped faces, sorted. It parses nothing.
+// Names returns the names of the faces templates may name (the constants
+// above), sorted. It parses nothing.
 func Names() []string {
+	return slices.Sorted(slices.Values(primary))
+}
+
+// All returns the names of every shipped face, the script faces included,
+// sorted. It parses nothing.
+func All() []string {
 	return slices.Sorted(maps.Keys(faces))
 }
 
 // denseLimit bounds the rune-indexed glyph table: one past the last block
-// the build keeps (Letterlike Symbols ends at U+214F), so every character
-// Quire can print is found by indexing a slice. Runes at or above it, if a
-// future build keeps any, go in a map.
+// the Latin faces keep (Letterlike Symbols ends at U+214F), so every
+// character they print is found by indexing a slice. The rest, such as a
+// script face's letters, are found by binary search.
 const denseLimit = 0x2150
 
 // Face is one typeface at no particular size. Its measurements are in em
@@ -101,9 +138,10 @@ type Face struct {
 	font *sfnt.Font
 
 	unitsPerEm float64
-	glyphs     []uint16        // glyph index by rune below denseLimit; 0 when the face has none
-	sparse     map[rune]uint16 // glyph index by rune for the rest
-	advances   []uint16        // advance width by glyph index, in font units
+	glyphs     []uint16 // glyph index by rune below denseLimit; 0 when the face has none
+	highRunes  []rune   // the runes at or above denseLimit the face maps, sorted
+	highGlyphs []uint16 // their glyph indices
+	advances   []uint16 // advance width by glyph index, in font units
 
 	ascent, descent, capHeight, xHeight float64 // em
 
@@ -143,12 +181,13 @@ func parse(name string, data []byte) (*Face, error) {
 		case r < denseLimit:
 			f.glyphs[r] = g
 		default:
-			if f.sparse == nil {
-				f.sparse = map[rune]uint16{}
-			}
-			f.sparse[r] = g
+			f.highRunes = append(f.highRunes, r)
+			f.highGlyphs = append(f.highGlyphs, g)
 		}
 	})
+	if bad == nil && !slices.IsSorted(f.highRunes) {
+		bad = errors.New("cmap is not in character order")
+	}
 	if err == nil {
 		err = bad
 	}
@@ -161,8 +200,9 @@ func parse(name string, data []byte) (*Face, error) {
 // Name returns the face's PostScript name, e.g. "NotoSans-Regular".
 func (f *Face) Name() string { return f.name }
 
-// Data returns the face's TrueType file, for the PDF backend to embed.
-// It is shared: callers must not modify it.
+// Data returns the face's TrueType file, for the PDF backend to embed and
+// for a shaper to parse (it keeps GSUB, GPOS and GDEF). It is the
+// binary's read-only data: writing to it crashes the program.
 func (f *Face) Data() []byte { return f.data }
 
 // SFNT returns the parsed face, for the raster backend (opentype.NewFace).
@@ -176,7 +216,10 @@ func (f *Face) glyph(r rune) uint16 {
 	if r >= 0 && r < denseLimit {
 		return f.glyphs[r]
 	}
-	return f.sparse[r] // a nil map reads as empty
+	if i, ok := slices.BinarySearch(f.highRunes, r); ok {
+		return f.highGlyphs[i]
+	}
+	return 0
 }
 
 // Has reports whether the face can draw r.
