@@ -17,6 +17,7 @@ package fonts
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -273,10 +274,10 @@ func TestCJKMatchesSources(t *testing.T) {
 	}
 }
 
-// bounds returns the bounds of the on-curve points of r's outline in f, in
-// font units (26.6). Control points are left out: a cubic curve and the
-// quadratic ones that replace it have different control points, but the
-// same ends, and Noto has on-curve points at every extreme.
+// bounds returns the bounds of r's outline in f, in font units (26.6),
+// found by following each curve in small steps. A cubic curve and the
+// quadratic ones that replace it have different control points, so the
+// bounds of the points would differ where the ink does not.
 func bounds(t *testing.T, f *sfnt.Font, buf *sfnt.Buffer, r rune, upem fixed.Int26_6) fixed.Rectangle26_6 {
 	t.Helper()
 	g, err := f.GlyphIndex(buf, r)
@@ -288,10 +289,37 @@ func bounds(t *testing.T, f *sfnt.Font, buf *sfnt.Buffer, r rune, upem fixed.Int
 		t.Fatal(err)
 	}
 	b := fixed.Rectangle26_6{Min: fixed.Point26_6{X: 1 << 30, Y: 1 << 30}, Max: fixed.Point26_6{X: -1 << 30, Y: -1 << 30}}
-	for _, seg := range segs {
-		p := seg.Args[argsUsed[seg.Op]-1]
+	add := func(x, y float64) {
+		p := fixed.Point26_6{X: fixed.Int26_6(math.Round(x)), Y: fixed.Int26_6(math.Round(y))}
 		b.Min.X, b.Min.Y = min(b.Min.X, p.X), min(b.Min.Y, p.Y)
 		b.Max.X, b.Max.Y = max(b.Max.X, p.X), max(b.Max.Y, p.Y)
+	}
+	var x0, y0 float64 // the pen
+	for _, seg := range segs {
+		a := seg.Args
+		switch seg.Op {
+		case sfnt.SegmentOpMoveTo, sfnt.SegmentOpLineTo:
+			x0, y0 = float64(a[0].X), float64(a[0].Y)
+			add(x0, y0)
+		case sfnt.SegmentOpQuadTo, sfnt.SegmentOpCubeTo:
+			n := argsUsed[seg.Op]
+			// The curve's points, the pen first, in float for de Casteljau.
+			pts := [][2]float64{{x0, y0}}
+			for _, p := range a[:n] {
+				pts = append(pts, [2]float64{float64(p.X), float64(p.Y)})
+			}
+			for step := 1; step <= 64; step++ {
+				u := float64(step) / 64
+				q := slices.Clone(pts)
+				for k := len(q) - 1; k > 0; k-- {
+					for i := range k {
+						q[i] = [2]float64{q[i][0] + u*(q[i+1][0]-q[i][0]), q[i][1] + u*(q[i+1][1]-q[i][1])}
+					}
+				}
+				add(q[0][0], q[0][1])
+			}
+			x0, y0 = pts[n][0], pts[n][1]
+		}
 	}
 	return b
 }

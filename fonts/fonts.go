@@ -43,7 +43,7 @@ const (
 	Display = "NotoSerifDisplay-Medium"
 )
 
-// marks holds the template faces' mark attachment, for PlaceMarks. The
+// files holds the template faces' mark attachment, for PlaceMarks. The
 // faces themselves are in embedded (embed.go).
 //
 //go:embed *.marks
