@@ -170,7 +170,9 @@ func Uncovered(name, s string) (r rune, ok bool) {
 }
 
 // Script returns the name of r's Unicode script, such as "Tibetan" or
-// "Han", for a message that says which writing Quire cannot print. It is
+// "Han", for a message that says which writing Quire cannot print. Some
+// scripts are covered only in part (Han and Hangul: the characters of the
+// national character sets), so a message should name the character too. It is
 // "Common" for punctuation and symbols shared by scripts, "Inherited" for
 // combining marks shared by scripts, and "Unknown" for unassigned code
 // points.
