@@ -48,7 +48,7 @@ func DecodeCertificate(data []byte, opts CertificateOptions) (*Certificate, erro
 	var c Certificate
 	var b binder
 	b.certificate("", root, &c)
-	c.normalise()
+	c.normalise(normaliseLanguage(opts.Language))
 	errs = append(b.errs, b.unreported(ValidateCertificate(&c, "", opts))...)
 	return &c, limit(errs).Err()
 }
@@ -214,6 +214,7 @@ func (b *binder) envelope(path string, v *jsonValue, e *Envelope) {
 	b.object(path, v, []member{
 		{"schemaVersion", b.whole(&e.SchemaVersion)},
 		{"envelopeId", b.text(&e.EnvelopeID)},
+		{"language", b.text(&e.Language)},
 		{"recipient", func(p string, v *jsonValue) { b.recipient(p, v, &e.Recipient) }},
 		{"letter", func(p string, v *jsonValue) { b.letter(p, v, &e.Letter) }},
 		{"certificates", func(p string, v *jsonValue) {

@@ -24,9 +24,10 @@ func (e *Envelope) normalise() {
 			e.Recipient.Address[n-1] = pc
 		}
 	}
+	e.Language = normaliseLanguage(e.Language)
 	e.Letter.Template = cleanText(e.Letter.Template)
 	if e.Letter.Template == "" {
-		e.Letter.Template = DefaultLetterTemplate
+		e.Letter.Template = DefaultTemplate(DefaultLetterTemplate, e.Language)
 	}
 	e.Letter.Format = cleanText(e.Letter.Format)
 	if e.Letter.Format == "" {
@@ -37,15 +38,28 @@ func (e *Envelope) normalise() {
 		e.Letter.Postage = PostageSecond
 	}
 	for i := range e.Certificates {
-		e.Certificates[i].normalise()
+		e.Certificates[i].normalise(e.Language)
 	}
 }
 
+// normaliseLanguage writes a language as Quire stores it: lower case (BCP
+// 47 tags ignore case), without spaces after the comma of a bilingual
+// list ("cy, en" is HTTP's own spelling), and English, the default, as
+// empty.
+func normaliseLanguage(s string) string {
+	s = strings.ReplaceAll(lowerASCII(cleanText(s)), " ", "")
+	if s == LanguageEnglish {
+		return ""
+	}
+	return s
+}
+
 // normalise puts a certificate into its printed form; see Envelope.normalise.
-func (c *Certificate) normalise() {
+// language is the envelope's, which chooses the default template.
+func (c *Certificate) normalise(language string) {
 	c.Template = cleanText(c.Template)
 	if c.Template == "" {
-		c.Template = DefaultCertificateTemplate
+		c.Template = DefaultTemplate(DefaultCertificateTemplate, language)
 	}
 	c.Reference = upperASCII(cleanText(c.Reference))
 	c.DateOfIssue = cleanText(c.DateOfIssue)

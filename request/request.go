@@ -30,11 +30,42 @@ const (
 	SexUnknown = "unknown"
 )
 
-// Default template ids, used when a request does not name one.
+// Default template ids, used when an English request does not name one.
+// A Welsh or bilingual request gets the same id with its language's
+// suffix (DefaultTemplate).
 const (
 	DefaultLetterTemplate      = "carriage-letter"
 	DefaultCertificateTemplate = "baby-loss-certificate"
 )
+
+// Languages an envelope's documents can be written in. English and Welsh
+// are BCP 47 language tags. A bilingual document is not in one language,
+// and no single tag says "Welsh, then English", so it is named as HTTP's
+// Content-Language names content for more than one audience: a list of
+// tags, here in the order the document gives them.
+const (
+	LanguageEnglish   = "en"
+	LanguageWelsh     = "cy"
+	LanguageBilingual = "cy,en"
+)
+
+// Languages lists every language a request may ask for, English first.
+var Languages = []string{LanguageEnglish, LanguageWelsh, LanguageBilingual}
+
+// DefaultTemplate returns the template id a document of kind (one of the
+// Default*Template ids) gets in language when the request names none:
+// "baby-loss-certificate" in English, "baby-loss-certificate-cy" in Welsh,
+// "baby-loss-certificate-cy-en" bilingual. An unknown language gets the
+// English id; validation reports the language.
+func DefaultTemplate(kind, language string) string {
+	switch language {
+	case LanguageWelsh:
+		return kind + "-cy"
+	case LanguageBilingual:
+		return kind + "-cy-en"
+	}
+	return kind
+}
 
 // Envelope is one posted item: a carriage letter followed by one or more
 // certificates for the same recipient. EnvelopeID is the idempotency key.
@@ -43,10 +74,26 @@ type Envelope struct {
 	SchemaVersion int `json:"schemaVersion"`
 	// EnvelopeID identifies the envelope; 1 to 64 characters from
 	// A-Z a-z 0-9 . _ - (it becomes part of storage keys).
-	EnvelopeID   string        `json:"envelopeId"`
+	EnvelopeID string `json:"envelopeId"`
+	// Language is the language of the letter and the certificates:
+	// LanguageEnglish, LanguageWelsh or LanguageBilingual (Welsh first, as
+	// public bodies in Wales set bilingual documents). Empty means English;
+	// normalising stores English as empty, so the content hash of a request
+	// is the same whether it says "en" or nothing, as before languages were
+	// offered.
+	Language     string        `json:"language,omitempty"`
 	Recipient    Recipient     `json:"recipient"`
 	Letter       Letter        `json:"letter"`
 	Certificates []Certificate `json:"certificates"`
+}
+
+// DocumentLanguage returns the language of the envelope's documents, with
+// English for empty.
+func (e *Envelope) DocumentLanguage() string {
+	if e.Language == "" {
+		return LanguageEnglish
+	}
+	return e.Language
 }
 
 // Recipient is who the envelope is addressed to.
@@ -62,7 +109,8 @@ type Recipient struct {
 // Letter chooses the carriage letter's template and format.
 type Letter struct {
 	// Template is a template id, optionally pinned to a version as
-	// "id@version". Empty means DefaultLetterTemplate at its current version.
+	// "id@version". Empty means the default letter template of the
+	// envelope's language at its current version (DefaultTemplate).
 	Template string `json:"template,omitempty"`
 	// Format is FormatStandard or FormatLargePrint (for people with a
 	// recorded communication need). Empty means standard.
@@ -74,8 +122,9 @@ type Letter struct {
 
 // Certificate holds the eight boxes of the baby loss certificate.
 type Certificate struct {
-	// Template is a template id, optionally "id@version". Empty means
-	// DefaultCertificateTemplate at its current version.
+	// Template is a template id, optionally "id@version". Empty means the
+	// default certificate template of the envelope's language at its
+	// current version (DefaultTemplate).
 	Template string `json:"template,omitempty"`
 	// Box 1.
 	Reference string `json:"reference"`

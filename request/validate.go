@@ -35,6 +35,10 @@ type CertificateOptions struct {
 	// every box and before a reference or date of issue exists. Every other
 	// rule still applies, and a filled box is checked as usual.
 	Preview bool
+	// Language chooses the default template of a certificate that names
+	// none, as an envelope's language does (DefaultTemplate). Empty means
+	// English. It is the caller's to check (LanguageProblem).
+	Language string
 }
 
 // field is one text value and the rules it must meet. A field with maxLen
@@ -90,6 +94,7 @@ func (e *Envelope) Validate() Errors {
 	// list reads top to bottom like the request itself.
 	fields := []field{
 		{path: "envelopeId", value: e.EnvelopeID, required: true, rule: envelopeIDProblem},
+		{path: "language", value: e.Language, rule: LanguageProblem},
 		{path: "recipient.name", value: e.Recipient.Name, required: true, maxLen: maxRecipientName, rule: noFixedAbodeProblem},
 	}
 	for _, f := range fields {
@@ -205,6 +210,19 @@ func templateProblem(s string) string {
 		return ""
 	}
 	return `must be a template id of lower-case letters, digits and hyphens, optionally followed by @ and a version number, like "carriage-letter@2"`
+}
+
+// LanguageProblem says what is wrong with a language a request asks for,
+// or returns "" when it is one Quire writes documents in. s should be
+// normalised as a request's language is (lower case, no spaces).
+func LanguageProblem(s string) string {
+	switch s {
+	case "", LanguageEnglish, LanguageWelsh, LanguageBilingual:
+		return ""
+	case "en,cy":
+		return fmt.Sprintf("asks for English before Welsh, but bilingual documents give Welsh first: use %q", LanguageBilingual)
+	}
+	return fmt.Sprintf("must be %q (English), %q (Welsh) or %q (bilingual, Welsh first)", LanguageEnglish, LanguageWelsh, LanguageBilingual)
 }
 
 func formatProblem(s string) string {
