@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -18,13 +19,14 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-//go:embed */*.yaml
+//go:embed */*.yaml wording/*/*.yaml
 var embedded embed.FS
 
-// Set is a validated collection of templates, every version of each.
-// It is safe for concurrent use.
+// Set is a validated collection of templates, every version of each, and
+// the wording they use. It is safe for concurrent use.
 type Set struct {
-	byID map[string][]*Template // sorted by version
+	byID    map[string][]*Template // sorted by version
+	wording map[string]*Wording    // by Ref, "cy@1"
 }
 
 var defaultSet = sync.OnceValues(func() (*Set, error) { return LoadFS(embedded) })
@@ -38,23 +40,41 @@ var (
 	filePattern = regexp.MustCompile(`^v([1-9][0-9]*)\.yaml$`)
 )
 
-// LoadFS loads and validates every template file <id>/v<n>.yaml in fsys.
-// Every problem in every file is reported, each with its file and line.
+// LoadFS loads and validates every wording file wording/<language>/v<n>.yaml
+// and every template file <id>/v<n>.yaml in fsys. Every problem in every
+// file is reported, each with its file and line.
 func LoadFS(fsys fs.FS) (*Set, error) {
+	s := &Set{byID: map[string][]*Template{}, wording: map[string]*Wording{}}
+	var errs []error
+	wpaths, err := fs.Glob(fsys, "wording/*/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range wpaths {
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		w, err := parseWording(path.Join("templates", p), data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.wording[w.Ref()] = w
+	}
 	paths, err := fs.Glob(fsys, "*/*.yaml")
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(paths)
-	s := &Set{byID: map[string][]*Template{}}
-	var errs []error
 	for _, p := range paths {
 		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		t, err := Parse(path.Join("templates", p), data)
+		t, err := parse(path.Join("templates", p), data, s.wording)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -107,6 +127,24 @@ func (s *Set) Resolve(ref string) (*Template, error) {
 	return s.Get(id, version)
 }
 
+// Wording returns a wording by its ref, "cy@1".
+func (s *Set) Wording(ref string) (*Wording, error) {
+	w, ok := s.wording[ref]
+	if !ok {
+		return nil, fmt.Errorf("no wording %q", ref)
+	}
+	return w, nil
+}
+
+// AllWording returns every version of every wording, ordered by ref.
+func (s *Set) AllWording() []*Wording {
+	out := make([]*Wording, 0, len(s.wording))
+	for _, ref := range slices.Sorted(maps.Keys(s.wording)) {
+		out = append(out, s.wording[ref])
+	}
+	return out
+}
+
 // Latest returns the latest version of every template, ordered by id.
 func (s *Set) Latest() []*Template {
 	ids := make([]string, 0, len(s.byID))
@@ -131,9 +169,14 @@ func (s *Set) All() []*Template {
 	return out
 }
 
-// Parse decodes and validates one template file. name is the file's path
-// as it should appear in errors, ending in <id>/v<version>.yaml.
-func Parse(name string, data []byte) (*Template, error) {
+// Parse decodes and validates one template file that uses no wording
+// files. name is the file's path as it should appear in errors, ending in
+// <id>/v<version>.yaml.
+func Parse(name string, data []byte) (*Template, error) { return parse(name, data, nil) }
+
+// parse decodes and validates one template file, resolving the wording it
+// names in wording.
+func parse(name string, data []byte, wording map[string]*Wording) (*Template, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -150,6 +193,7 @@ func Parse(name string, data []byte) (*Template, error) {
 	t.applyDefaults()
 	v := &validator{t: &t, root: &root}
 	v.file(path.Base(path.Dir(name)), path.Base(name))
+	v.wording(wording)
 	v.validate()
 	if len(v.errs) > 0 {
 		return nil, errors.Join(v.errs...)
@@ -160,6 +204,9 @@ func Parse(name string, data []byte) (*Template, error) {
 // applyDefaults fills in the documented defaults, so the layout engine
 // never has to know them.
 func (t *Template) applyDefaults() {
+	if t.Language == "" {
+		t.Language = "en"
+	}
 	for i := range t.Items {
 		b := t.Items[i].Box
 		if b == nil {

@@ -27,6 +27,19 @@ type Template struct {
 	Kind string `yaml:"kind"`
 	// Title is the document title written into metadata; never personal.
 	Title string `yaml:"title"`
+	// Language is the language of the requests the template serves: "en"
+	// (the default), "cy", or "cy,en" for Welsh then English. A request
+	// may only use templates in its own language.
+	Language string `yaml:"language"`
+	// Wording names the wording files the template's text comes from,
+	// "cy@1", one per language in the order of Language. Text refers to
+	// an entry as {cy:key}. Templates without wording hold their text
+	// themselves, in English.
+	Wording []string `yaml:"wording"`
+	// Issuer chooses the line saying on whose behalf the certificate is
+	// issued: the wording entry issuer.<Issuer>, in each language, which
+	// text uses as {issuer}. A new issuer is a new template version.
+	Issuer string `yaml:"issuer"`
 	// Page is the paper size; only A4 is supported.
 	Page string `yaml:"page"`
 	// Duplex prints pages on both sides of a sheet.
@@ -53,6 +66,9 @@ type Template struct {
 	// clear of text and of the envelope window, so the supplier's inserter
 	// can check each envelope is complete (batch, sequence, page i of n).
 	Code *CodeArea `yaml:"code"`
+
+	// Words are the wordings Wording names, resolved at load.
+	Words []*Wording `yaml:"-"`
 
 	// File is where the template was loaded from, for error messages.
 	File string `yaml:"-"`
@@ -136,13 +152,15 @@ type RectItem struct {
 // of one request field fitted inside. An empty optional value leaves the
 // label and a clean empty space.
 type BoxItem struct {
-	Number int     `yaml:"number"`
-	Label  string  `yaml:"label"`
-	Field  string  `yaml:"field"`
-	X      float64 `yaml:"x"`
-	Y      float64 `yaml:"y"`
-	W      float64 `yaml:"w"`
-	H      float64 `yaml:"h"`
+	Number int `yaml:"number"`
+	// Label is printed after the number, at the top of the box. A
+	// bilingual label has a line per language, separated by a line break.
+	Label string  `yaml:"label"`
+	Field string  `yaml:"field"`
+	X     float64 `yaml:"x"`
+	Y     float64 `yaml:"y"`
+	W     float64 `yaml:"w"`
+	H     float64 `yaml:"h"`
 	// Stroke is the frame's line width in points; 0 means 0.6.
 	Stroke float64 `yaml:"stroke"`
 	// Color is the frame's colour; empty means a quiet grey.

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -46,6 +48,9 @@ func TestReleasedVersionsNeverChange(t *testing.T) {
 		for _, tp := range set.All() {
 			fmt.Fprintf(&b, "%s  %s\n", tp.Digest, tp.Ref())
 		}
+		for _, w := range set.AllWording() {
+			fmt.Fprintf(&b, "%s  wording/%s\n", w.Digest, w.Ref())
+		}
 		if err := os.WriteFile("RELEASED", []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -56,15 +61,29 @@ func TestReleasedVersionsNeverChange(t *testing.T) {
 	}
 	defer f.Close()
 	released := 0
+	var lines []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line := sc.Text()
+		lines = append(lines, sc.Text())
+	}
+	for _, line := range lines {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		digest, ref, ok := strings.Cut(line, "  ")
 		if !ok {
 			t.Fatalf("RELEASED: bad line %q", line)
+		}
+		if wref, ok := strings.CutPrefix(ref, "wording/"); ok {
+			w, err := set.Wording(wref)
+			if err != nil {
+				t.Errorf("released wording %s is gone: %v", wref, err)
+				continue
+			}
+			if w.Digest != digest {
+				t.Errorf("wording %s (%s) changed after release: copy it to a new version and change the copy", wref, w.File)
+			}
+			continue
 		}
 		tp, err := set.Resolve(ref)
 		if err != nil {
@@ -73,6 +92,11 @@ func TestReleasedVersionsNeverChange(t *testing.T) {
 		}
 		if tp.Digest != digest {
 			t.Errorf("%s (%s) changed after release: copy it to a new version and change the copy", ref, tp.File)
+		}
+		for _, w := range tp.Words {
+			if !slices.Contains(lines, w.Digest+"  wording/"+w.Ref()) {
+				t.Errorf("released template %s uses wording %s, which is not released", ref, w.Ref())
+			}
 		}
 		released++
 	}
@@ -130,5 +154,79 @@ func TestPlaceholders(t *testing.T) {
 		if _, err := templates.Placeholders(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+// TestWording checks the wording files load and what templates may say
+// of them, each problem pointing at its file and line.
+func TestWording(t *testing.T) {
+	set, err := templates.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"baby-loss-certificate-cy", "baby-loss-certificate-cy-en", "carriage-letter-cy", "carriage-letter-cy-en"} {
+		tp, err := set.Get(id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(tp.Title, "{") || tp.Language == "en" || len(tp.Words) != len(tp.Languages()) {
+			t.Errorf("%s: title %q, language %q, %d wordings", id, tp.Title, tp.Language, len(tp.Words))
+		}
+	}
+	cy, err := set.Wording("cy@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cy.Date(2024, 11, 19); got != "19 Tachwedd 2024" {
+		t.Errorf("Welsh date %q", got)
+	}
+	if got := cy.Date(2025, 3, 0); got != "Mawrth 2025" {
+		t.Errorf("Welsh month %q", got)
+	}
+	if got := cy.JoinAnd([]string{"BLC-1", "BLC-2", "BLC-3"}); got != "BLC-1, BLC-2 a BLC-3" {
+		t.Errorf("Welsh list %q", got)
+	}
+	if got := cy.JoinAnd([]string{"BLC-1", "ABC-2"}); got != "BLC-1 ac ABC-2" {
+		t.Errorf("Welsh list before a vowel %q", got)
+	}
+
+	good, err := os.ReadFile("baby-loss-certificate-cy/v1.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := fstest.MapFS{}
+	for _, w := range set.AllWording() {
+		data, err := os.ReadFile(strings.TrimPrefix(w.File, "templates/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		words["wording/"+w.Language+"/v1.yaml"] = &fstest.MapFile{Data: data}
+	}
+	cases := []struct{ name, from, to, want string }{
+		{"unknown wording", "wording: [cy@1]", "wording: [cy@9]", `no wording "cy@9"`},
+		{"unknown entry", "{cy:box.sex}", "{cy:box.sexx}", `has no entry "box.sexx"`},
+		{"language not in wording", "{cy:box.sex}", "{en:box.sex}", `names language "en"`},
+		{"wording for another language", "language: cy\n", "language: cy,en\n", "one wording per language"},
+		{"unknown issuer", "issuer: secretary-of-state", "issuer: welsh-government", `no entry "issuer.welsh-government"`},
+		{"unknown language", "language: cy\n", "language: fr\n", "language: must be en, cy, cy,en"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := strings.Replace(string(good), c.from, c.to, 1)
+			if src == string(good) {
+				t.Fatal("case does not change the file")
+			}
+			fsys := fstest.MapFS{"baby-loss-certificate-cy/v1.yaml": {Data: []byte(src)}}
+			maps.Copy(fsys, words)
+			_, err := templates.LoadFS(fsys)
+			if err == nil || !strings.Contains(err.Error(), "templates/baby-loss-certificate-cy/v1.yaml:") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one at file:line containing %q", err, c.want)
+			}
+		})
+	}
+	bad := strings.Replace(string(words["wording/cy/v1.yaml"].Data), "Tachwedd, Rhagfyr]", "Tachwedd]", 1)
+	_, err = templates.LoadFS(fstest.MapFS{"wording/cy/v1.yaml": {Data: []byte(bad)}})
+	if err == nil || !strings.Contains(err.Error(), "templates/wording/cy/v1.yaml:") || !strings.Contains(err.Error(), "12 months") {
+		t.Errorf("eleven months: %v", err)
 	}
 }

@@ -221,7 +221,7 @@ func (v *validator) placeholders(path []any, text string, allowed []string) {
 		return
 	}
 	for _, n := range names {
-		if _, ok := v.t.Constants[n]; ok || slices.Contains(allowed, n) {
+		if _, ok := v.t.Constants[n]; ok || v.allows(allowed, n) {
 			continue
 		}
 		v.fail(path, "unknown placeholder {%s}", n)
@@ -294,7 +294,11 @@ func (v *validator) item(i int, it *Item) {
 		if !slices.Contains(CertificateFields, b.Field) {
 			v.fail(append(path, "field"), "unknown field %q (known: %s)", b.Field, strings.Join(CertificateFields, ", "))
 		}
-		v.styleFace(append(path, "label-style"), b.LabelStyle, b.Label)
+		// A label may have one line per language, separated by line breaks.
+		v.styleFace(append(path, "label-style"), b.LabelStyle, strings.ReplaceAll(b.Label, "\n", ""))
+		if n := strings.Count(b.Label, "\n") + 1; n > len(v.t.Languages()) {
+			v.fail(append(path, "label"), "has %d lines; a label has one line per language", n)
+		}
 		v.styleFace(append(path, "value-style"), b.ValueStyle, "")
 		v.color(append(path, "color"), b.Color)
 		if b.MaxLines < 1 || b.MaxLines > 4 {
@@ -453,4 +457,82 @@ func ParseColor(s string) ([3]uint8, bool) {
 		c[i] = uint8(n)
 	}
 	return c, true
+}
+
+// templateLanguages are the values of a template's language.
+var templateLanguages = []string{"en", "cy", "cy,en"}
+
+// wording checks the template's language, resolves the wording files it
+// names and puts their entries into its text, so that the checks after it
+// (placeholders, characters the fonts can draw, the printable area) see
+// the words that will be printed.
+func (v *validator) wording(wording map[string]*Wording) {
+	t := v.t
+	if !slices.Contains(templateLanguages, t.Language) {
+		v.fail(p("language"), "must be %s", strings.Join(templateLanguages, ", "))
+		return
+	}
+	for i, ref := range t.Wording {
+		w, ok := wording[ref]
+		if !ok {
+			v.fail(p("wording", i), "no wording %q in templates/wording", ref)
+			continue
+		}
+		t.Words = append(t.Words, w)
+	}
+	if len(t.Words) != len(t.Wording) {
+		return
+	}
+	var langs []string
+	for _, w := range t.Words {
+		langs = append(langs, w.Language)
+	}
+	switch {
+	case len(t.Wording) == 0 && t.Language != "en":
+		v.fail(p("language"), "a template in %s needs its wording (wording: [%s@1, …])", t.Language, t.Languages()[0])
+		return
+	case len(t.Wording) > 0 && !slices.Equal(langs, t.Languages()):
+		v.fail(p("wording"), "must name one wording per language of %q, in that order", t.Language)
+		return
+	}
+	expand := func(path []any, s *string) {
+		out, err := t.expandWording(*s)
+		if err != nil {
+			v.fail(path, "%v", err)
+			return
+		}
+		*s = out
+	}
+	expand(p("title"), &t.Title)
+	for i := range t.Items {
+		it := &t.Items[i]
+		if it.Text != nil {
+			expand(p("items", i, "text", "text"), &it.Text.Text)
+		}
+		if it.Box != nil {
+			expand(p("items", i, "box", "label"), &it.Box.Label)
+		}
+	}
+	if t.Flow != nil {
+		for i := range t.Flow.Blocks {
+			expand(p("flow", "blocks", i, "text"), &t.Flow.Blocks[i].Text)
+		}
+	}
+	if t.Footer != nil {
+		expand(p("footer", "text"), &t.Footer.Text)
+	}
+	if strings.ContainsAny(t.Title, "{}") {
+		v.fail(p("title"), "must not depend on the request")
+	}
+}
+
+// allows reports whether placeholder name may be used where the names in
+// allowed may: as it is, or as {<language>:<name>} for one of the
+// template's languages, which wording entries become.
+func (v *validator) allows(allowed []string, name string) bool {
+	if slices.Contains(allowed, name) {
+		return true
+	}
+	lang, n, ok := strings.Cut(name, ":")
+	return ok && v.t.WordingFor(lang) != nil && slices.Contains(allowed, n)
 }
