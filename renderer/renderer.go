@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/quire-print/quire/renderer/display"
 	"github.com/quire-print/quire/renderer/layout"
@@ -89,7 +90,8 @@ func (r *Renderer) LayoutEnvelope(env *request.Envelope) ([]*display.Document, e
 	errs := env.Validate()
 	docs := make([]*display.Document, 0, 1+len(env.Certificates))
 
-	letterT, err := r.resolve(env.Letter.Template, request.DefaultLetterTemplate, templates.KindLetter)
+	lang := env.DocumentLanguage()
+	letterT, err := r.resolveIn(env.Letter.Template, request.DefaultLetterTemplate, templates.KindLetter, lang)
 	if err != nil {
 		errs.Add("letter.template", "%v", err)
 	} else if d, err := layout.Letter(letterT, env); err != nil {
@@ -102,7 +104,7 @@ func (r *Renderer) LayoutEnvelope(env *request.Envelope) ([]*display.Document, e
 	for i := range env.Certificates {
 		c := &env.Certificates[i]
 		path := fmt.Sprintf("certificates[%d]", i)
-		t, err := r.resolve(c.Template, request.DefaultCertificateTemplate, templates.KindCertificate)
+		t, err := r.resolveIn(c.Template, request.DefaultCertificateTemplate, templates.KindCertificate, lang)
 		if err != nil {
 			errs.Add(path+".template", "%v", err)
 			continue
@@ -136,7 +138,7 @@ func (r *Renderer) LayoutCertificate(c *request.Certificate) (*display.Document,
 // LayoutLetter lays out only env's carriage letter, as a preview of the
 // letter template does. The caller validates env first.
 func (r *Renderer) LayoutLetter(env *request.Envelope) (*display.Document, error) {
-	t, err := r.resolve(env.Letter.Template, request.DefaultLetterTemplate, templates.KindLetter)
+	t, err := r.resolveIn(env.Letter.Template, request.DefaultLetterTemplate, templates.KindLetter, env.DocumentLanguage())
 	if err != nil {
 		return nil, request.Errors{{Field: "letter.template", Problem: err.Error()}}
 	}
@@ -160,6 +162,37 @@ func (r *Renderer) resolve(ref, def, kind string) (*templates.Template, error) {
 		return nil, fmt.Errorf("template %s is a %s, not a %s", t.Ref(), t.Kind, kind)
 	}
 	return t, nil
+}
+
+// resolveIn resolves a template as resolve does, and refuses one that is
+// not in language: an envelope's documents are all in its language.
+// An empty ref gets the default template of the language.
+func (r *Renderer) resolveIn(ref, def, kind, language string) (*templates.Template, error) {
+	if ref == "" {
+		ref = request.DefaultTemplate(def, language)
+	}
+	t, err := r.resolve(ref, def, kind)
+	if err != nil {
+		return nil, err
+	}
+	if t.Language != language {
+		return nil, fmt.Errorf("template %s is in %s, but the envelope's language is %s", t.Ref(), LanguageName(t.Language), LanguageName(language))
+	}
+	return t, nil
+}
+
+// LanguageName names a language in English words for errors, with its code:
+// "Welsh (cy)".
+func LanguageName(language string) string {
+	names := map[string]string{
+		request.LanguageEnglish:   "English",
+		request.LanguageWelsh:     "Welsh",
+		request.LanguageBilingual: "Welsh and English",
+	}
+	if n, ok := names[language]; ok {
+		return fmt.Sprintf("%s (%s)", n, language)
+	}
+	return strconv.Quote(language)
 }
 
 // merge adds layout's field errors to errs, skipping fields validation has

@@ -26,6 +26,9 @@ type Document struct {
 	TemplateVersion int
 	// Title is the document title for metadata. It never holds personal data.
 	Title string
+	// Language is the template's language: "en", "cy", or "cy,en" for a
+	// bilingual document, Welsh first.
+	Language string
 	// Duplex says whether pages print on both sides of a sheet.
 	Duplex bool
 	Pages  []Page

@@ -2,6 +2,7 @@ package layout
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/quire-print/quire/renderer/display"
@@ -57,15 +58,26 @@ func (b *builder) box(pg *display.Page, box *templates.BoxItem, c *request.Certi
 	x, y, w, h, pad := mm(box.X), mm(box.Y), mm(box.W), mm(box.H), mm(box.Padding)
 	pg.Items = append(pg.Items, &display.Rect{X: x, Y: y, W: w, H: h, Stroke: box.Stroke, StrokeColor: rgb(fc)})
 
-	labelText := fmt.Sprintf("%d. %s", box.Number, box.Label)
+	// A label may have a line per language; the number goes on the first.
 	labelBase := y + pad + label.face.Ascent()*label.size
-	pg.Items = append(pg.Items, text(label, label.size, x+pad, labelBase, "left", labelText, "", label.face.Width(labelText, label.size)))
+	for i, line := range strings.Split(box.Label, "\n") {
+		if i == 0 {
+			line = fmt.Sprintf("%d. %s", box.Number, line)
+		} else {
+			labelBase += label.leading * label.size
+		}
+		lw := label.face.Width(line, label.size)
+		if lw > w-2*pad+1e-9 {
+			return fmt.Errorf("template %s: the label of box %d is wider than the box", b.t.Ref(), box.Number)
+		}
+		pg.Items = append(pg.Items, text(label, label.size, x+pad, labelBase, "left", line, "", lw))
+	}
 
 	field := box.Field
 	if path != "" {
 		field = path + "." + box.Field
 	}
-	v, err := FieldValue(c, box.Field)
+	v, err := BoxValue(b.t, c, box.Field)
 	if err != nil {
 		b.errs.Add(field, "%v", err)
 		return nil
@@ -131,6 +143,57 @@ func FieldValue(c *request.Certificate, field string) (string, error) {
 		return c.PlaceOfLoss, nil
 	}
 	return "", fmt.Errorf("is not a certificate field")
+}
+
+// BoxValue is how a certificate field reads in its box on template t: in
+// the template's language, or for a bilingual template in each of its
+// languages, Welsh first, joined by " / " ("Benyw / Female"); a value that
+// reads the same in both (a name, a year) is printed once.
+func BoxValue(t *templates.Template, c *request.Certificate, field string) (string, error) {
+	if len(t.Words) == 0 {
+		return FieldValue(c, field)
+	}
+	var parts []string
+	for _, w := range t.Words {
+		v, err := fieldValueIn(c, field, w)
+		if err != nil {
+			return "", err
+		}
+		if v != "" && !slices.Contains(parts, v) {
+			parts = append(parts, v)
+		}
+	}
+	return strings.Join(parts, " / "), nil
+}
+
+// fieldValueIn is FieldValue in the language of wording w.
+func fieldValueIn(c *request.Certificate, field string, w *templates.Wording) (string, error) {
+	date := func(s string) (string, error) {
+		if s == "" {
+			return "", nil
+		}
+		d, err := request.ParseDate(s)
+		if err != nil {
+			return "", fmt.Errorf("must be a date written as YYYY-MM-DD, YYYY-MM or YYYY")
+		}
+		return w.Date(d.Year, d.Month, d.Day), nil
+	}
+	switch field {
+	case "dateOfIssue":
+		return date(c.DateOfIssue)
+	case "dateOfLoss":
+		return date(c.DateOfLoss)
+	case "sex":
+		if c.Sex == "" {
+			return "", nil
+		}
+		v, ok := w.Sex[c.Sex]
+		if !ok {
+			return "", fmt.Errorf("must be male, female or unknown")
+		}
+		return v, nil
+	}
+	return FieldValue(c, field)
 }
 
 // readDate writes an ISO date, full or partial, as it reads on paper.

@@ -43,6 +43,7 @@ func newBuilder(t *templates.Template, format string) *builder {
 		TemplateID:      t.ID,
 		TemplateVersion: t.Version,
 		Title:           t.Title,
+		Language:        t.Language,
 		Duplex:          t.Duplex,
 	}}
 }

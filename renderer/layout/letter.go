@@ -78,6 +78,20 @@ func letterVars(t *templates.Template, env *request.Envelope) (func(string) stri
 		"count":          countWord(len(env.Certificates)),
 	}
 	return func(name string) string {
+		if lang, n, ok := strings.Cut(name, ":"); ok {
+			// A placeholder in wording, filled in its language.
+			if w := t.WordingFor(lang); w != nil {
+				switch n {
+				case "date":
+					return w.Date(latest.Year, latest.Month, latest.Day)
+				case "references":
+					return w.JoinAnd(refs)
+				case "count":
+					return w.Count(len(env.Certificates))
+				}
+				name = n
+			}
+		}
 		if v, ok := vals[name]; ok {
 			return v
 		}
@@ -202,7 +216,7 @@ func (b *builder) flow(f *templates.Flow, env *request.Envelope, vars func(strin
 		}
 		str := expand(blk.Text, vars)
 		field := ""
-		if strings.Contains(blk.Text, "{recipient.name}") {
+		if strings.Contains(blk.Text, "recipient.name}") {
 			field = "recipient.name"
 			if !b.drawable(field, env.Recipient.Name, s) {
 				continue
@@ -284,6 +298,9 @@ func (b *builder) footer(f *templates.Footer) error {
 	total := strconv.Itoa(len(b.doc.Pages))
 	for i := range b.doc.Pages {
 		str := expand(f.Text, func(name string) string {
+			if _, n, ok := strings.Cut(name, ":"); ok {
+				name = n // {cy:page}: figures read the same in every language
+			}
 			if name == "page" {
 				return strconv.Itoa(i + 1)
 			}
