@@ -42,7 +42,12 @@ type templateInfo struct {
 	Version  int      `json:"version"`
 	Versions []int    `json:"versions"`
 	Formats  []string `json:"formats"`
-	Samples  samples  `json:"samples"`
+	// Language is the request language the template serves: "en", "cy",
+	// or "cy,en" (bilingual, Welsh first); Languages the languages its
+	// text is in, in the order it gives them.
+	Language  string   `json:"language"`
+	Languages []string `json:"languages"`
+	Samples   samples  `json:"samples"`
 }
 
 type samples struct {
@@ -55,7 +60,8 @@ func (h *Handler) listTemplates(w http.ResponseWriter, r *http.Request, rec *rec
 	set := h.r.Templates()
 	var list templateList
 	for _, t := range set.Latest() {
-		info := templateInfo{ID: t.ID, Kind: t.Kind, Title: t.Title, Version: t.Version, Versions: []int{}}
+		info := templateInfo{ID: t.ID, Kind: t.Kind, Title: t.Title, Version: t.Version, Versions: []int{},
+			Language: t.Language, Languages: t.Languages()}
 		for _, v := range set.All() {
 			if v.ID == t.ID {
 				info.Versions = append(info.Versions, v.Version)
@@ -123,7 +129,7 @@ func (h *Handler) sample(w http.ResponseWriter, r *http.Request, rec *record, f 
 	case templates.KindCertificate:
 		j.cert = sampleCertificate(t.Ref())
 	case templates.KindLetter:
-		j.env = sampleEnvelope(t.Ref(), format)
+		j.env = sampleEnvelope(t.Ref(), t.Language, format)
 	default:
 		h.internal(w, rec, fmt.Errorf("template %s is of unknown kind %q", t.Ref(), t.Kind))
 		return
@@ -143,13 +149,15 @@ func (h *Handler) certificateText(w http.ResponseWriter, r *http.Request, rec *r
 	h.certificate(w, r, rec, formatText)
 }
 
-// certificate serves a preview of the certificate in the request body.
+// certificate serves a preview of the certificate in the request body,
+// in the language the query asks for.
 func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, rec *record, f format) {
 	var params request.Errors
 	width := 0
 	if f == formatPNG {
 		width = intParam(r.URL.Query(), "width", DefaultWidth, MinWidth, MaxWidth, "pixels", &params)
 	}
+	lang, asked := languageParam(r.URL.Query(), &params)
 	if len(params) > 0 {
 		writeProblem(w, problemBadParameter.with("", params))
 		return
@@ -169,7 +177,7 @@ func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, rec *recor
 		writeProblem(w, problemMalformed.with("The request body could not be read.", nil))
 		return
 	}
-	c, err := request.DecodeCertificate(body, request.CertificateOptions{Preview: true})
+	c, err := request.DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
 	if err != nil {
 		var errs request.Errors
 		errors.As(err, &errs)
@@ -179,6 +187,12 @@ func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, rec *recor
 			writeProblem(w, problemInvalid.with(detailFor(errs), errs))
 		}
 		return
+	}
+	if asked {
+		if errs := h.checkLanguage(c, lang); errs != nil {
+			writeProblem(w, problemInvalid.with(detailFor(errs), errs))
+			return
+		}
 	}
 	j, err := h.certificateJob(c, f, width)
 	if err != nil {
@@ -336,6 +350,37 @@ func intParam(q url.Values, name string, def, lo, hi int, unit string, errs *req
 		return def
 	}
 	return n
+}
+
+// languageParam reads the language query parameter, as a request's
+// language is written; asked is false when there is none, and the
+// language is then English unless the body names a template.
+func languageParam(q url.Values, errs *request.Errors) (lang string, asked bool) {
+	s, ok := q["language"]
+	if !ok {
+		return request.LanguageEnglish, false
+	}
+	lang = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s[0])), " ", "")
+	if lang == "" {
+		return request.LanguageEnglish, false
+	}
+	if p := request.LanguageProblem(lang); p != "" {
+		errs.Add("language", "%s", p)
+		return request.LanguageEnglish, false
+	}
+	return lang, true
+}
+
+// checkLanguage refuses a certificate whose named template is not in the
+// language the preview asks for, in the words the renderer uses for an
+// envelope.
+func (h *Handler) checkLanguage(c *request.Certificate, lang string) request.Errors {
+	t, err := h.r.Templates().Resolve(c.Template)
+	if err != nil || t.Language == lang {
+		return nil // an unknown template is reported when laid out
+	}
+	return request.Errors{{Field: "template", Problem: fmt.Sprintf("template %s is in %s, but the preview asks for %s",
+		t.Ref(), request.LanguageName(t.Language), request.LanguageName(lang))}}
 }
 
 // detailFor sums up field problems in a sentence.

@@ -150,14 +150,14 @@ func TestSampleCertificate(t *testing.T) {
 	if err := json.Unmarshal(text.Body.Bytes(), &alt); err != nil {
 		t.Fatal(err)
 	}
-	if len(alt.Boxes) != 8 || alt.Boxes[4].Reads != "Box 5, Name of baby: Robin" || alt.Specimen != specimenCertificate {
+	if len(alt.Boxes) != 8 || alt.Boxes[4].Reads != "Box 5, Name of baby: Robin" || alt.Specimen != specimenWords("certificate", "en") {
 		t.Errorf("text alternative %+v", alt)
 	}
 
 	pdf := s.do("GET", "/api/v1/templates/baby-loss-certificate/sample.pdf", "")
 	wantStatus(t, pdf, http.StatusOK)
 	words := pdfText(t, pdf.Body.Bytes())
-	if strings.Count(words, specimenCertificate) != 2 || !strings.Contains(words, "Robin") {
+	if strings.Count(words, specimenWords("certificate", "en")) != 2 || !strings.Contains(words, "Robin") {
 		t.Errorf("the sample PDF reads:\n%s\nwant the specimen mark twice and the sample's words", words)
 	}
 }
@@ -180,13 +180,13 @@ func TestSampleLetter(t *testing.T) {
 	if err := json.Unmarshal(text.Body.Bytes(), &alt); err != nil {
 		t.Fatal(err)
 	}
-	if alt.Kind != "letter" || alt.Specimen != specimenLetter || !slices.Contains(alt.Lines, "CT1 1AA") {
+	if alt.Kind != "letter" || alt.Specimen != specimenWords("letter", "en") || !slices.Contains(alt.Lines, "CT1 1AA") {
 		t.Errorf("letter text alternative: %+v", alt)
 	}
 	pdf := s.do("GET", "/api/v1/templates/carriage-letter/sample.pdf", "")
 	wantStatus(t, pdf, http.StatusOK)
-	if words := pdfText(t, pdf.Body.Bytes()); !strings.Contains(words, specimenLetter) {
-		t.Errorf("the sample letter PDF does not say %q:\n%s", specimenLetter, words)
+	if words := pdfText(t, pdf.Body.Bytes()); !strings.Contains(words, specimenWords("letter", "en")) {
+		t.Errorf("the sample letter PDF does not say %q:\n%s", specimenWords("letter", "en"), words)
 	}
 }
 
@@ -258,7 +258,7 @@ func TestCertificatePreview(t *testing.T) {
 	pdf := s.postJSON("/api/v1/preview/certificate.pdf", robin)
 	wantStatus(t, pdf, http.StatusOK)
 	words := pdfText(t, pdf.Body.Bytes())
-	for _, want := range []string{specimenCertificate, "Hannah Whitlock", "Robin", "Female", "November 2024", "Canterbury, Kent"} {
+	for _, want := range []string{specimenWords("certificate", "en"), "Hannah Whitlock", "Robin", "Female", "November 2024", "Canterbury, Kent"} {
 		if !strings.Contains(words, want) {
 			t.Errorf("the PDF does not say %q:\n%s", want, words)
 		}
@@ -287,7 +287,7 @@ func TestCertificatePreview(t *testing.T) {
 	if !slices.Equal(reads, wantReads) {
 		t.Errorf("boxes read\n%s\nwant\n%s", strings.Join(reads, "\n"), strings.Join(wantReads, "\n"))
 	}
-	if !strings.HasPrefix(alt.Text, specimenCertificate+".\nCertificate of baby loss\n") || !strings.Contains(alt.Text, "not evidence of identity") {
+	if !strings.HasPrefix(alt.Text, specimenWords("certificate", "en")+".\nCertificate of baby loss\n") || !strings.Contains(alt.Text, "not evidence of identity") {
 		t.Errorf("text:\n%s", alt.Text)
 	}
 }

@@ -39,7 +39,7 @@ type job struct {
 // keyVersion changes whenever the same job would come out differently
 // for a reason no template version or build records: bump it when the
 // specimen mark or the text alternative changes.
-const keyVersion = "preview/1"
+const keyVersion = "preview/2"
 
 // buildSalt identifies the build, so that a release that draws
 // differently gives different ETags. Builds without version control

@@ -272,3 +272,83 @@ func TestPreviewPageWithoutJavaScript(t *testing.T) {
 	}
 	screenshot(t, ctx, "5-no-javascript")
 }
+
+// TestPreviewPageInWelshInChromium drives the page in Welsh, reached by
+// the switch in its header, with the Welsh and then the bilingual
+// certificate, with a problem while typing and with the error summary:
+// axe-core finds no violation in any of them.
+func TestPreviewPageInWelshInChromium(t *testing.T) {
+	axe := axeSource(t)
+	s := newTestServer(t, Options{})
+	srv := httptest.NewServer(s.mux)
+	defer srv.Close()
+	ctx := browser(t)
+
+	do(t, ctx, "opening the page and switching to Cymraeg",
+		chromedp.Navigate(srv.URL+"/preview"),
+		chromedp.WaitVisible(chromedp.CSS(`a[hreflang="cy"]`)),
+		chromedp.Click(chromedp.CSS(`a[hreflang="cy"]`)),
+		// The English page links to Cymraeg; the Welsh page to English.
+		chromedp.WaitVisible(chromedp.CSS(`a[hreflang="en"]`)),
+	)
+	do(t, ctx, "waiting for the Welsh page's preview",
+		waitFor(`document.documentElement.lang === "cy"`),
+		waitFor(previewImage),
+		waitFor(previewSays("Blwch 5, Enw’r babi", "Gwag")),
+	)
+	if h1 := eval[string](t, ctx, `document.querySelector("h1").textContent`); h1 != "Gweld sut olwg fydd ar eich tystysgrif" {
+		t.Errorf("the Welsh page's heading is %q", h1)
+	}
+	screenshot(t, ctx, "6-welsh-empty")
+	checkAccessibility(t, ctx, axe, "the empty Welsh page")
+
+	do(t, ctx, "filling in the Welsh certificate",
+		chromedp.SendKeys(chromedp.ID("babyName"), "Ŵyn Llŷr"),
+		chromedp.Click(chromedp.ID("sex-male")),
+		chromedp.SendKeys(chromedp.ID("dateOfLoss-month"), "Tachwedd"),
+		chromedp.SendKeys(chromedp.ID("dateOfLoss-year"), "2024"),
+		waitFor(previewSays("Ŵyn Llŷr", "Gwryw", "Tachwedd 2024")),
+		waitFor(previewImage),
+	)
+	if status := eval[string](t, ctx, `document.querySelector("#preview-status").textContent`); status != "Mae’r rhagolwg wedi’i ddiweddaru." {
+		t.Errorf("the Welsh status message says %q", status)
+	}
+	checkAccessibility(t, ctx, axe, "the filled-in Welsh page")
+
+	do(t, ctx, "choosing the bilingual certificate",
+		chromedp.Click(chromedp.ID("language-2")),
+		waitFor(previewSays("Rhyw / Sex", "Gwryw / Male", "Tachwedd 2024 / November 2024")),
+		waitFor(previewImage),
+	)
+	screenshot(t, ctx, "7-bilingual")
+	checkAccessibility(t, ctx, axe, "the Welsh page with the bilingual certificate")
+
+	do(t, ctx, "typing a day without a month",
+		chromedp.Focus(chromedp.ID("dateOfLoss-month")),
+		chromedp.Evaluate[chromedp.Void](`document.activeElement.select()`),
+		chromedp.KeyEvent(kb.Backspace),
+		chromedp.SendKeys(chromedp.ID("dateOfLoss-day"), "27"),
+		waitFor(`!!document.querySelector("#preview .preview__problems")`),
+	)
+	if p := eval[string](t, ctx, `document.querySelector("#preview .preview__problems").innerText`); !strings.Contains(p, "Dyddiad y golled: rhaid iddo gynnwys mis") {
+		t.Errorf("the problem while typing reads %q", p)
+	}
+	checkAccessibility(t, ctx, axe, "the Welsh page with a problem while typing")
+
+	do(t, ctx, "submitting a date without a month",
+		chromedp.Click(chromedp.CSS(`button[type="submit"]:not([formaction])`)),
+		chromedp.WaitVisible(chromedp.CSS(".error-summary")),
+		waitFor(`document.activeElement.classList.contains("error-summary")`),
+	)
+	if title, _ := chromedp.Run(ctx, chromedp.Title()); !strings.HasPrefix(title, "Gwall: ") {
+		t.Errorf("the Welsh title with an error is %q", title)
+	}
+	if summary := eval[string](t, ctx, `document.querySelector(".error-summary").innerText`); !strings.Contains(summary, "Mae problem wedi codi") {
+		t.Errorf("the Welsh error summary reads %q", summary)
+	}
+	if lang := eval[string](t, ctx, `document.documentElement.lang`); lang != "cy" {
+		t.Errorf("after posting, the page's language is %q", lang)
+	}
+	screenshot(t, ctx, "8-welsh-error")
+	checkAccessibility(t, ctx, axe, "the Welsh page with an error")
+}

@@ -25,6 +25,8 @@ const pageWidth = DefaultWidth
 // pageForm is the page's form as it was filled in, kept as typed so the
 // page can show it again.
 type pageForm struct {
+	// Language is the certificate's language, as a request gives it.
+	Language        string
 	ParentName      string
 	OtherParentName string
 	BabyName        string
@@ -35,16 +37,10 @@ type pageForm struct {
 	PlaceOfLoss     string
 }
 
-// The form's fields in order: the name each has in the request (and
-// the error messages' field), and the words the page uses for it.
-var formFields = []struct{ field, label string }{
-	{"parentName", "Name and surname of parent"},
-	{"otherParentName", "Name and surname of any other parent"},
-	{"babyName", "Name of baby"},
-	{"sex", "Sex"},
-	{"dateOfLoss", "Date of loss"},
-	{"placeOfLoss", "Place of loss"},
-}
+// The form's fields in order, by the name each has in the request (and
+// the error messages' field). The words the page uses for each are in
+// pageText, under "field.<name>".
+var formFields = []string{"language", "parentName", "otherParentName", "babyName", "sex", "dateOfLoss", "placeOfLoss"}
 
 // pageError is one problem with the form: its message, the field it is
 // about and the id of the input the error summary links to.
@@ -57,8 +53,10 @@ type pageError struct {
 // pageData is everything the page template shows.
 type pageData struct {
 	CSS, JS string
-	Form    pageForm
-	Errors  []pageError
+	// Lang is the page's language: "en" or "cy".
+	Lang   string
+	Form   pageForm
+	Errors []pageError
 	// ErrorFor holds each field's message, for the message by the field.
 	ErrorFor map[string]string
 	// DateParts marks the parts of the date of loss the error is about.
@@ -66,41 +64,86 @@ type pageData struct {
 	Preview   *pagePreview
 	// Busy says the preview could not be made because Quire is busy.
 	Busy bool
-	// Helpline is the support line the letter names, for the page's foot.
-	Helpline helpline
+	// Helpline is the support line the letter names, in a sentence for
+	// the page's foot; empty when the letter names none.
+	Helpline string
 }
+
+// T returns the page's words for key in the page's language.
+func (data *pageData) T(key string) string { return text(data.Lang, key) }
+
+// languageChoice is one way to switch the page's language.
+type languageChoice struct {
+	Code, Name string
+	Current    bool
+}
+
+// Languages lists the page's languages for the switch between them.
+func (data *pageData) Languages() []languageChoice {
+	out := make([]languageChoice, len(pageLanguages))
+	for i, l := range pageLanguages {
+		out[i] = languageChoice{Code: l.code, Name: l.name, Current: l.code == data.Lang}
+	}
+	return out
+}
+
+// CertificateLanguages are the languages the certificate can be
+// previewed in, as the form's choices.
+func (data *pageData) CertificateLanguages() []string { return request.Languages }
 
 // helpline is a support line, from the carriage letter's constants, so
 // that the page and the letter name the same one.
 type helpline struct{ Name, Phone, Hours string }
 
-// helplineFrom reads the helpline from the current carriage letter. It
-// is empty, and the page says nothing of it, if the letter has none.
-func helplineFrom(set *templates.Set) helpline {
-	t, err := set.Get(request.DefaultLetterTemplate, 0)
+// helplineFrom reads the helpline from the current carriage letter in
+// lang, so that the page names it as the letter does: its name and hours
+// in the letter's wording, or its constants for a letter without. It is
+// empty, and the page says nothing of it, if the letter has none.
+func helplineFrom(set *templates.Set, lang string) helpline {
+	t, err := set.Get(request.DefaultTemplate(request.DefaultLetterTemplate, lang), 0)
 	if err != nil {
 		return helpline{}
 	}
 	c := t.Constants
 	h := helpline{Name: c["helpline-name"], Phone: c["helpline-phone"], Hours: c["helpline-hours"]}
+	if w := t.WordingFor(lang); w != nil {
+		h.Name, h.Hours = w.Text["helpline.name"], w.Text["helpline.hours"]
+	}
 	if h.Name == "" || h.Phone == "" {
 		return helpline{}
 	}
 	return h
 }
 
+// sentence is the helpline in a sentence of the page, in lang.
+func (h helpline) sentence(lang string) string {
+	switch {
+	case h.Name == "":
+		return ""
+	case h.Hours == "":
+		return fmt.Sprintf(text(lang, "helpline"), h.Name, h.Phone)
+	}
+	return fmt.Sprintf(text(lang, "helpline.hours"), h.Name, h.Phone, h.Hours)
+}
+
 // pagePreview is the preview on the page: the image, inline, and what it
 // says.
 type pagePreview struct {
+	// Lang is the certificate's language when it is not the page's, for
+	// the text alternative: its first language when bilingual.
+	Lang          string
 	Image         template.URL
 	Width, Height int
 	Text          *TextAlternative
 }
 
-// page serves the empty form and the empty certificate.
+// page serves the empty form and the empty certificate, in the page's
+// language (?lang=cy, or Accept-Language) with the certificate in it too.
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, rec *record) {
-	data := h.newPageData()
-	h.previewInto(r.Context(), data, &request.Certificate{}, rec)
+	data := h.newPageData(pageLanguage(r))
+	data.Form.Language = data.Lang
+	c := &request.Certificate{Template: request.DefaultTemplate(request.DefaultCertificateTemplate, data.Lang)}
+	h.previewInto(r.Context(), data, c, rec)
 	h.renderPage(w, data, "no-cache")
 }
 
@@ -111,7 +154,7 @@ func (h *Handler) pagePost(w http.ResponseWriter, r *http.Request, rec *record) 
 	if !ok {
 		return
 	}
-	data := h.newPageData()
+	data := h.newPageData(pageLanguage(r))
 	data.Form = form
 	c := h.check(data)
 	if c != nil {
@@ -131,7 +174,7 @@ func (h *Handler) pagePDF(w http.ResponseWriter, r *http.Request, rec *record) {
 	if !ok {
 		return
 	}
-	data := h.newPageData()
+	data := h.newPageData(pageLanguage(r))
 	data.Form = form
 	c := h.check(data)
 	if c == nil {
@@ -171,6 +214,7 @@ func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) (pageForm, bo
 	}
 	v := r.PostForm
 	return pageForm{
+		Language:        strings.ReplaceAll(strings.TrimSpace(v.Get("language")), " ", ""),
 		ParentName:      v.Get("parentName"),
 		OtherParentName: v.Get("otherParentName"),
 		BabyName:        v.Get("babyName"),
@@ -200,11 +244,22 @@ func (h *Handler) check(data *pageData) *request.Certificate {
 	if err != nil {
 		panic("preview: cannot encode a form: " + err.Error())
 	}
-	c, err := request.DecodeCertificate(body, request.CertificateOptions{Preview: true})
+	lang := f.Language
 	var errs request.Errors
-	if err != nil && !errors.As(err, &errs) {
-		errs = request.Errors{{Problem: err.Error()}}
+	switch {
+	case lang == "":
+		lang = data.Lang
+		data.Form.Language = lang
+	case request.LanguageProblem(lang) != "":
+		errs.Add("language", "%s", request.LanguageProblem(lang))
+		lang = data.Lang
 	}
+	c, err := request.DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
+	var decodeErrs request.Errors
+	if err != nil && !errors.As(err, &decodeErrs) {
+		decodeErrs = request.Errors{{Problem: err.Error()}}
+	}
+	errs = append(errs, decodeErrs...)
 	if dateErr != nil {
 		errs = append(errs, request.FieldError{Field: "dateOfLoss", Problem: dateErr.problem})
 		data.DateParts = dateErr.parts
@@ -217,24 +272,30 @@ func (h *Handler) check(data *pageData) *request.Certificate {
 }
 
 // setErrors records field problems in the form's order, each worded as a
-// sentence about the field the parent sees.
+// sentence about the field the parent sees, in the page's language.
 func (data *pageData) setErrors(errs request.Errors) {
 	data.ErrorFor = map[string]string{}
-	for _, ff := range formFields {
+	for _, field := range formFields {
 		for _, e := range errs {
-			if e.Field != ff.field || data.ErrorFor[ff.field] != "" {
+			if e.Field != field || data.ErrorFor[field] != "" {
 				continue
 			}
-			msg := ff.label + " " + e.Problem
-			data.ErrorFor[ff.field] = msg
-			data.Errors = append(data.Errors, pageError{Field: ff.field, InputID: data.inputID(ff.field), Message: msg})
+			problem, _ := translateProblem(data.Lang, e.Problem)
+			msg := fmt.Sprintf(data.T("field.message"), data.T("field."+field), problem)
+			data.ErrorFor[field] = msg
+			data.Errors = append(data.Errors, pageError{Field: field, InputID: data.inputID(field), Message: msg})
 		}
 	}
 	// Problems with no field of the form (a template that cannot be
 	// found, say) still need saying.
 	for _, e := range errs {
 		if _, ok := data.ErrorFor[e.Field]; !ok {
-			data.Errors = append(data.Errors, pageError{InputID: "parentName", Message: e.String()})
+			problem, _ := translateProblem(data.Lang, e.Problem)
+			msg := problem
+			if e.Field != "" {
+				msg = e.Field + ": " + problem
+			}
+			data.Errors = append(data.Errors, pageError{InputID: "parentName", Message: msg})
 		}
 	}
 }
@@ -243,6 +304,8 @@ func (data *pageData) setErrors(errs request.Errors) {
 // first part the error is about, or the first part filled in.
 func (data *pageData) inputID(field string) string {
 	switch field {
+	case "language":
+		return "language"
 	case "sex":
 		return "sex"
 	case "dateOfLoss":
@@ -271,7 +334,8 @@ type dateError struct {
 
 func (e *dateError) Error() string { return e.problem }
 
-// monthNames lets a parent type the month as a word.
+// monthNames lets a parent type the month as a word, in English or in
+// Welsh ("Mawrth", "Tachwedd").
 var monthNames = func() map[string]int {
 	m := map[string]int{}
 	for i := time.January; i <= time.December; i++ {
@@ -279,6 +343,10 @@ var monthNames = func() map[string]int {
 		m[name], m[name[:3]] = int(i), int(i)
 	}
 	m["sept"] = int(time.September)
+	welsh := []string{"ionawr", "chwefror", "mawrth", "ebrill", "mai", "mehefin", "gorffennaf", "awst", "medi", "hydref", "tachwedd", "rhagfyr"}
+	for i, name := range welsh {
+		m[name] = i + 1
+	}
 	return m
 }()
 
@@ -360,7 +428,12 @@ func (h *Handler) previewInto(ctx context.Context, data *pageData, c *request.Ce
 		h.pageFailure(data, err, rec)
 		return
 	}
+	lang := j.t.Languages()[0]
+	if lang == data.Lang {
+		lang = ""
+	}
 	data.Preview = &pagePreview{
+		Lang:  lang,
 		Image: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(img)),
 		Width: cfg.Width, Height: cfg.Height, Text: alt,
 	}
@@ -393,8 +466,8 @@ func (data *pageData) status() int {
 	return http.StatusOK
 }
 
-func (h *Handler) newPageData() *pageData {
-	return &pageData{CSS: h.assetURL("preview.css"), JS: h.assetURL("preview.js"), Helpline: h.helpline}
+func (h *Handler) newPageData(lang string) *pageData {
+	return &pageData{CSS: h.assetURL("preview.css"), JS: h.assetURL("preview.js"), Lang: lang, Helpline: h.helplines[lang].sentence(lang)}
 }
 
 // renderPage writes the whole page.
@@ -421,6 +494,8 @@ func (h *Handler) renderHTML(w http.ResponseWriter, name string, data *pageData,
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr.Set("Content-Language", data.Lang)
+	hdr.Set("Vary", "Accept-Language")
 	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
 	hdr.Set("Cache-Control", cacheControl)
 	hdr.Set("Content-Security-Policy", pageCSP)
@@ -440,10 +515,14 @@ func issuedLater(field string) bool { return field == "reference" || field == "d
 // textField is what the page template needs to draw one text input.
 type textField struct {
 	ID, Label, Hint, Autocomplete, Value, Error string
+	// ErrorWord is "Error:", said before the message to screen readers.
+	ErrorWord string
 }
 
-func (data *pageData) field(id, label, hint, autocomplete, value string) textField {
-	return textField{ID: id, Label: label, Hint: hint, Autocomplete: autocomplete, Value: value, Error: data.ErrorFor[id]}
+// field describes the text input for a request field, in the page's words.
+func (data *pageData) field(id, autocomplete, value string) textField {
+	return textField{ID: id, Label: data.T(id + ".label"), Hint: data.T(id + ".hint"), Autocomplete: autocomplete,
+		Value: value, Error: data.ErrorFor[id], ErrorWord: data.T("error")}
 }
 
 // datePart is what the page template needs to draw one part of the date.
@@ -456,8 +535,8 @@ type datePart struct {
 // part describes one input of the date of loss. An error the page found
 // in the typing marks the parts it is about; one from validation (a date
 // that never was) marks every part filled in.
-func (data *pageData) part(name, label, value string, width int) datePart {
-	p := datePart{Name: name, Label: label, Value: value, Width: width}
+func (data *pageData) part(name, value string, width int) datePart {
+	p := datePart{Name: name, Label: data.T("date." + name), Value: value, Width: width}
 	if data.ErrorFor["dateOfLoss"] != "" {
 		if data.DateParts != nil {
 			p.Error = data.DateParts[name]

@@ -69,7 +69,8 @@ func checkPageStructure(t *testing.T, w interface{ Header() http.Header }, html 
 			t.Errorf("a link goes to #%s, which is not on the page", m[1])
 		}
 	}
-	for _, want := range []string{`<html lang="en-GB">`, `<main class="main" id="main">`, `<h1>`} {
+	htmlLang := map[string]string{"en": "en-GB", "cy": "cy"}[w.Header().Get("Content-Language")]
+	for _, want := range []string{`<html lang="` + htmlLang + `">`, `<main class="main" id="main">`, `<h1>`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the page has no %s", want)
 		}
@@ -267,7 +268,7 @@ func TestPagePDF(t *testing.T) {
 	if w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("Content-Type") != "application/pdf" {
 		t.Errorf("headers %v", w.Header())
 	}
-	if words := pdfText(t, w.Body.Bytes()); !strings.Contains(words, specimenCertificate) || !strings.Contains(words, "Robin") {
+	if words := pdfText(t, w.Body.Bytes()); !strings.Contains(words, specimenWords("certificate", "en")) || !strings.Contains(words, "Robin") {
 		t.Errorf("the PDF reads:\n%s", words)
 	}
 

@@ -98,9 +98,9 @@ type Handler struct {
 	salt   string
 	mux    *http.ServeMux
 	assets map[string]asset
-	// helpline is named at the foot of the page.
-	helpline helpline
-	metrics  *metrics
+	// helplines are named at the foot of the page, by its language.
+	helplines map[string]helpline
+	metrics   *metrics
 }
 
 // New returns a Handler, or an error naming every option that is wrong.
@@ -144,14 +144,17 @@ func New(opts Options) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		r:        opts.Renderer,
-		log:      opts.Logger,
-		cache:    newCache(opts.CacheBytes, bytesCost),
-		bases:    newCache(opts.CacheBytes/4, baseCost),
-		limit:    newLimiter(opts.MaxRenders, opts.MaxQueue, opts.QueueWait),
-		salt:     buildSalt(),
-		assets:   assets,
-		helpline: helplineFrom(opts.Renderer.Templates()),
+		r:      opts.Renderer,
+		log:    opts.Logger,
+		cache:  newCache(opts.CacheBytes, bytesCost),
+		bases:  newCache(opts.CacheBytes/4, baseCost),
+		limit:  newLimiter(opts.MaxRenders, opts.MaxQueue, opts.QueueWait),
+		salt:   buildSalt(),
+		assets: assets,
+		helplines: map[string]helpline{
+			pageEnglish: helplineFrom(opts.Renderer.Templates(), pageEnglish),
+			pageWelsh:   helplineFrom(opts.Renderer.Templates(), pageWelsh),
+		},
 	}
 	h.metrics = newMetrics(h.Stats)
 	h.mux = http.NewServeMux()

@@ -20,11 +20,15 @@ func sampleCertificate(template string) *request.Certificate {
 }
 
 // sampleEnvelope is the envelope a sample letter is laid out for: one
-// made-up recipient and the sample certificate.
-func sampleEnvelope(template, format string) *request.Envelope {
+// made-up recipient and the sample certificate, in the letter's language.
+func sampleEnvelope(template, language, format string) *request.Envelope {
+	if language == request.LanguageEnglish {
+		language = "" // as a request is normalised
+	}
 	return &request.Envelope{
 		SchemaVersion: request.SchemaVersion,
 		EnvelopeID:    "specimen",
+		Language:      language,
 		Recipient: request.Recipient{
 			Name:    "Alex Morgan",
 			Address: []string{"1 Sample Street", "Canterbury", "CT1 1AA"},

@@ -5,16 +5,34 @@ import (
 
 	"github.com/quire-print/quire/fonts"
 	"github.com/quire-print/quire/renderer/display"
+	"github.com/quire-print/quire/request"
 )
 
-// The words of the specimen mark. They are drawn on every page of every
-// preview and head its text alternative, so a preview cannot pass for the
-// real thing, printed or read aloud.
-const (
-	specimenCertificate = "Specimen – not a certificate"
-	specimenLetter      = "Specimen – not a real letter"
-	specimenWatermark   = "SPECIMEN"
-)
+// The words of the specimen mark, by the language of the document it is
+// drawn on. They are drawn on every page of every preview and head its
+// text alternative, so a preview cannot pass for the real thing, printed
+// or read aloud. A bilingual document says both, Welsh first.
+type markWords struct {
+	certificate, letter string
+	// watermark is the big pale word; a bilingual document's rows
+	// alternate between its languages.
+	watermark []string
+}
+
+var specimenMarks = map[string]markWords{
+	request.LanguageEnglish: {certificate: "Specimen – not a certificate", letter: "Specimen – not a real letter", watermark: []string{"SPECIMEN"}},
+	// For review by a Welsh-language translator, with the wording files.
+	request.LanguageWelsh:     {certificate: "Sbesimen – nid tystysgrif", letter: "Sbesimen – nid llythyr go iawn", watermark: []string{"SBESIMEN"}},
+	request.LanguageBilingual: {certificate: "Sbesimen – nid tystysgrif / Specimen – not a certificate", letter: "Sbesimen – nid llythyr go iawn / Specimen – not a real letter", watermark: []string{"SBESIMEN", "SPECIMEN"}},
+}
+
+// marksFor returns the specimen mark's words for a document in language.
+func marksFor(language string) markWords {
+	if m, ok := specimenMarks[language]; ok {
+		return m
+	}
+	return specimenMarks[request.LanguageEnglish]
+}
 
 // The mark's look. The banner is a deep raspberry, clear on white and
 // unlike any ink of the certificate; the watermark a pale tint of it, drawn
@@ -35,7 +53,6 @@ const (
 // clear of everything the templates draw (a test checks this for every
 // template), and of the rows of the watermark.
 type placement struct {
-	words     string
 	banners   []float64
 	watermark []float64
 }
@@ -43,10 +60,10 @@ type placement struct {
 var placements = map[string]placement{
 	// Inside the certificate's frame, above the title and below the
 	// footer warning; the watermark behind boxes 3 to 8.
-	"certificate": {words: specimenCertificate, banners: []float64{24, 277}, watermark: []float64{128, 184, 240}},
+	"certificate": {banners: []float64{24, 277}, watermark: []float64{128, 184, 240}},
 	// Above the sender's name, in the top margin of the letter; the
 	// watermark behind the body, below the envelope window.
-	"letter": {words: specimenLetter, banners: []float64{12}, watermark: []float64{130, 190, 250}},
+	"letter": {banners: []float64{12}, watermark: []float64{130, 190, 250}},
 }
 
 // markSpecimen marks every page of d as a specimen: banners saying so in
@@ -68,20 +85,29 @@ func markSpecimen(d *display.Document) error {
 			Ascent: face.Ascent() * size, Descent: face.Descent() * size, Color: c, Text: s,
 		}
 	}
-	d.Title = p.words
+	words := specimenWords(d.Kind, d.Language)
+	water := marksFor(d.Language).watermark
+	d.Title = words
 	for i := range d.Pages {
 		pg := &d.Pages[i]
 		under := make([]display.Item, 0, len(p.watermark)+len(pg.Items)+len(p.banners))
-		for _, y := range p.watermark {
-			under = append(under, line(specimenWatermark, watermarkSize, y, watermarkColor, pg.Width))
+		for row, y := range p.watermark {
+			under = append(under, line(water[row%len(water)], watermarkSize, y, watermarkColor, pg.Width))
 		}
 		pg.Items = append(under, pg.Items...)
 		for _, y := range p.banners {
-			pg.Items = append(pg.Items, line(p.words, bannerSize, y, bannerColor, pg.Width))
+			pg.Items = append(pg.Items, line(words, bannerSize, y, bannerColor, pg.Width))
 		}
 	}
 	return nil
 }
 
-// specimenWords returns the words of the mark on a kind of document.
-func specimenWords(kind string) string { return placements[kind].words }
+// specimenWords returns the words of the mark on a kind of document in
+// a language ("en" when empty).
+func specimenWords(kind, language string) string {
+	m := marksFor(language)
+	if kind == "letter" {
+		return m.letter
+	}
+	return m.certificate
+}

@@ -18,7 +18,7 @@ func layoutSample(t *testing.T, r Renderer, tmpl *templates.Template, format str
 	if tmpl.Kind == templates.KindCertificate {
 		d, err = r.LayoutCertificate(sampleCertificate(tmpl.Ref()))
 	} else {
-		d, err = r.LayoutLetter(sampleEnvelope(tmpl.Ref(), format))
+		d, err = r.LayoutLetter(sampleEnvelope(tmpl.Ref(), tmpl.Language, format))
 	}
 	if err != nil {
 		t.Fatalf("%s: %v", tmpl.Ref(), err)
@@ -45,9 +45,11 @@ func TestSpecimenMarkIsClearOfEveryTemplate(t *testing.T) {
 					t.Fatal(err)
 				}
 				p := placements[tmpl.Kind]
-				if d.Title != p.words {
-					t.Errorf("title %q, want %q", d.Title, p.words)
+				words := specimenWords(tmpl.Kind, tmpl.Language)
+				if d.Title != words {
+					t.Errorf("title %q, want %q", d.Title, words)
 				}
+				water := marksFor(tmpl.Language).watermark
 				m := tmpl.Margins
 				printable := display.Rect{X: display.MM(m.Left), Y: display.MM(m.Top),
 					W: display.A4Width - display.MM(m.Left+m.Right), H: display.A4Height - display.MM(m.Top+m.Bottom)}
@@ -56,14 +58,14 @@ func TestSpecimenMarkIsClearOfEveryTemplate(t *testing.T) {
 					if len(pg.Items) != n+len(before[i])+len(p.banners) {
 						t.Fatalf("page %d: %d items, want %d", i+1, len(pg.Items), n+len(before[i])+len(p.banners))
 					}
-					for _, it := range pg.Items[:n] {
-						if tx, ok := it.(*display.Text); !ok || tx.Text != specimenWatermark || !printable.Contains(tx.Bounds()) {
+					for row, it := range pg.Items[:n] {
+						if tx, ok := it.(*display.Text); !ok || tx.Text != water[row%len(water)] || !printable.Contains(tx.Bounds()) {
 							t.Errorf("page %d: drawn first %#v, want the watermark inside the printable area", i+1, it)
 						}
 					}
 					for _, it := range pg.Items[n+len(before[i]):] {
 						banner, ok := it.(*display.Text)
-						if !ok || banner.Text != p.words {
+						if !ok || banner.Text != words {
 							t.Fatalf("page %d: drawn last %#v, want the banner", i+1, it)
 						}
 						b := banner.Bounds()

@@ -18,7 +18,8 @@ type TextAlternative struct {
 	Template string `json:"template"`
 	// Kind is "certificate" or "letter".
 	Kind string `json:"kind"`
-	// Specimen is the mark on every preview: "Specimen – not a certificate".
+	// Specimen is the mark on every preview: "Specimen – not a certificate",
+	// in the document's language.
 	Specimen string `json:"specimen"`
 	// Header is a certificate's fixed wording above its boxes (its title,
 	// who issues it). Empty for letters.
@@ -39,7 +40,8 @@ type TextAlternative struct {
 type Box struct {
 	// Number is the box's number on the certificate, from 1.
 	Number int `json:"number"`
-	// Label is the box's printed label: "Name of baby".
+	// Label is the box's printed label: "Name of baby"; a bilingual
+	// label's lines joined by " / ".
 	Label string `json:"label"`
 	// Field is the request field the box shows, e.g. "babyName".
 	Field string `json:"field"`
@@ -51,10 +53,24 @@ type Box struct {
 	Reads string `json:"reads"`
 }
 
+// boxWords are how a text alternative reads a box, by the language of the
+// certificate: "Box 5, Name of baby: Robin", "Box 5, Name of baby: blank".
+// For review by a Welsh-language translator, with the wording files.
+var boxWords = map[string]struct{ box, blank string }{
+	request.LanguageEnglish:   {box: "Box %d, %s: %s", blank: "blank"},
+	request.LanguageWelsh:     {box: "Blwch %d, %s: %s", blank: "gwag"},
+	request.LanguageBilingual: {box: "Blwch %d, %s: %s", blank: "gwag / blank"},
+}
+
 // certificateText describes certificate c laid out with template t, in
-// the template's order: its fixed wording and its boxes.
+// the template's order and language: its fixed wording and its boxes. A
+// bilingual box reads its label's lines joined: "Enw’r babi / Name of baby".
 func certificateText(t *templates.Template, c *request.Certificate) (*TextAlternative, error) {
-	words := specimenWords(t.Kind)
+	words := specimenWords(t.Kind, t.Language)
+	bw, ok := boxWords[t.Language]
+	if !ok {
+		bw = boxWords[request.LanguageEnglish]
+	}
 	alt := &TextAlternative{Template: t.Ref(), Kind: t.Kind, Specimen: words}
 	lines := []string{words + "."}
 	for _, it := range t.Items {
@@ -68,17 +84,18 @@ func certificateText(t *templates.Template, c *request.Certificate) (*TextAltern
 			}
 			lines = append(lines, text)
 		case it.Box != nil:
-			v, err := layout.FieldValue(c, it.Box.Field)
+			v, err := layout.BoxValue(t, c, it.Box.Field)
 			if err != nil {
 				return nil, fmt.Errorf("preview: box %d: %w", it.Box.Number, err)
 			}
 			shown := v
 			if shown == "" {
-				shown = "blank"
+				shown = bw.blank
 			}
+			label := strings.ReplaceAll(it.Box.Label, "\n", " / ")
 			b := Box{
-				Number: it.Box.Number, Label: it.Box.Label, Field: it.Box.Field, Value: v,
-				Reads: fmt.Sprintf("Box %d, %s: %s", it.Box.Number, it.Box.Label, shown),
+				Number: it.Box.Number, Label: label, Field: it.Box.Field, Value: v,
+				Reads: fmt.Sprintf(bw.box, it.Box.Number, label, shown),
 			}
 			alt.Boxes = append(alt.Boxes, b)
 			lines = append(lines, b.Reads)
@@ -91,7 +108,7 @@ func certificateText(t *templates.Template, c *request.Certificate) (*TextAltern
 // letterText describes a laid-out letter line by line, before the
 // specimen mark is drawn on it.
 func letterText(t *templates.Template, d *display.Document) *TextAlternative {
-	words := specimenWords(t.Kind)
+	words := specimenWords(t.Kind, t.Language)
 	alt := &TextAlternative{Template: t.Ref(), Kind: t.Kind, Specimen: words}
 	for _, pg := range d.Pages {
 		for _, it := range pg.Items {

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/quire-print/quire/renderer/display"
 	"github.com/quire-print/quire/renderer/layout"
@@ -176,23 +175,9 @@ func (r *Renderer) resolveIn(ref, def, kind, language string) (*templates.Templa
 		return nil, err
 	}
 	if t.Language != language {
-		return nil, fmt.Errorf("template %s is in %s, but the envelope's language is %s", t.Ref(), LanguageName(t.Language), LanguageName(language))
+		return nil, fmt.Errorf("template %s is in %s, but the envelope's language is %s", t.Ref(), request.LanguageName(t.Language), request.LanguageName(language))
 	}
 	return t, nil
-}
-
-// LanguageName names a language in English words for errors, with its code:
-// "Welsh (cy)".
-func LanguageName(language string) string {
-	names := map[string]string{
-		request.LanguageEnglish:   "English",
-		request.LanguageWelsh:     "Welsh",
-		request.LanguageBilingual: "Welsh and English",
-	}
-	if n, ok := names[language]; ok {
-		return fmt.Sprintf("%s (%s)", n, language)
-	}
-	return strconv.Quote(language)
 }
 
 // merge adds layout's field errors to errs, skipping fields validation has

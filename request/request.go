@@ -8,6 +8,8 @@
 // that was sent, so they can leave the process without carrying personal data.
 package request
 
+import "strconv"
+
 // SchemaVersion is the version of the request model this package reads.
 const SchemaVersion = 1
 
@@ -51,6 +53,20 @@ const (
 
 // Languages lists every language a request may ask for, English first.
 var Languages = []string{LanguageEnglish, LanguageWelsh, LanguageBilingual}
+
+// LanguageName names a language in English words, with its code, for
+// messages: "Welsh (cy)". An unknown language is quoted.
+func LanguageName(language string) string {
+	switch language {
+	case LanguageEnglish:
+		return "English (en)"
+	case LanguageWelsh:
+		return "Welsh (cy)"
+	case LanguageBilingual:
+		return "Welsh and English (cy,en)"
+	}
+	return strconv.Quote(language)
+}
 
 // DefaultTemplate returns the template id a document of kind (one of the
 // Default*Template ids) gets in language when the request names none:

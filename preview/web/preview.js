@@ -18,8 +18,9 @@
   var inFlight = null;
   var lastSent = "";
 
-  function announce(words) {
-    status.textContent = words;
+  // The messages are in the page's language, on the status element.
+  function announce(key) {
+    status.textContent = status.getAttribute("data-" + key) || "";
   }
 
   function update() {
@@ -48,14 +49,13 @@
         throw new Error("the response has no preview");
       }
       current.replaceWith(document.importNode(fresh, true));
-      announce(fresh.querySelector("img") ? "Preview updated." :
-        "The preview cannot show these details yet. The reasons are listed under Your preview.");
+      announce(fresh.querySelector("img") ? "updated" : "cannot");
     }).catch(function (err) {
       if (err && err.name === "AbortError") {
         return;
       }
       lastSent = "";
-      announce("The preview could not be updated. You can use the Update preview button.");
+      announce("failed");
     });
   }
 
