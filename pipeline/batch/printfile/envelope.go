@@ -97,7 +97,7 @@ func (a *Assembler) prepare(batchID string, e Envelope, buf *bytes.Buffer) (prep
 		if got := hex.EncodeToString(sum[:]); got != r.SHA256 || int64(buf.Len()) != r.Size {
 			return refuse("document %d draws to %d bytes with SHA-256 %s; the record says %d bytes with %s", i+1, buf.Len(), got, r.Size, r.SHA256)
 		}
-		entry.Documents = append(entry.Documents, Document{Kind: d.Kind, Template: ref(r), Pages: r.Pages, Sheets: r.Sheets, SHA256: r.SHA256})
+		entry.Documents = append(entry.Documents, Document{Kind: d.Kind, Template: ref(r), Language: d.Language, Pages: r.Pages, Sheets: r.Sheets, SHA256: r.SHA256})
 		entry.Sheets += r.Sheets
 		total += len(d.Pages)
 	}

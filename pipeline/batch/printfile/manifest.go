@@ -76,6 +76,10 @@ type Document struct {
 	Kind string `json:"kind"`
 	// Template is "id@version".
 	Template string `json:"template"`
+	// Language is the document's language, from its template: "en",
+	// "cy", or "cy,en" for bilingual (Welsh first), so the supplier can
+	// check its inserts. Empty in manifests written before languages.
+	Language string `json:"language,omitempty"`
 	Pages    int    `json:"pages"`
 	Sheets   int    `json:"sheets"`
 	// SHA256 is the hash of the document as rendered and stored (without
@@ -271,13 +275,14 @@ func sameTotals(a, b Totals) bool {
 var CSVHeader = []string{
 	"batch_id", "sequence", "envelope_id", "postcode_district", "postage",
 	"file", "first_page", "last_page", "pages", "sheets",
-	"page_kinds", "document_sha256",
+	"page_kinds", "document_sha256", "document_languages",
 }
 
 // WriteCSV writes m as CSV, one row per envelope in batch order, for
 // spreadsheets and inserter job files: the columns of CSVHeader.
-// page_kinds lists each page's document kind and document_sha256 each
-// document's hash, separated by ';'. Codes are not listed: page i of an
+// page_kinds lists each page's document kind, document_sha256 each
+// document's hash and document_languages each document's language ("en",
+// "cy", "cy,en"), separated by ';'. Codes are not listed: page i of an
 // envelope of n pages carries "Q1|<batch_id>|<sequence>|<i>|<n>". Files
 // and totals are in the JSON form only.
 func (m *Manifest) WriteCSV(w io.Writer) error {
@@ -291,13 +296,14 @@ func (m *Manifest) WriteCSV(w io.Writer) error {
 			kinds[i] = p.Kind
 		}
 		sums := make([]string, len(e.Documents))
+		langs := make([]string, len(e.Documents))
 		for i, d := range e.Documents {
-			sums[i] = d.SHA256
+			sums[i], langs[i] = d.SHA256, d.Language
 		}
 		row := []string{
 			m.BatchID, strconv.Itoa(e.Sequence), e.EnvelopeID, e.PostcodeDistrict, e.Postage,
 			e.File, strconv.Itoa(e.FirstPage), strconv.Itoa(e.LastPage), strconv.Itoa(len(e.Pages)), strconv.Itoa(e.Sheets),
-			strings.Join(kinds, ";"), strings.Join(sums, ";"),
+			strings.Join(kinds, ";"), strings.Join(sums, ";"), strings.Join(langs, ";"),
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("printfile: manifest CSV: %w", err)

@@ -179,3 +179,37 @@ func TestManifestCSV(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestSaysEachDocumentsLanguage checks that the manifest, in JSON
+// and CSV, gives every document the language of its envelope's request:
+// Welsh, bilingual or English, so a supplier can check its inserts.
+func TestManifestSaysEachDocumentsLanguage(t *testing.T) {
+	envs := samples(t)
+	m, _ := assembled(t, len(envs), 0)
+	data, err := m.CSV()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i, e := range m.Envelopes {
+		want := envs[i].DocumentLanguage()
+		var langs []string
+		for _, d := range e.Documents {
+			langs = append(langs, d.Language)
+			if d.Language != want {
+				t.Errorf("envelope %d: a %s from %s is in %q, want %q", e.Sequence, d.Kind, d.Template, d.Language, want)
+			}
+		}
+		seen[want] = true
+		if got := rows[i+1][len(rows[i+1])-1]; got != strings.Join(langs, ";") {
+			t.Errorf("envelope %d: CSV languages %q, want %q", e.Sequence, got, strings.Join(langs, ";"))
+		}
+	}
+	if !seen["en"] || !seen["cy"] || !seen["cy,en"] {
+		t.Errorf("the samples cover only %v", seen)
+	}
+}
