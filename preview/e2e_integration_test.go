@@ -158,6 +158,19 @@ func previewSays(words ...string) string {
 		return !!dl && ` + string(quoted) + `.every(w => dl.innerText.includes(w)); })()`
 }
 
+// typeDayWithoutMonth clears the month and types a day, which the page
+// cannot preview, and waits for the panel to say why.
+func typeDayWithoutMonth(t *testing.T, ctx context.Context) {
+	t.Helper()
+	do(t, ctx, "typing a day without a month",
+		chromedp.Focus(chromedp.ID("dateOfLoss-month")),
+		chromedp.Evaluate[chromedp.Void](`document.activeElement.select()`),
+		chromedp.KeyEvent(kb.Backspace),
+		chromedp.SendKeys(chromedp.ID("dateOfLoss-day"), "27"),
+		waitFor(`!!document.querySelector("#preview .preview__problems")`),
+	)
+}
+
 func TestPreviewPageInChromium(t *testing.T) {
 	axe := axeSource(t)
 	s := newTestServer(t, Options{})
@@ -208,13 +221,7 @@ func TestPreviewPageInChromium(t *testing.T) {
 	checkAccessibility(t, ctx, axe, "the filled-in page")
 
 	// While the details cannot be printed, the panel says why.
-	do(t, ctx, "typing a day without a month",
-		chromedp.Focus(chromedp.ID("dateOfLoss-month")),
-		chromedp.Evaluate[chromedp.Void](`document.activeElement.select()`),
-		chromedp.KeyEvent(kb.Backspace),
-		chromedp.SendKeys(chromedp.ID("dateOfLoss-day"), "27"),
-		waitFor(`!!document.querySelector("#preview .preview__problems")`),
-	)
+	typeDayWithoutMonth(t, ctx)
 	if focused := eval[string](t, ctx, `document.activeElement.id`); focused != "dateOfLoss-day" {
 		t.Errorf("focus moved to %q while typing", focused)
 	}
@@ -323,13 +330,7 @@ func TestPreviewPageInWelshInChromium(t *testing.T) {
 	screenshot(t, ctx, "7-bilingual")
 	checkAccessibility(t, ctx, axe, "the Welsh page with the bilingual certificate")
 
-	do(t, ctx, "typing a day without a month",
-		chromedp.Focus(chromedp.ID("dateOfLoss-month")),
-		chromedp.Evaluate[chromedp.Void](`document.activeElement.select()`),
-		chromedp.KeyEvent(kb.Backspace),
-		chromedp.SendKeys(chromedp.ID("dateOfLoss-day"), "27"),
-		waitFor(`!!document.querySelector("#preview .preview__problems")`),
-	)
+	typeDayWithoutMonth(t, ctx)
 	if p := eval[string](t, ctx, `document.querySelector("#preview .preview__problems").innerText`); !strings.Contains(p, "Dyddiad y golled: rhaid iddo gynnwys mis") {
 		t.Errorf("the problem while typing reads %q", p)
 	}

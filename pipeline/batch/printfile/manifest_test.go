@@ -152,14 +152,7 @@ func TestParseManifestRefusesInconsistency(t *testing.T) {
 
 func TestManifestCSV(t *testing.T) {
 	m, _ := assembled(t, 4, 0)
-	data, err := m.CSV()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := csvRows(t, m)
 	if len(rows) != 1+len(m.Envelopes) || strings.Join(rows[0], ",") != strings.Join(printfile.CSVHeader, ",") {
 		t.Fatalf("%d rows with header %q", len(rows), rows[0])
 	}
@@ -186,14 +179,7 @@ func TestManifestCSV(t *testing.T) {
 func TestManifestSaysEachDocumentsLanguage(t *testing.T) {
 	envs := samples(t)
 	m, _ := assembled(t, len(envs), 0)
-	data, err := m.CSV()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := csvRows(t, m)
 	seen := map[string]bool{}
 	for i, e := range m.Envelopes {
 		want := envs[i].DocumentLanguage()
@@ -212,4 +198,18 @@ func TestManifestSaysEachDocumentsLanguage(t *testing.T) {
 	if !seen["en"] || !seen["cy"] || !seen["cy,en"] {
 		t.Errorf("the samples cover only %v", seen)
 	}
+}
+
+// csvRows is m's CSV form, read back row by row.
+func csvRows(t *testing.T, m *printfile.Manifest) [][]string {
+	t.Helper()
+	data, err := m.CSV()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
