@@ -68,7 +68,7 @@ func TestWelshAndBilingualDocumentsRead(t *testing.T) {
 				"Anhysbys / Unknown", "Mawrth 2025 / March 2025", "Aberystwyth",
 				"Nid yw’n dystiolaeth o hunaniaeth", "It is not evidence of identity"},
 		}},
-		{"welsh-twins-large-print.json", map[string][]string{
+		{"bilingual-twins-large-print.json", map[string][]string{
 			"letter.pdf": {"Eich tystysgrifau", "Annwyl Ms Ffion Ïolo,", "Amgaeir y tystysgrifau",
 				"BLC-2025-000414 a BLC-2025-000415.", "Your certificates", "enclosed the two",
 				"BLC-2025-000414 and BLC-2025-000415.", "Tudalen 3 o 3 / Page 3 of 3"},

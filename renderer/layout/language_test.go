@@ -2,9 +2,12 @@ package layout_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/quire-print/quire/internal/samples"
 	"github.com/quire-print/quire/renderer/layout"
 	"github.com/quire-print/quire/request"
 	"github.com/quire-print/quire/templates"
@@ -176,5 +179,37 @@ func TestLabelWiderThanItsBoxIsRefused(t *testing.T) {
 	_, err = layout.Certificate(&narrow, &c, "")
 	if err == nil || !strings.Contains(err.Error(), "label of box 4 is wider than the box") {
 		t.Errorf("a label wider than its box: %v", err)
+	}
+}
+
+// TestEverySampleFitsInEveryLanguage lays out every certificate of every
+// valid sample (the longest names, places and references among them) with
+// the latest certificate template of every language: what fits in
+// English fits in Welsh and bilingual too, whose labels are longer.
+func TestEverySampleFitsInEveryLanguage(t *testing.T) {
+	set, err := templates.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range samples.Files(t, "valid") {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := request.Decode(data)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for _, lang := range request.Languages {
+			tp, err := set.Get(request.DefaultTemplate(request.DefaultCertificateTemplate, lang), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range env.Certificates {
+				if _, err := layout.Certificate(tp, &env.Certificates[i], fmt.Sprintf("certificates[%d]", i)); err != nil {
+					t.Errorf("%s in %s: %v", filepath.Base(file), tp.Ref(), err)
+				}
+			}
+		}
 	}
 }
