@@ -152,7 +152,7 @@ var pageText = map[string]map[string]string{
 		"helpline":               "Os hoffech siarad â rhywun, mae’r %s yn cynnig cymorth cyfrinachol am ddim ar %s.",
 		"helpline.hours":         "Os hoffech siarad â rhywun, mae’r %s yn cynnig cymorth cyfrinachol am ddim ar %s (%s).",
 		"preview.title":          "Eich rhagolwg",
-		"preview.alt":            "Sbesimen o’r dystysgrif colli babi, wedi’i marcio ‘%s’. Mae’r hyn y mae’n ei ddweud wedi’i ysgrifennu isod.",
+		"preview.alt":            "Sbesimen o’r dystysgrif colli babi, wedi’i farcio ‘%s’. Mae’r hyn y mae’n ei ddweud wedi’i ysgrifennu isod.",
 		"preview.says":           "Beth fydd y dystysgrif yn ei ddweud",
 		"preview.marked":         "Mae wedi’i marcio ‘%s’.",
 		"preview.box":            "Blwch %d",
