@@ -53,7 +53,7 @@ func TestWelshAndBilingualDocumentsRead(t *testing.T) {
 				"5. Enw’r babi", "Ŵyn Llŷr", "6. Rhyw", "7. Dyddiad y golled", "Gwryw", "19 Tachwedd 2024",
 				"8. Man y golled", "Ysbyty Gwynedd, Bangor", "Mae’r dystysgrif hon wedi’i chynhyrchu"},
 		}},
-		{"bilingual.json", map[string][]string{
+		{"welsh-and-english.json", map[string][]string{
 			"letter.pdf": {"GIG Lloegr / NHS England", "7 Mawrth 2025", "7 March 2025", "Mr Emrys Prŷs", "Bryn Côr",
 				"Eich tystysgrif", "Annwyl Mr Emrys Prŷs,", "Gyda’n cydymdeimlad,", "GIG Lloegr",
 				"Your certificate", "Dear Mr Emrys Prŷs,", "Your certificate", "reference is BLC-2025-000413.",
@@ -68,7 +68,7 @@ func TestWelshAndBilingualDocumentsRead(t *testing.T) {
 				"Anhysbys / Unknown", "Mawrth 2025 / March 2025", "Aberystwyth",
 				"Nid yw’n dystiolaeth o hunaniaeth", "It is not evidence of identity"},
 		}},
-		{"bilingual-twins-large-print.json", map[string][]string{
+		{"welsh-and-english-twins-large-print.json", map[string][]string{
 			"letter.pdf": {"Eich tystysgrifau", "Annwyl Ms Ffion Ïolo,", "Amgaeir y tystysgrifau",
 				"BLC-2025-000414 a BLC-2025-000415.", "Your certificates", "enclosed the two",
 				"BLC-2025-000414 and BLC-2025-000415.", "Tudalen 3 o 3 / Page 3 of 3"},
