@@ -1,6 +1,7 @@
 package renderer_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,5 +116,32 @@ func TestWelshDiacriticsPrint(t *testing.T) {
 		checkReadingOrder(t, lang+" certificate", texts["certificate-1.pdf"],
 			[]string{"Gwenllïan Dŵr Prŷs", "Îfan Ûna Môn-Tîr", "Ëos Tâl Gwên Llûn", "Llanfair Ŷnys, Ôl Ŵern Âl Êl Ïo Noël"})
 		checkReadingOrder(t, lang+" letter", texts["letter.pdf"], []string{"Mr Ŵyn Prŷs", "Tŷ Ûna", "Ffordd Ëos", "siarad â rhywun"})
+	}
+}
+
+// TestPDFsSayTheirLanguage checks the catalog's /Lang: Welsh and bilingual
+// documents say "cy", so a screen reader reads them in Welsh; English
+// ones say nothing, as before languages were offered.
+func TestPDFsSayTheirLanguage(t *testing.T) {
+	r := mustRenderer(t)
+	for file, want := range map[string]string{
+		"welsh.json":                     "/Lang (cy)",
+		"welsh-and-english.json":         "/Lang (cy)",
+		"two-parents-all-boxes.json":     "",
+		"one-parent-blank-optional.json": "",
+	} {
+		out, err := r.RenderEnvelope(decodeFile(t, filepath.Join("../testdata/requests/valid", file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range out.Documents {
+			got := ""
+			if i := bytes.Index(d.PDF, []byte("/Lang (")); i >= 0 {
+				got = string(d.PDF[i : i+bytes.IndexByte(d.PDF[i:], ')')+1])
+			}
+			if got != want {
+				t.Errorf("%s %s: %q, want %q", file, d.Name, got, want)
+			}
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/signintech/gopdf"
 
@@ -68,6 +69,12 @@ func (w *Writer) Write(dst io.Writer, doc *display.Document) error {
 		pdf.SetNoCompression()
 	}
 	pdf.SetInfo(gopdf.PdfInfo{Title: doc.Title, Creator: "Quire", Producer: "Quire"})
+	// Welsh and bilingual documents say they are in Welsh, so a screen
+	// reader reads them so. English ones, which came first, say nothing,
+	// and keep the bytes of copies already printed.
+	if lang, _, _ := strings.Cut(doc.Language, ","); lang != "" && lang != "en" {
+		pdf.SetLanguage(lang)
+	}
 	for _, name := range used {
 		if err := pdf.AddTTFFontFromFontContainer(name, w.fc); err != nil {
 			return fmt.Errorf("pdf: font %s: %w", name, err)

@@ -1957,6 +1957,13 @@ func (gp *GoPdf) SetInfo(info PdfInfo) {
 	gp.isUseInfo = true
 }
 
+// SetLanguage sets the document's natural language, a BCP 47 tag such as
+// "cy", written as the catalog's /Lang (PDF 32000-1 §14.9.2) so that
+// screen readers read the text in that language. Empty writes none.
+func (gp *GoPdf) SetLanguage(tag string) {
+	gp.pdfObjs[gp.indexOfCatalogObj].(*CatalogObj).lang = tag
+}
+
 // GetInfo get Document Information Dictionary
 func (gp *GoPdf) GetInfo() PdfInfo {
 	return *gp.info
