@@ -128,7 +128,7 @@ func TestDecodeStrictness(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, got := decodeErrors(t, tt.data)
-			if !reflect.DeepEqual(got, tt.want) {
+			if got = words(got); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got\n%v\nwant\n%v", got, tt.want)
 			}
 		})
@@ -264,7 +264,7 @@ func TestDecodeCertificate(t *testing.T) {
 			if err != nil && !errors.As(err, &got) {
 				t.Fatalf("DecodeCertificate returned %v (%T), want Errors", err, err)
 			}
-			if !reflect.DeepEqual(got, tt.want) {
+			if got = words(got); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got\n%v\nwant\n%v", got, tt.want)
 			}
 			if c != nil && c.Template != DefaultCertificateTemplate {

@@ -12,6 +12,10 @@ type FieldError struct {
 	Field string `json:"field"`
 	// Problem says what is wrong, in plain words, without repeating the value.
 	Problem string `json:"problem"`
+	// Char describes a problem with particular characters, so that it can
+	// be worded for another reader (ForParent); its Rule is NoCharRule for
+	// any other problem. It is not encoded: it quotes the value.
+	Char CharProblem `json:"-"`
 }
 
 // String returns the problem on one line, after its field when it has one:

@@ -60,8 +60,8 @@ func (f field) check(errs *Errors) {
 		}
 		return
 	}
-	if p := characterProblem(f.value); p != "" {
-		errs.Add(f.path, "%s", p)
+	if p, bad := checkCharacters(f.value); bad {
+		*errs = append(*errs, charError(f.path, p))
 		if f.maxLen == 0 {
 			return
 		}
@@ -313,77 +313,4 @@ func noFixedAbodeProblem(s string) string {
 		return ""
 	}
 	return "says the recipient has no fixed abode – Quire cannot post to an address without a fixed abode"
-}
-
-// unprintable lists the kinds of character Quire refuses in any text, tested
-// in this order. None of them can be printed on a certificate or a letter:
-// they are invisible, have no agreed shape, or (symbols such as emoji) would
-// be printed in a font and style nobody chose. Whether a font can draw an
-// ordinary letter is the renderer's question, not this one.
-var unprintable = []struct {
-	is   func(rune) bool
-	what string // what the character is; empty shows the character itself
-	note string // added to the end of the problem
-}{
-	// U+FFFD is a symbol (So), but it means the text was broken before it
-	// arrived, for example by an unpaired surrogate escape in the JSON, and
-	// saying so helps the caseworker more than showing "�".
-	{is: func(r rune) bool { return r == utf8.RuneError }, what: "a replacement character",
-		note: "; it usually means the text was damaged before it reached Quire"},
-	{is: func(r rune) bool { return unicode.Is(unicode.Cc, r) }, what: "an invisible control character"},
-	{is: func(r rune) bool { return unicode.Is(unicode.Cf, r) }, what: "an invisible formatting character"},
-	{is: func(r rune) bool { return unicode.Is(unicode.Co, r) }, what: "a private-use character"},
-	{is: func(r rune) bool { return unicode.Is(unicode.Cs, r) }, what: "a surrogate code point"},
-	{is: func(r rune) bool { return !isAssigned(r) }, what: "a character not yet in Unicode"},
-	{is: func(r rune) bool { return unicode.Is(unicode.So, r) }},
-}
-
-// isAssigned reports whether r has a meaning in the Unicode version Go
-// knows. Go has no table of unassigned code points (its unicode.C includes
-// them), so this tests every assigned category.
-func isAssigned(r rune) bool {
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z,
-		unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
-}
-
-// unprintableProblem describes r if it cannot be printed, or returns "".
-func unprintableProblem(r rune) string {
-	for _, kind := range unprintable {
-		switch {
-		case !kind.is(r):
-			continue
-		case kind.what == "":
-			return fmt.Sprintf("contains %q (%U), which cannot be printed%s", string(r), r, kind.note)
-		default:
-			return fmt.Sprintf("contains %s (%U), which cannot be printed%s", kind.what, r, kind.note)
-		}
-	}
-	return ""
-}
-
-// characterProblem names the first character of s that cannot be printed,
-// by its code point, and counts the others; it returns "" when there are
-// none. It names a single character only, never the text around it.
-func characterProblem(s string) string {
-	if !utf8.ValidString(s) {
-		return "is not valid UTF-8 text"
-	}
-	first, others := "", 0
-	for _, r := range s {
-		switch p := unprintableProblem(r); {
-		case p == "":
-		case first == "":
-			first = p
-		default:
-			others++
-		}
-	}
-	switch others {
-	case 0:
-		return first
-	case 1:
-		return first + " (and 1 more character that cannot be printed)"
-	default:
-		return fmt.Sprintf("%s (and %d more characters that cannot be printed)", first, others)
-	}
 }
