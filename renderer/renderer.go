@@ -144,6 +144,40 @@ func (r *Renderer) LayoutLetter(env *request.Envelope) (*display.Document, error
 	return layout.Letter(t, env)
 }
 
+// FitCertificate lays c out and returns its field problems: a character
+// no typeface draws, a value too long for its box. It makes the Renderer
+// a request.Fitter, so that decoding reports them with every other
+// problem. Fields are named under path. Any other failure (a template
+// bug) is left for the render that follows to report.
+func (r *Renderer) FitCertificate(c *request.Certificate, path string) request.Errors {
+	t, err := r.resolve(c.Template, request.DefaultCertificateTemplate, templates.KindCertificate)
+	if err != nil {
+		field := "template"
+		if path != "" {
+			field = path + ".template"
+		}
+		return request.Errors{{Field: field, Problem: err.Error()}}
+	}
+	_, err = layout.Certificate(t, c, path)
+	return fieldProblems(err)
+}
+
+// FitLetter lays out env's carriage letter and returns its field
+// problems, as FitCertificate does for a certificate.
+func (r *Renderer) FitLetter(env *request.Envelope) request.Errors {
+	_, err := r.LayoutLetter(env)
+	return fieldProblems(err)
+}
+
+// fieldProblems returns the field problems in err, or nil.
+func fieldProblems(err error) request.Errors {
+	var fe request.Errors
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return nil
+}
+
 // WritePDF draws a laid-out document as PDF.
 func (r *Renderer) WritePDF(buf *bytes.Buffer, d *display.Document) error {
 	return r.pdf.Write(buf, d)

@@ -316,3 +316,51 @@ func BenchmarkRenderEnvelope(b *testing.B) {
 		run(b, func(i int) *request.Envelope { return varied[i%len(varied)] })
 	})
 }
+
+// TestDecodingWithTheRendererReportsEveryProblem checks that a request
+// read with the renderer as its request.Fitter gets the layout's problems
+// (a script no typeface covers, a name too long for its box) in the same
+// list as validation's, rather than only once validation has nothing left
+// to say.
+func TestDecodingWithTheRendererReportsEveryProblem(t *testing.T) {
+	r := mustRenderer(t)
+	data := []byte(`{
+  "schemaVersion": 1,
+  "envelopeId": "env-all-at-once",
+  "recipient": {"name": "Ms Jo Bloggs", "address": ["1 Station Road", "Ludlow", "SY8 1AA"]},
+  "certificates": [{"reference": "BLC-1", "dateOfIssue": "2025-03-03",
+    "parentName": "Jo 𐀀𐀁", "otherParentName": "Kim\u3164Lee", "babyName": "` + strings.Repeat("W", 100) + `",
+    "sex": "boy"}]
+}`)
+	_, err := request.Decoder{Fit: r}.Decode(data)
+	var fe request.Errors
+	if !errors.As(err, &fe) {
+		t.Fatalf("got %v, want field errors", err)
+	}
+	want := map[string]string{
+		"certificates[0].sex":             "must be",
+		"certificates[0].otherParentName": "U+3164 HANGUL FILLER",
+		"certificates[0].parentName":      "Quire cannot print the Linear B script yet",
+		"certificates[0].babyName":        "too long",
+	}
+	for _, e := range fe {
+		if w, ok := want[e.Field]; ok && strings.Contains(e.Problem, w) {
+			delete(want, e.Field)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing problems %v in\n%v", want, fe)
+	}
+	if len(fe) != 4 {
+		t.Errorf("got %d problems, want 4 (one per field):\n%v", len(fe), fe)
+	}
+
+	// A request with no problems is not refused for laying it out.
+	ok, err := os.ReadFile("../testdata/requests/valid/two-parents-all-boxes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (request.Decoder{Fit: r}).Decode(ok); err != nil {
+		t.Errorf("a valid request: %v", err)
+	}
+}

@@ -23,34 +23,17 @@ import (
 // even with problems, so a caller can name the envelope in a rejection. It
 // is nil only when the body cannot be read as a JSON object at all; the
 // problem is then a whole-request one, with an empty Field.
-func Decode(data []byte) (*Envelope, error) {
-	root, errs := parseJSON(data)
-	if root == nil {
-		return nil, errs
-	}
-	var e Envelope
-	var b binder
-	b.envelope("", root, &e)
-	e.normalise()
-	errs = append(b.errs, b.unreported(e.Validate())...)
-	return &e, limit(errs).Err()
-}
+//
+// Decode does not lay the request out; a Decoder with a Fitter does, and
+// adds what does not fit or cannot be drawn to the same list.
+func Decode(data []byte) (*Envelope, error) { return Decoder{}.Decode(data) }
 
 // DecodeCertificate reads a certificate sent on its own, as the preview
 // endpoint receives it, with the same strictness as Decode. Fields are named
 // without a prefix ("reference", "dateOfLoss"). The certificate is returned,
 // normalised, whenever the body is a JSON object.
 func DecodeCertificate(data []byte, opts CertificateOptions) (*Certificate, error) {
-	root, errs := parseJSON(data)
-	if root == nil {
-		return nil, errs
-	}
-	var c Certificate
-	var b binder
-	b.certificate("", root, &c)
-	c.normalise(normaliseLanguage(opts.Language))
-	errs = append(b.errs, b.unreported(ValidateCertificate(&c, "", opts))...)
-	return &c, limit(errs).Err()
+	return Decoder{}.DecodeCertificate(data, opts)
 }
 
 // limit cuts a very long list of problems short, saying how many were left

@@ -93,7 +93,7 @@ func text(s style, size float64, x, y float64, align, str, field string, width f
 // draw. It returns false when it reported one.
 func (b *builder) drawable(field, value string, s style) bool {
 	if r, bad := s.face.Missing(value); bad {
-		b.errs.Add(field, "contains %q (%U), which cannot be printed: Quire's typefaces cover the Latin, Greek and Cyrillic alphabets", string(r), r)
+		b.errs = append(b.errs, request.NotCovered(field, r))
 		return false
 	}
 	return true
