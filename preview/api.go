@@ -177,7 +177,7 @@ func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, rec *recor
 		writeProblem(w, problemMalformed.with("The request body could not be read.", nil))
 		return
 	}
-	c, err := request.DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
+	c, err := request.Decoder{Fit: h.r}.DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
 	if err != nil {
 		var errs request.Errors
 		errors.As(err, &errs)

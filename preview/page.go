@@ -254,7 +254,7 @@ func (h *Handler) check(data *pageData) *request.Certificate {
 		errs.Add("language", "%s", request.LanguageProblem(lang))
 		lang = data.Lang
 	}
-	c, err := request.DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
+	c, err := request.Decoder{Fit: h.r}.DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
 	var decodeErrs request.Errors
 	if err != nil && !errors.As(err, &decodeErrs) {
 		decodeErrs = request.Errors{{Problem: err.Error()}}
@@ -272,7 +272,9 @@ func (h *Handler) check(data *pageData) *request.Certificate {
 }
 
 // setErrors records field problems in the form's order, each worded as a
-// sentence about the field the parent sees, in the page's language.
+// sentence about the field the parent sees, in the page's language: a
+// problem with a character is worded for parents, naming the character as
+// they typed it, with what to do, never by its code point.
 func (data *pageData) setErrors(errs request.Errors) {
 	data.ErrorFor = map[string]string{}
 	for _, field := range formFields {
@@ -281,6 +283,9 @@ func (data *pageData) setErrors(errs request.Errors) {
 				continue
 			}
 			problem, _ := translateProblem(data.Lang, e.Problem)
+			if e.Char.Rule != request.NoCharRule {
+				problem = e.ForParentIn(data.Lang)
+			}
 			msg := fmt.Sprintf(data.T("field.message"), data.T("field."+field), problem)
 			data.ErrorFor[field] = msg
 			data.Errors = append(data.Errors, pageError{Field: field, InputID: data.inputID(field), Message: msg})

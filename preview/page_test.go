@@ -158,10 +158,10 @@ func TestPageErrorSummary(t *testing.T) {
 		t.Error("the title does not start with Error:")
 	}
 	summary := html[strings.Index(html, `class="error-summary"`):strings.Index(html, "<h1>")]
-	// In the form's order, each linking to its input, in the pipeline's
-	// words after the field's name.
+	// In the form's order, each linking to its input, in the words for
+	// parents after the field's name.
 	wantLinks := []string{
-		`<a href="#babyName">Name of baby contains &#34;😀&#34; (U&#43;1F600), which cannot be printed</a>`,
+		`<a href="#babyName">Name of baby has “😀”, which cannot be printed on the certificate – remove the “😀”</a>`,
 		`<a href="#dateOfLoss-month">Date of loss must include a month if it includes a day – or leave the day blank</a>`,
 		`<a href="#placeOfLoss">Place of loss is too long – it has 121 characters and the most allowed is 120</a>`,
 	}
@@ -253,7 +253,7 @@ func TestPagePartialIsThePreviewAlone(t *testing.T) {
 
 	bad := s.postForm("/preview", form("babyName", "Robin 😀", "partial", "1"))
 	wantStatus(t, bad, http.StatusUnprocessableEntity)
-	if body := bad.Body.String(); !strings.Contains(body, `<a href="#babyName">Name of baby contains`) || strings.Contains(body, "error-summary") {
+	if body := bad.Body.String(); !strings.Contains(body, `<a href="#babyName">Name of baby has “😀”`) || strings.Contains(body, "error-summary") {
 		t.Errorf("a partial with a problem should list it in the panel, without the page's summary:\n%s", body)
 	}
 }

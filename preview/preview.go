@@ -40,6 +40,10 @@ type Renderer interface {
 	LayoutLetter(env *request.Envelope) (*display.Document, error)
 	// WritePDF draws a laid-out document as PDF.
 	WritePDF(buf *bytes.Buffer, d *display.Document) error
+	// Fitter lays out what a parent sent while it is decoded, so that
+	// what does not fit or cannot be drawn is reported with every other
+	// problem.
+	request.Fitter
 }
 
 // Defaults and limits.

@@ -173,6 +173,12 @@ func othersNote(n int) string {
 	return fmt.Sprintf(" (and %d more characters that cannot be printed)", n)
 }
 
+// ForParentIn returns ForParent's words in language lang ("en" or "cy");
+// other languages get English.
+func (e FieldError) ForParentIn(lang string) string {
+	return e.ForParent()
+}
+
 // ForParent returns the problem worded for the parent who typed the
 // value, to follow the field's label on the preview page. For a character
 // problem it names the character, or where an invisible one is, and what
