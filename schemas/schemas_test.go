@@ -2,6 +2,7 @@ package schemas_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/quire-print/quire/internal/samples"
+	"github.com/quire-print/quire/request"
 	"github.com/quire-print/quire/schemas"
 )
 
@@ -253,5 +256,79 @@ func TestSchemaAgreesWithGoOnEdges(t *testing.T) {
 	}
 	if err := preview.Validate(map[string]any{"reference": "", "dateOfIssue": nil}); err != nil {
 		t.Errorf("an empty preview is refused: %v", err)
+	}
+}
+
+// TestSchemaNeverRefusesWhatQuireAccepts checks the length limits and the
+// characters allowed against request's decoder, which counts length after
+// composing text to NFC and collapsing spaces: every value Quire accepts
+// must pass the schema too, however it was composed or spaced.
+func TestSchemaNeverRefusesWhatQuireAccepts(t *testing.T) {
+	compiled := compile(t)
+	certificate := compiled["certificate.v1.schema.json"]
+	envelope := compiled["envelope-request.v1.schema.json"]
+	decomposed := func(s string) string { return norm.NFD.String(s) }
+	values := []struct {
+		name, field, value string
+		quire              bool // whether Quire accepts it
+	}{
+		{"100 é sent decomposed", "parentName", strings.Repeat("e\u0301", 100), true},
+		{"101 é sent decomposed", "parentName", strings.Repeat("e\u0301", 101), false},
+		{"Vietnamese sent decomposed", "babyName", decomposed(strings.Repeat("Nguyễn Thị Ánh ", 6) + "Tuyết"), true},
+		{"Korean sent as jamo", "babyName", decomposed(strings.Repeat("김민지", 33)), true},
+		{"50 Yoruba dotted letters with tone marks", "babyName", strings.Repeat("ọ̀", 50), true},
+		{"51 Yoruba dotted letters with tone marks", "babyName", strings.Repeat("ọ̀", 51), false},
+		{"120 characters of place with doubled spaces", "placeOfLoss", strings.Repeat("ab  ", 39) + "abc", true},
+		{"padded with spaces", "babyName", "   " + strings.Repeat("a", 100) + "\t\u00a0", true},
+		{"a line break inside", "placeOfLoss", "St Mary's Hospital\r\nLondon", true},
+		{"Persian name with a zero-width non-joiner", "parentName", "علی\u200cرضا حسینی", true},
+		{"Sinhala conjunct with a zero-width joiner", "parentName", "ප්\u200dරියන්ත බණ්ඩාර", true},
+		{"mixed directions with a right-to-left mark", "babyName", "Aisha \u200fعائشہ", true},
+		{"zero-width space", "babyName", "Ro\u200bbin", false},
+	}
+	for _, v := range values {
+		t.Run(v.name, func(t *testing.T) {
+			c := map[string]any{"reference": "BLC-1", "dateOfIssue": "2025-03-03", "parentName": "Jo Bloggs"}
+			c[v.field] = v.value
+			body, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = request.DecodeCertificate(body, request.CertificateOptions{})
+			if (err == nil) != v.quire {
+				t.Fatalf("Quire accepts it: %v, want %v (%v)", err == nil, v.quire, err)
+			}
+			if err := certificate.Validate(c); v.quire && err != nil {
+				t.Errorf("Quire accepts it, the schema refuses it: %v", err)
+			}
+			if !v.quire && certificate.Validate(c) == nil {
+				t.Logf("the schema lets through a value Quire refuses, as it may")
+			}
+		})
+	}
+
+	// Every name and place in the corpus, as sent composed or decomposed,
+	// in the envelope as well as on its own.
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "names", "corpus.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var corpus []struct{ Field, Value string }
+	if err := json.Unmarshal(data, &corpus); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range corpus {
+		for _, value := range []string{e.Value, decomposed(e.Value)} {
+			c := map[string]any{"reference": "BLC-1", "dateOfIssue": "2025-03-03", "parentName": "Jo Bloggs", e.Field: value}
+			if err := certificate.Validate(c); err != nil {
+				t.Errorf("%+q: %v", value, err)
+			}
+			env := map[string]any{"schemaVersion": 1, "envelopeId": "env-1",
+				"recipient":    map[string]any{"name": "Ms Jo Bloggs", "address": []any{"1 Station Road", "SY8 1AA"}},
+				"certificates": []any{c}}
+			if err := envelope.Validate(env); err != nil {
+				t.Errorf("%+q in an envelope: %v", value, err)
+			}
+		}
 	}
 }
