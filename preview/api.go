@@ -177,7 +177,7 @@ func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, rec *recor
 		writeProblem(w, problemMalformed.with("The request body could not be read.", nil))
 		return
 	}
-	c, err := request.Decoder{Fit: h.r}.DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
+	c, err := h.decoder().DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
 	if err != nil {
 		var errs request.Errors
 		errors.As(err, &errs)
@@ -200,6 +200,14 @@ func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, rec *recor
 		return
 	}
 	h.serveJob(w, r, rec, j, cachePersonal, "specimen-certificate")
+}
+
+// decoder reads what a parent or a service sends. A certificate with any
+// problem is laid out as it is read, so that what does not fit or cannot
+// be drawn is reported with the rest; a valid one is laid out once, when
+// its preview is drawn, which finds the same problems.
+func (h *Handler) decoder() request.Decoder {
+	return request.Decoder{Fit: h.r, FitOnlyWithProblems: true}
 }
 
 // certificateJob resolves c's template and pins c to it, so that "", the

@@ -254,7 +254,7 @@ func (h *Handler) check(data *pageData) *request.Certificate {
 		errs.Add("language", "%s", request.LanguageProblem(lang))
 		lang = data.Lang
 	}
-	c, err := request.Decoder{Fit: h.r}.DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
+	c, err := h.decoder().DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
 	var decodeErrs request.Errors
 	if err != nil && !errors.As(err, &decodeErrs) {
 		decodeErrs = request.Errors{{Problem: err.Error()}}

@@ -29,6 +29,17 @@ type Fitter interface {
 // others. The zero Decoder does not lay anything out.
 type Decoder struct {
 	Fit Fitter
+	// FitOnlyWithProblems asks Fit only when the request has another
+	// problem. A caller that lays out every valid request anyway (a
+	// render worker, the preview) finds the same layout problems there,
+	// so a valid request is not laid out twice, and an invalid one still
+	// gets every problem at once.
+	FitOnlyWithProblems bool
+}
+
+// fits reports whether to ask Fit, given the problems found so far.
+func (d Decoder) fits(errs Errors) bool {
+	return d.Fit != nil && (len(errs) > 0 || !d.FitOnlyWithProblems)
 }
 
 // Decode reads an envelope request; see the package function Decode.
@@ -42,7 +53,7 @@ func (d Decoder) Decode(data []byte) (*Envelope, error) {
 	b.envelope("", root, &e)
 	e.normalise()
 	errs = append(b.errs, b.unreported(e.Validate())...)
-	if d.Fit != nil {
+	if d.fits(errs) {
 		errs = append(errs, fitEnvelope(d.Fit, &e, errs, &b)...)
 	}
 	return &e, limit(errs).Err()
@@ -60,7 +71,7 @@ func (d Decoder) DecodeCertificate(data []byte, opts CertificateOptions) (*Certi
 	b.certificate("", root, &c)
 	c.normalise(normaliseLanguage(opts.Language))
 	errs = append(b.errs, b.unreported(ValidateCertificate(&c, "", opts))...)
-	if d.Fit != nil {
+	if d.fits(errs) {
 		errs = append(errs, fitCertificate(d.Fit, &c, "", errs, &b)...)
 	}
 	return &c, limit(errs).Err()

@@ -85,7 +85,7 @@ func renderFile(r *renderer.Renderer, file, out string, png bool, width int) (st
 	if err != nil {
 		return "", err
 	}
-	env, err := request.Decoder{Fit: r}.Decode(data)
+	env, err := request.Decoder{Fit: r, FitOnlyWithProblems: true}.Decode(data)
 	if err != nil {
 		return "", err
 	}

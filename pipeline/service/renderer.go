@@ -13,6 +13,10 @@ import (
 // single documents for the preview and print files (a DocumentRenderer).
 type Renderer struct{ *renderer.Renderer }
 
+// The worker decodes with its Renderer as a request.Fitter when it is one,
+// so that a rejection lists layout problems with the request's others.
+var _ request.Fitter = Renderer{}
+
 // NewRenderer loads the templates and fonts.
 func NewRenderer() (Renderer, error) {
 	r, err := renderer.New()

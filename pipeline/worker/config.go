@@ -20,6 +20,10 @@ import (
 // that cannot be printed as asked (text too long for its box, a character
 // no font has): a permanent refusal. Any other error is a Quire bug. It is
 // safe for concurrent use. cmd/quire adapts *renderer.Renderer to it.
+//
+// A Renderer that is also a request.Fitter lays out a request with other
+// problems as it is decoded, so that its rejection lists layout problems
+// with them.
 type Renderer interface {
 	Render(env *request.Envelope) ([]envelopes.RenderedDocument, error)
 }

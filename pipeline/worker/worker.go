@@ -98,6 +98,7 @@ type Worker struct {
 	store   Store
 	cancels CancelChecker // nil: nothing is batched
 	render  Renderer
+	fit     request.Fitter // the Renderer, when it is one; else nil
 	events  *events.Publisher
 	clock   Clock
 	m       *metrics.Metrics
@@ -122,6 +123,7 @@ func New(cfg Config) (*Worker, error) {
 		log:     cfg.Logger,
 	}
 	w.m.KnownReasons(RejectCodes, RetryReasons)
+	w.fit, _ = cfg.Renderer.(request.Fitter)
 	w.gate = &gate{clock: cfg.Clock, ping: cfg.Ping, timeout: cfg.PingTimeout,
 		min: cfg.GateBackoffMin, max: cfg.GateBackoffMax, m: cfg.Metrics, log: cfg.Logger,
 		stop: make(chan struct{})}
@@ -170,7 +172,7 @@ func (w *Worker) Handle(ctx context.Context, d pipeline.Delivery, stop <-chan st
 }
 
 func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-chan struct{}) {
-	env, err := safeDecode(d.Body())
+	env, err := safeDecode(d.Body(), w.fit)
 	if err != nil {
 		var fe request.Errors
 		switch {
@@ -522,13 +524,17 @@ func panicText(err error) string {
 	return fmt.Sprintf("%T", err)
 }
 
-func safeDecode(body []byte) (env *request.Envelope, err error) {
+// safeDecode decodes a request. With fit, a request with problems is laid
+// out as it is read, so its rejection lists what does not fit or cannot
+// be drawn with every other problem; a valid one is laid out once, by the
+// render.
+func safeDecode(body []byte, fit request.Fitter) (env *request.Envelope, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			env, err = nil, &errPanic{value: r, stack: debug.Stack()}
 		}
 	}()
-	return request.Decode(body)
+	return request.Decoder{Fit: fit, FitOnlyWithProblems: true}.Decode(body)
 }
 
 func (w *Worker) safeRender(env *request.Envelope) (docs []envelopes.RenderedDocument, err error) {

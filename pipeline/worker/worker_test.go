@@ -43,6 +43,7 @@ var start = time.Date(2026, 3, 2, 17, 4, 5, 0, time.UTC)
 // render until it is closed.
 type fakeRenderer struct {
 	calls   atomic.Int32
+	fits    atomic.Int32 // certificates laid out while decoding
 	block   chan struct{}
 	started chan string
 }
@@ -73,6 +74,19 @@ func (r *fakeRenderer) Render(env *request.Envelope) ([]envelopes.RenderedDocume
 	}
 	return docs, nil
 }
+
+// FitCertificate makes fakeRenderer a request.Fitter: a baby named
+// "Unfit" does not fit its box.
+func (r *fakeRenderer) FitCertificate(c *request.Certificate, path string) request.Errors {
+	r.fits.Add(1)
+	if c.BabyName == "Unfit" {
+		return request.Errors{{Field: path + ".babyName", Problem: "is too long to fit in box 5"}}
+	}
+	return nil
+}
+
+// FitLetter finds nothing wrong with a letter.
+func (r *fakeRenderer) FitLetter(env *request.Envelope) request.Errors { return nil }
 
 // flakyStore is a storage.Store that fails every call while down is set.
 type flakyStore struct {
@@ -529,6 +543,34 @@ func TestInvalidRequestIsDeadLetteredAndNeverRetried(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(h.m.Rejected.WithLabelValues(worker.CodeInvalidRequest)); got != 1 {
 		t.Errorf("rejected{invalid-request} = %v, want 1", got)
+	}
+}
+
+// TestRejectionListsLayoutProblemsWithTheOthers: a request with a bad
+// postcode and a name too long for its box is rejected once, with both;
+// a valid request is laid out only by its render.
+func TestRejectionListsLayoutProblemsWithTheOthers(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	bad := bytes.Replace(sample(t, "invalid/bad-postcode.json", ""), []byte(`"Morwenna"`), []byte(`"Unfit"`), 1)
+	h.publish(pipeline.KindRender, bad)
+	h.waitSettled(1)
+	dead := h.q.DeadLetters()
+	if len(dead) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dead))
+	}
+	var fields []string
+	for _, f := range dead[0].Reason.Fields {
+		fields = append(fields, f.Field)
+	}
+	if got := strings.Join(fields, " "); got != "recipient.address[3] certificates[0].babyName" {
+		t.Errorf("rejected for %s, want the postcode and the baby's name", got)
+	}
+
+	h.publish(pipeline.KindRender, sample(t, "valid/twins.json", "E-fit"))
+	h.waitSettled(2)
+	if n := h.r.fits.Load(); n != 1 {
+		t.Errorf("%d certificates laid out while decoding, want 1 (the invalid request's only)", n)
 	}
 }
 
