@@ -230,3 +230,47 @@ func marksPerLetter(s string) int {
 	}
 	return most
 }
+
+// FuzzCharacterRules checks that the rules never panic, that a problem
+// points inside the value, and that the parent's words never show a code
+// point or Quire's name, whatever the text.
+func FuzzCharacterRules(f *testing.F) {
+	for _, s := range []string{"Robin", "\u0301", "Kim \u0301Lee", "김\u3164민지", "علی\u200cرضا", "ප්\u200dර",
+		"Ko\u0301\u0302\u0303\u0304\u0305", "Aisha \u200fعائشہ", "\U000E0041", "Rob\xffn", "😀 Robin 🌈\u200b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, bad := checkCharacters(s)
+		if !bad {
+			return
+		}
+		if p.Rule != CharInvalidUTF8 && (p.At < 1 || p.At > utf8.RuneCountInString(s)) {
+			t.Fatalf("%+q: problem at %d of %d characters", s, p.At, utf8.RuneCountInString(s))
+		}
+		e := charError("babyName", p)
+		if e.Problem == "" || strings.Contains(e.ForParent(), "U+") || strings.Contains(e.ForParent(), "Quire") {
+			t.Fatalf("%+q: words %q / %q", s, e.Problem, e.ForParent())
+		}
+	})
+}
+
+// BenchmarkCharacterRules measures the character rules over every name
+// and place in the corpus, per value.
+func BenchmarkCharacterRules(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "names", "corpus.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var entries []corpusEntry
+	if err := json.Unmarshal(data, &entries); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, bad := checkCharacters(entries[i%len(entries)].Value); bad {
+			b.Fatal("refused")
+		}
+		i++
+	}
+}
