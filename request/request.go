@@ -6,6 +6,15 @@
 // FieldError naming the field by its JSON path and saying what is wrong in
 // words a caseworker would understand. Field errors never repeat the value
 // that was sent, so they can leave the process without carrying personal data.
+//
+// Text is checked character by character too (chars.go): characters
+// visible only by accident, combining marks with no letter or stacked past
+// what a box holds. Such a problem also carries what it takes to word it
+// for the parent who typed the value (FieldError.ForParent), naming the
+// character as they see it; the wordings live in one table (words.go).
+// What only a layout can tell (a script no typeface covers, a name too
+// long for its box) comes from a Fitter, in the same list, when decoding
+// with one (Decoder).
 package request
 
 import "strconv"
