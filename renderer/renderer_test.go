@@ -364,3 +364,19 @@ func TestDecodingWithTheRendererReportsEveryProblem(t *testing.T) {
 		t.Errorf("a valid request: %v", err)
 	}
 }
+
+// TestLayoutNamesAnInvisibleCharacterForWhatItIs: laid out without being
+// validated first, a Hangul filler is refused as an invisible character,
+// with where it is, not blamed on the typefaces with an empty quote.
+func TestLayoutNamesAnInvisibleCharacterForWhatItIs(t *testing.T) {
+	r := mustRenderer(t)
+	c := &request.Certificate{ParentName: "Kim\u3164Lee"}
+	fe := r.FitCertificate(c, "")
+	if len(fe) != 1 {
+		t.Fatalf("got %v, want one problem", fe)
+	}
+	if fe[0].Field != "parentName" || !strings.Contains(fe[0].Problem, "invisible character (U+3164 HANGUL FILLER) at character 4") ||
+		!strings.Contains(fe[0].ForParent(), "after “Kim”") {
+		t.Errorf("got %v (%q)", fe, fe[0].ForParent())
+	}
+}

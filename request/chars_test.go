@@ -139,15 +139,26 @@ func TestOthersAreCountedForBothReaders(t *testing.T) {
 }
 
 func TestNotCoveredNamesTheScript(t *testing.T) {
-	e := NotCovered("babyName", '美')
+	e := NotCovered("babyName", "李美玲", '美')
 	if want := `contains "美" (U+7F8E), which cannot be printed: Quire cannot print the Han script yet`; e.Problem != want {
 		t.Errorf("problem %q, want %q", e.Problem, want)
 	}
 	if want := "has “美”, from the Han script, which certificates cannot show yet – you could write it in English letters instead"; e.ForParent() != want {
 		t.Errorf("for the parent %q, want %q", e.ForParent(), want)
 	}
-	if e := NotCovered("babyName", '⁂'); !strings.Contains(e.Problem, "typefaces do not have it") || strings.Contains(e.ForParent(), "script") {
+	if e := NotCovered("babyName", "Robin ⁂", '⁂'); !strings.Contains(e.Problem, "typefaces do not have it") || strings.Contains(e.ForParent(), "script") {
 		t.Errorf("a character of no one script: %q / %q", e.Problem, e.ForParent())
+	}
+}
+
+// TestNotCoveredSaysWhereAnInvisibleCharacterIs: layout asked about a
+// value no one validated blames an invisible character on its being
+// invisible, not on the typefaces, and says where it is.
+func TestNotCoveredSaysWhereAnInvisibleCharacterIs(t *testing.T) {
+	e := NotCovered("babyName", "김\u3164민지", '\u3164')
+	if e.Char.Rule != CharInvisible || !strings.Contains(e.Problem, "HANGUL FILLER") ||
+		e.ForParent() != "has an invisible character after “김” that cannot be printed – please type it again rather than pasting it" {
+		t.Errorf("got %q / %q", e.Problem, e.ForParent())
 	}
 }
 

@@ -2,6 +2,7 @@ package request
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -191,12 +192,23 @@ func (e FieldError) ForParent() string {
 	return w.parent(e.Char) + othersNote(e.Char.Others)
 }
 
-// NotCovered is the problem with a value holding a character that none
-// of the renderer's typefaces can draw. It names the character's script,
-// so that a family reads that the script cannot be printed yet, not that
-// something is wrong with their name.
-func NotCovered(field string, r rune) FieldError {
-	return charError(field, CharProblem{Rule: CharNotCovered, Char: r, Script: scriptOf(r)})
+// NotCovered is the problem with value, of field, holding r, a character
+// that none of the renderer's typefaces can draw. It names the
+// character's script, so that a family reads that the script cannot be
+// printed yet, not that something is wrong with their name. A character
+// that breaks a character rule of its own (an invisible one, which no
+// typeface should draw, reaching layout unvalidated) is worded by that
+// rule instead, saying where it is rather than quoting nothing.
+func NotCovered(field, value string, r rune) FieldError {
+	rs := []rune(value)
+	at := slices.Index(rs, r)
+	if at < 0 {
+		return charError(field, CharProblem{Rule: CharNotCovered, Char: r, Script: scriptOf(r)})
+	}
+	if k := characterRule(rs, at, mixesDirections(rs)); k != NoCharRule {
+		return charError(field, CharProblem{Rule: k, Char: r, At: at + 1, Before: wordBefore(rs, at)})
+	}
+	return charError(field, CharProblem{Rule: CharNotCovered, Char: r, At: at + 1, Script: scriptOf(r)})
 }
 
 // scriptOf returns the name of r's Unicode script, or "" for characters

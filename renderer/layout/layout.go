@@ -93,7 +93,7 @@ func text(s style, size float64, x, y float64, align, str, field string, width f
 // draw. It returns false when it reported one.
 func (b *builder) drawable(field, value string, s style) bool {
 	if r, bad := s.face.Missing(value); bad {
-		b.errs = append(b.errs, request.NotCovered(field, r))
+		b.errs = append(b.errs, request.NotCovered(field, value, r))
 		return false
 	}
 	return true
