@@ -30,7 +30,7 @@ func TestCharacterRules(t *testing.T) {
 		{"leading mark", "\u0301Robin", CharMarkNoBase, '\u0301', 1, "", "has a combining mark (U+0301 COMBINING ACUTE ACCENT) at character 1 with no letter before it to sit on",
 			"starts with the mark “◌́”, which has no letter under it – remove it, or type it straight after its letter"},
 		{"mark after a space", "Kim \u0301Lee", CharMarkNoBase, '\u0301', 5, "Kim", "",
-			"has the mark “◌́” after a space, after “Kim”, with no letter under it – remove it, or type it straight after its letter"},
+			"has the mark “◌́” on its own after “Kim”, with no letter under it – remove it, or type it straight after its letter"},
 		{"four marks on one letter", "Ko\u0301\u0302\u0303\u0304", NoCharRule, 0, 0, "", "", ""},
 		{"five marks on one letter", "Ko\u0301\u0302\u0303\u0304\u0305x", CharTooManyMarks, 'o', 2, "",
 			"has 5 combining marks on the letter at character 2, and at most 4 fit on one letter",

@@ -76,7 +76,7 @@ var charWords = map[CharRule]charWording{
 			if p.Before == "" {
 				return fmt.Sprintf("starts with the mark %s, which has no letter under it – remove it, or type it straight after its letter", shown(p.Char))
 			}
-			return fmt.Sprintf("has the mark %s after a space, after “%s”, with no letter under it – remove it, or type it straight after its letter", shown(p.Char), p.Before)
+			return fmt.Sprintf("has the mark %s on its own after “%s”, with no letter under it – remove it, or type it straight after its letter", shown(p.Char), p.Before)
 		},
 	},
 	CharTooManyMarks: {
