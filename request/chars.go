@@ -196,6 +196,13 @@ func nothingToPrint(rs []rune, kinds []CharRule) (CharProblem, bool) {
 // or in its place, or NoCharRule.
 func characterRule(rs []rune, i int, mixed bool) CharRule {
 	r := rs[i]
+	if r < utf8.RuneSelf {
+		// Most names are mostly ASCII: only its controls break a rule.
+		if r < 0x20 || r == 0x7F {
+			return CharControl
+		}
+		return NoCharRule
+	}
 	switch {
 	case r == utf8.RuneError:
 		return CharReplacement
@@ -317,7 +324,11 @@ func wordBefore(rs []rune, i int) string {
 func mixesDirections(rs []rune) bool {
 	var rtl, other bool
 	for _, r := range rs {
-		if isDirectionMark(r) {
+		switch {
+		case r < utf8.RuneSelf:
+			other = other || '0' <= r && r <= '9' || 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z'
+			continue
+		case isDirectionMark(r):
 			continue // a right-to-left mark is itself right-to-left
 		}
 		p, _ := bidi.LookupRune(r)
