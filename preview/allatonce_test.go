@@ -91,3 +91,18 @@ func TestPageReportsEveryProblemAtOnceInParentsWords(t *testing.T) {
 		}
 	}
 }
+
+// TestPageReportsLayoutProblemsWithADateTypedWrongly: a date the page
+// cannot read stops the preview, so the name too long for its box must
+// be found while the form is read, and both reported.
+func TestPageReportsLayoutProblemsWithADateTypedWrongly(t *testing.T) {
+	s := newTestServer(t, Options{})
+	w := s.postForm("/preview", form("babyName", strings.Repeat("W", 100), "dateOfLoss-day", "27", "dateOfLoss-year", "2024"))
+	wantStatus(t, w, http.StatusUnprocessableEntity)
+	page := w.Body.String()
+	for _, want := range []string{`<a href="#babyName">Name of baby is too long`, `<a href="#dateOfLoss-month">Date of loss must include a month`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not have %s", want)
+		}
+	}
+}

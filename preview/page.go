@@ -254,7 +254,12 @@ func (h *Handler) check(data *pageData) *request.Certificate {
 		errs.Add("language", "%s", request.LanguageProblem(lang))
 		lang = data.Lang
 	}
-	c, err := h.decoder().DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
+	d := h.decoder()
+	// A date typed wrongly, or a language Quire does not have, is a
+	// problem the decoder cannot see: lay the rest out now, since there
+	// will be no preview to find its problems.
+	d.FitOnlyWithProblems = dateErr == nil && len(errs) == 0
+	c, err := d.DecodeCertificate(body, request.CertificateOptions{Preview: true, Language: lang})
 	var decodeErrs request.Errors
 	if err != nil && !errors.As(err, &decodeErrs) {
 		decodeErrs = request.Errors{{Problem: err.Error()}}
