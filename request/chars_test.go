@@ -174,7 +174,7 @@ type corpusEntry struct {
 	Script, Language, Field, Value string
 }
 
-func readCorpus(t *testing.T) []corpusEntry {
+func readCorpus(t testing.TB) []corpusEntry {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "testdata", "names", "corpus.json"))
 	if err != nil {
@@ -268,14 +268,7 @@ func FuzzCharacterRules(f *testing.F) {
 // BenchmarkCharacterRules measures the character rules over every name
 // and place in the corpus, per value.
 func BenchmarkCharacterRules(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "names", "corpus.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var entries []corpusEntry
-	if err := json.Unmarshal(data, &entries); err != nil {
-		b.Fatal(err)
-	}
+	entries := readCorpus(b)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
