@@ -63,7 +63,7 @@ func TestPageInWelshWithProblems(t *testing.T) {
 	checkPageStructure(t, w, html)
 	for _, want := range []string{
 		"<title>Gwall: ", "Mae problem wedi codi",
-		"Enw’r babi: mae’n cynnwys “😀” (U&#43;1F600), na ellir ei argraffu",
+		"Enw’r babi: mae “😀” ynddo, na ellir ei argraffu ar y dystysgrif – tynnwch y “😀”",
 		"Dyddiad y golled: rhaid iddo gynnwys mis os yw’n cynnwys diwrnod – neu gadewch y diwrnod yn wag",
 		"Man y golled: mae’n rhy hir – mae ganddo 121 o nodau a’r nifer mwyaf a ganiateir yw 120",
 		`<span class="visually-hidden">Gwall:</span>`,

@@ -129,6 +129,19 @@ func TestEveryCharRuleHasWords(t *testing.T) {
 	}
 }
 
+func TestEveryCharRuleHasWelshWords(t *testing.T) {
+	for rule := CharInvalidUTF8; rule <= CharNotCovered; rule++ {
+		e := FieldError{Problem: "x", Char: CharProblem{Rule: rule, Char: 'x', At: 1, Marks: 5, Script: "Han", Others: 2}}
+		cy := e.ForParentIn("cy")
+		if _, ok := welshParentWords[rule]; !ok || cy == e.ForParent() || strings.Contains(cy, "U+") || strings.Contains(cy, "Quire") {
+			t.Errorf("rule %d in Welsh: %q", rule, cy)
+		}
+	}
+	if e := (FieldError{Problem: "is too long"}); e.ForParentIn("cy") != "is too long" {
+		t.Error("a problem with no character is translated here")
+	}
+}
+
 func TestOthersAreCountedForBothReaders(t *testing.T) {
 	p, _ := checkCharacters("😀 Robin 🌈\u200b")
 	e := charError("babyName", p)

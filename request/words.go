@@ -177,7 +177,78 @@ func othersNote(n int) string {
 // ForParentIn returns ForParent's words in language lang ("en" or "cy");
 // other languages get English.
 func (e FieldError) ForParentIn(lang string) string {
-	return e.ForParent()
+	words, ok := welshParentWords[e.Char.Rule]
+	if lang != "cy" || !ok {
+		return e.ForParent()
+	}
+	return words(e.Char) + welshOthersNote(e.Char.Others)
+}
+
+// welshParentWords is charWords' parent wording in Welsh, for review by a
+// Welsh-language translator.
+var welshParentWords = map[CharRule]func(p CharProblem) string{
+	CharInvalidUTF8: func(CharProblem) string { return "nid oedd modd ei ddarllen – teipiwch ef eto" },
+	CharOnlyMarks: func(p CharProblem) string {
+		return fmt.Sprintf("dim ond y marc %s sydd ynddo, heb lythyren oddi tano – teipiwch y llythyren y mae’n perthyn iddi, neu tynnwch y marc", shown(p.Char))
+	},
+	CharOnlyInvisible: func(CharProblem) string {
+		return "dim ond nodau anweledig sydd ynddo – teipiwch ef eto yn lle ei ludo"
+	},
+	CharReplacement: func(p CharProblem) string {
+		return fmt.Sprintf("mae %s ynddo, sydd fel arfer yn golygu bod y testun wedi’i ddifrodi wrth ei gopïo – teipiwch ef eto", shown(p.Char))
+	},
+	CharControl:    welshInvisible,
+	CharTag:        welshInvisible,
+	CharInvisible:  welshInvisible,
+	CharPrivateUse: welshUnknown,
+	CharSurrogate:  welshUnknown,
+	CharUnassigned: welshUnknown,
+	CharSymbol:     welshSymbol,
+	CharMarkNoBase: func(p CharProblem) string {
+		if p.Before == "" {
+			return fmt.Sprintf("mae’n dechrau gyda’r marc %s, heb lythyren oddi tano – tynnwch ef, neu teipiwch ef yn syth ar ôl ei lythyren", shown(p.Char))
+		}
+		return fmt.Sprintf("mae’r marc %s ar ei ben ei hun ar ôl “%s”, heb lythyren oddi tano – tynnwch ef, neu teipiwch ef yn syth ar ôl ei lythyren", shown(p.Char), p.Before)
+	},
+	CharTooManyMarks: func(p CharProblem) string {
+		return fmt.Sprintf("mae gormod o farciau ar un llythyren (mae gan %s %d, a gall llythyren gario %d) – tynnwch y marciau ychwanegol", shown(p.Char), p.Marks, MaxMarksPerLetter)
+	},
+	CharNotCovered: func(p CharProblem) string {
+		if p.Script == "" {
+			return welshSymbol(p)
+		}
+		return fmt.Sprintf("mae %s ynddo, o’r sgript %s, na all tystysgrifau ei dangos eto – gallech ei ysgrifennu mewn llythrennau Saesneg yn lle hynny", shown(p.Char), p.Script)
+	},
+}
+
+func welshInvisible(p CharProblem) string {
+	where := "ar y dechrau"
+	if p.Before != "" {
+		where = "ar ôl “" + p.Before + "”"
+	}
+	return "mae nod anweledig " + where + " na ellir ei argraffu – teipiwch ef eto yn lle ei ludo"
+}
+
+func welshUnknown(p CharProblem) string {
+	where := "ar y dechrau"
+	if p.Before != "" {
+		where = "ar ôl “" + p.Before + "”"
+	}
+	return "mae nod " + where + " na ellir ei argraffu – tynnwch ef, neu teipiwch ef eto"
+}
+
+func welshSymbol(p CharProblem) string {
+	return fmt.Sprintf("mae %s ynddo, na ellir ei argraffu ar y dystysgrif – tynnwch y %s", shown(p.Char), shown(p.Char))
+}
+
+func welshOthersNote(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " (ac 1 nod arall na ellir ei argraffu)"
+	}
+	return fmt.Sprintf(" (a %d nod arall na ellir eu hargraffu)", n)
 }
 
 // ForParent returns the problem worded for the parent who typed the
