@@ -166,7 +166,7 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 		// batching, are in the same store, and an envelope no batch has
 		// claimed costs one read per cancellation.
 		Cancels: batch.NewStore(s.store),
-		Metrics: m, Logger: cfg.Logger,
+		Metrics: m, Logger: cfg.Logger, Zone: issueZone(cfg.Batching.Schedule.Location),
 	})
 	if err != nil {
 		return nil, err
@@ -472,3 +472,17 @@ func (b brokerQueue) Depths(ctx context.Context) (metrics.QueueDepths, error) {
 	return metrics.QueueDepths{Render: d.Render, Cancel: d.Cancel, Retry: d.Retry, Dead: d.Dead}, err
 }
 func (b brokerQueue) Reconnects() uint64 { return b.b.Stats().Reconnects }
+
+// issueZone is the zone a request's date of issue is checked in: the
+// cut-off's, or the worker's default when none is configured or it does not
+// load (Validate reports that).
+func issueZone(name string) *time.Location {
+	if name == "" {
+		return nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	return loc
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	_ "time/tzdata" // the zone of the date-of-issue check, on any machine
 
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
@@ -74,6 +75,8 @@ const (
 	DefaultPingTimeout    = 5 * time.Second
 	DefaultGateBackoffMin = 250 * time.Millisecond
 	DefaultGateBackoffMax = 15 * time.Second
+	// DefaultZone is the zone of Config.Zone when it is nil.
+	DefaultZone = "Europe/London"
 )
 
 // Config configures a Worker. Source, Store, Ping, Renderer and Events are
@@ -102,6 +105,10 @@ type Config struct {
 	// Clock stamps events and records and times the storage gate.
 	// Default: the system clock.
 	Clock Clock
+	// Zone is the time zone "tomorrow" is counted in when a request's
+	// dateOfIssue is checked against the Clock: the cut-off's zone.
+	// Default Europe/London.
+	Zone *time.Location
 	// Metrics receives counts and timings. Default: a set registered
 	// nowhere.
 	Metrics *metrics.Metrics
@@ -161,6 +168,10 @@ func (c Config) validate() error {
 func (c Config) withDefaults() Config {
 	if c.Clock == nil {
 		c.Clock = systemClock{}
+	}
+	if c.Zone == nil {
+		// time/tzdata is linked in, so this cannot fail.
+		c.Zone, _ = time.LoadLocation(DefaultZone)
 	}
 	if c.Metrics == nil {
 		c.Metrics = metrics.New(nil)

@@ -193,6 +193,12 @@ func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-c
 			Fields: []request.FieldError{{Field: "envelopeId", Problem: "cannot be \".\" or \"..\""}}}, true)
 		return
 	}
+	// Checked here, when the request arrives, and never when a stored
+	// request is rendered again: the rule depends on the clock.
+	if fe := request.CheckIssueDates(env, w.clock.Now(), w.cfg.Zone); len(fe) > 0 {
+		w.reject(ctx, d, id, pipeline.Reason{Code: CodeInvalidRequest, Detail: problems(len(fe)), Fields: fe}, true)
+		return
+	}
 	if !w.gate.wait(stop) {
 		w.retry(ctx, d, id, ReasonStorageUnavailable)
 		return

@@ -929,3 +929,58 @@ func TestConfigValidate(t *testing.T) {
 }
 
 var _ io.Writer = (*syncbuf.Buffer)(nil)
+
+// withIssueDate is a sample whose every certificate is dated issued.
+func withIssueDate(t *testing.T, name, id, issued string) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(sample(t, name, id), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range m["certificates"].([]any) {
+		c.(map[string]any)["dateOfIssue"] = issued
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestDateOfIssueLaterThanTomorrowIsRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	// The clock says 2 March 2026, 17:04 in London.
+	h.publish(pipeline.KindRender, withIssueDate(t, "valid/twins.json", "E-TOMORROW", "2026-03-03"))
+	h.publish(pipeline.KindRender, withIssueDate(t, "valid/twins.json", "E-LATER", "2026-03-04"))
+	h.waitSettled(2)
+
+	if _, ok := h.record("E-TOMORROW"); !ok {
+		t.Error("a certificate dated tomorrow was not rendered")
+	}
+	if _, ok := h.record("E-LATER"); ok {
+		t.Error("a certificate dated the day after tomorrow was rendered")
+	}
+	dead := h.q.DeadLetters()
+	if len(dead) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dead))
+	}
+	r := dead[0].Reason
+	if r.Code != worker.CodeInvalidRequest || len(r.Fields) != 2 ||
+		r.Fields[0].Field != "certificates[0].dateOfIssue" || r.Fields[1].Field != "certificates[1].dateOfIssue" {
+		t.Errorf("reason %+v, want invalid-request naming both certificates' dateOfIssue", r)
+	}
+	rejected := h.eventsOf(events.TypeRejected)
+	if len(rejected) != 1 || rejected[0].EnvelopeID != "E-LATER" {
+		t.Errorf("rejected events %+v, want one for E-LATER", rejected)
+	}
+
+	// A day later the same request is accepted: the rule follows the
+	// clock, and nothing about the request is remembered.
+	h.clock.Advance(24 * time.Hour)
+	h.publish(pipeline.KindRender, withIssueDate(t, "valid/twins.json", "E-LATER", "2026-03-04"))
+	h.waitSettled(3)
+	if _, ok := h.record("E-LATER"); !ok {
+		t.Error("the request was refused again once its date of issue was tomorrow")
+	}
+}
