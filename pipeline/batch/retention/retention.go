@@ -17,7 +17,9 @@
 //
 // Render records, cancellation markers, claims, seals and manifests hold
 // no personal data and are kept as tombstones: a message redelivered
-// months later still finds its envelope committed and batched.
+// months later still finds its envelope committed and batched. A
+// cancellation marker's free-text reason is removed when the envelope's
+// files are.
 package retention
 
 import (
@@ -193,6 +195,13 @@ func (k *Keeper) sweep(ctx context.Context) (int, error) {
 		if err := k.deleteAll(ctx, e.Prefix); err != nil {
 			return done, err
 		}
+		if id, ok := envelopeOf(e.Prefix); ok {
+			// The cancellation marker stays as a tombstone; its free-text
+			// reason goes with the rest of the envelope's personal data.
+			if err := envelopes.New(k.cfg.Store).ForgetCancellationReason(ctx, id); err != nil {
+				return done, err
+			}
+		}
 		if err := k.cfg.Store.Delete(ctx, info.Key); err != nil {
 			return done, err
 		}
@@ -203,6 +212,16 @@ func (k *Keeper) sweep(ctx context.Context) (int, error) {
 		k.cfg.Logger.Info("retention: swept", "deletions", done)
 	}
 	return done, nil
+}
+
+// envelopeOf returns the envelope id whose files prefix is p
+// (envelopes/<id>/files/), as Posted schedules it.
+func envelopeOf(p string) (string, bool) {
+	id, ok := strings.CutSuffix(strings.TrimPrefix(p, envelopes.EnvelopesPrefix), "/files/")
+	if !ok || !strings.HasPrefix(p, envelopes.EnvelopesPrefix) || envelopes.ValidID(id) != nil {
+		return "", false
+	}
+	return id, true
 }
 
 func (k *Keeper) deleteAll(ctx context.Context, prefix string) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
 )
 
@@ -217,5 +218,46 @@ func TestMetrics(t *testing.T) {
 	_, _ = k.Sweep(ctx)
 	if got := batchtest.Metric(t, c, "quire_retention_sweeps_total", "outcome", "failed"); got != 1 {
 		t.Errorf("failed sweeps after a stop: %v, want 1", got)
+	}
+}
+
+// TestCancellationReasonGoesWithTheFiles: an envelope whose cancellation
+// came too late (it was in a sealed batch and was posted) keeps its
+// marker, without the free-text reason, once its files go.
+func TestCancellationReasonGoesWithTheFiles(t *testing.T) {
+	s, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := batchtest.Seal(t, s, "northprint", cutOff, 1)
+	id := sealed.Envelopes[0].EnvelopeID
+	es := envelopes.New(s)
+	note := "Parent Ms Example rang from 0161 496 0000"
+	if _, _, err := es.Cancel(t.Context(), envelopes.Cancellation{EnvelopeID: id, Code: "requested-by-parent", Reason: note, At: cutOff.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	posted := cutOff.Add(26 * time.Hour)
+	clock := memqueue.NewManualClock(posted)
+	k := newKeeper(t, s, clock)
+	if err := k.Posted(t.Context(), id, posted); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(29 * 24 * time.Hour)
+	if _, err := k.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := es.Cancellation(t.Context(), id); err != nil || c.Reason != note {
+		t.Fatalf("before the 30 days: %+v, %v; want the reason kept", c, err)
+	}
+	clock.Advance(24 * time.Hour)
+	if n, err := k.Sweep(t.Context()); err != nil || n != 1 {
+		t.Fatalf("at 30 days: swept %d, %v", n, err)
+	}
+	c, err := es.Cancellation(t.Context(), id)
+	if err != nil || c.Reason != "" || c.Code != "requested-by-parent" {
+		t.Errorf("after retention: %+v, %v; want the marker kept without its reason", c, err)
+	}
+	if len(keys(t, s, "envelopes/"+id+"/files/")) != 0 {
+		t.Error("the files are still there")
 	}
 }

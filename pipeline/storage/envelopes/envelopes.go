@@ -558,3 +558,32 @@ func unmarshal(data []byte, v any) error {
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
 }
+
+// ForgetCancellationReason removes the free-text reason from id's
+// cancellation marker, keeping the marker itself (its code and time are
+// the tombstone that stops a late render from being printed). The reason
+// is meant to hold no personal data, but it is free text a person typed,
+// so retention removes it with the envelope's other personal data. An
+// envelope without a cancellation, or one without a reason, is left as it
+// is; calling it again changes nothing.
+func (s *Store) ForgetCancellationReason(ctx context.Context, id string) error {
+	c, err := s.Cancellation(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.Reason == "" {
+		return nil
+	}
+	c.Reason = ""
+	data, err := marshal(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.s.Put(ctx, CancelKey(id), data); err != nil {
+		return fmt.Errorf("envelopes: forget the cancellation reason of %s: %w", id, err)
+	}
+	return nil
+}

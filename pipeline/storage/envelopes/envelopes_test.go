@@ -46,6 +46,7 @@ func runAll(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Verify", testVerify},
 		{"Cancel", testCancel},
 		{"CancelRace", testCancelRace},
+		{"ForgetCancellationReason", testForgetCancellationReason},
 		{"Invalid", testInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -560,5 +561,38 @@ func testInvalid(t *testing.T, s storage.Store) {
 	}
 	if ks := keys(t, s, ""); len(ks) != 0 {
 		t.Errorf("invalid input stored %q", ks)
+	}
+}
+
+func testForgetCancellationReason(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	es := envelopes.New(s)
+	// Nothing to forget: no marker, then a marker without a reason.
+	if err := es.ForgetCancellationReason(ctx, "E-1"); err != nil {
+		t.Fatalf("without a cancellation: %v", err)
+	}
+	if _, err := es.Cancellation(ctx, "E-1"); !errors.Is(err, envelopes.ErrNotFound) {
+		t.Errorf("forgetting created a marker: %v", err)
+	}
+	c := envelopes.Cancellation{EnvelopeID: "E-2", Code: "requested-by-parent", Reason: "Mrs Example rang on 0161 496 0000", At: t0}
+	if _, _, err := es.Cancel(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // again changes nothing
+		if err := es.ForgetCancellationReason(ctx, "E-2"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := es.Cancellation(ctx, "E-2")
+		if err != nil || got.Reason != "" || got.Code != c.Code || !got.At.Equal(t0) {
+			t.Errorf("after forgetting: %+v, %v; want the code and time without the reason", got, err)
+		}
+	}
+	data, err := s.Get(ctx, envelopes.CancelKey("E-2"))
+	if err != nil || strings.Contains(string(data), "Example") {
+		t.Errorf("stored marker %s, %v still holds the reason", data, err)
+	}
+	// The marker still wins over a later cancellation.
+	if got, won, err := es.Cancel(ctx, envelopes.Cancellation{EnvelopeID: "E-2", Code: "duplicate", At: t0}); err != nil || won || got.Code != c.Code {
+		t.Errorf("Cancel after forgetting = %+v, %v, %v; want the first marker kept", got, won, err)
 	}
 }
