@@ -58,6 +58,8 @@ func commands() []command {
 			func(w io.Writer) *envflag.Set { s, _ := demoFlags(w); return s }},
 		{"batches", "print batches for operators: list, show, re-send to the supplier, make tokens", runBatches,
 			func(w io.Writer) *envflag.Set { s, _, _, _ := batchesFlags(w); return s }},
+		{"deadletters", "dead letters for support: list, show (personal data redacted), replay to the intake, discard", runDeadLetters,
+			func(w io.Writer) *envflag.Set { s, _ := deadLettersFlags(w); return s }},
 		{"load", "load harness: envelopes/s and latency through RabbitMQ and S3", runLoad, nil},
 		{"previewload", "load harness: the preview endpoints under many clients", runPreviewLoad, nil},
 		{"version", "show the version, VCS revision and Go version (also --version)", runVersion, nil},
