@@ -126,7 +126,43 @@ func (b *Broker) WalkDeadLetters(ctx context.Context, limit int, decide func(Dea
 		}
 	}
 	// Closing the channel returns every message kept.
-	return res, ch.Close()
+	if err := ch.Close(); err != nil {
+		return res, err
+	}
+	return res, b.awaitReturned(ctx, conn, q.Messages-res.Replayed-res.Discarded)
+}
+
+// awaitReturned waits until the dead-letter queue shows at least ready
+// messages again. A quorum queue takes back the messages of a closed
+// channel a moment later, so without this a walk straight after another
+// would find them neither ready nor held, and report an empty queue.
+func (b *Broker) awaitReturned(ctx context.Context, conn *amqp.Connection, ready int) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		q, err := ch.QueueDeclarePassive(b.topo.Dead, true, false, false, false, nil)
+		if err != nil {
+			return fmt.Errorf("broker: inspect queue %s: %w", b.topo.Dead, err)
+		}
+		if q.Messages >= ready {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			// Not an error: the messages are on their way back, and
+			// another process may have taken some meanwhile.
+			b.cfg.Logger.Warn("broker: dead letters kept by a walk are not all back in the queue yet", "want", ready, "ready", q.Messages)
+			return nil
+		}
+	}
 }
 
 // deadLetterOf reads what an operator needs from a dead letter.
