@@ -33,9 +33,9 @@ func TestRedactBody(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ body, leak string }{
-		{`{"envelopeId": "Mrs Jane Example", "recipient": {}}`, "Jane"},    // a name where an id goes
-		{`{"Jane Example": "x"}`, "Jane"},                                // a name as a key
-		{`not json: Jane Example, 1 High St`, "Jane"},                    // not JSON at all
+		{`{"envelopeId": "Mrs Jane Example", "recipient": {}}`, "Jane"}, // a name where an id goes
+		{`{"Jane Example": "x"}`, "Jane"},                               // a name as a key
+		{`not json: Jane Example, 1 High St`, "Jane"},                   // not JSON at all
 		{`{"reason": "Mrs Jane Example rang", "code": "requested-by-parent"}`, "Jane"},
 		{`{"envelopeId": "E-1"} {"parentName": "Jane"}`, "Jane"}, // two documents
 	} {
