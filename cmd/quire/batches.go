@@ -16,6 +16,7 @@ import (
 	"github.com/quire-print/quire/internal/envflag"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/broker"
@@ -252,7 +253,7 @@ Flags:
 		fmt.Fprintf(stderr, "quire batches: %v\n", err)
 		return 1
 	}
-	bst := batch.NewStore(st)
+	bst := ledger.NewStore(st)
 	switch cmd {
 	case "list":
 		err = listBatches(ctx, bst, *last, stdout)
@@ -278,7 +279,7 @@ func london(t time.Time) string {
 }
 
 // state says how far a batch has got.
-func state(ctx context.Context, st *batch.Store, s *batch.Sealed) (string, error) {
+func state(ctx context.Context, st *ledger.Store, s *ledger.Sealed) (string, error) {
 	if len(s.Envelopes) == 0 {
 		return "empty (every envelope left out)", nil
 	}
@@ -300,7 +301,7 @@ func state(ctx context.Context, st *batch.Store, s *batch.Sealed) (string, error
 	return "sealed, waiting for hand-over", nil
 }
 
-func listBatches(ctx context.Context, st *batch.Store, last int, w io.Writer) error {
+func listBatches(ctx context.Context, st *ledger.Store, last int, w io.Writer) error {
 	var ids []string
 	for id, err := range st.Batches(ctx) {
 		if err != nil {
@@ -328,7 +329,7 @@ func listBatches(ctx context.Context, st *batch.Store, last int, w io.Writer) er
 	return tw.Flush()
 }
 
-func showBatch(ctx context.Context, st *batch.Store, id string, w io.Writer) error {
+func showBatch(ctx context.Context, st *ledger.Store, id string, w io.Writer) error {
 	s, err := st.Sealed(ctx, id)
 	if err != nil {
 		return err
@@ -357,14 +358,14 @@ func showBatch(ctx context.Context, st *batch.Store, id string, w io.Writer) err
 		fmt.Fprintf(w, "\nlast hand-off failed at %s: %s\n", london(f.At), f.Error)
 	}
 	counts := map[string]int{}
-	for info, err := range st.Storage().List(ctx, batch.BatchesPrefix+id+"/outcomes/") {
+	for info, err := range st.Storage().List(ctx, ledger.BatchesPrefix+id+"/outcomes/") {
 		if err != nil {
 			return err
 		}
 		counts[strings.TrimSuffix(info.Key[strings.LastIndexByte(info.Key, '/')+1:], ".json")]++
 	}
 	fmt.Fprintln(w, "\noutcomes reported:")
-	for _, o := range []string{batch.OutcomePrinted, batch.OutcomePosted, batch.OutcomeReturned, batch.OutcomeSpoiled} {
+	for _, o := range []string{ledger.OutcomePrinted, ledger.OutcomePosted, ledger.OutcomeReturned, ledger.OutcomeSpoiled} {
 		fmt.Fprintf(w, "  %-9s %d of %d\n", o, counts[o], len(s.Envelopes))
 	}
 	return nil

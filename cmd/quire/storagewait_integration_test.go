@@ -13,7 +13,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/lifecycle"
 
 	"github.com/quire-print/quire/internal/syncbuf"
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
 	"github.com/quire-print/quire/pipeline/storage/s3store/s3test"
@@ -85,7 +85,7 @@ func hasRule(cfg *lifecycle.Configuration, id string) bool {
 }
 
 func cutOffDone(t *testing.T, s *s3store.Store) bool {
-	for info, err := range s.List(t.Context(), batch.CutOffsPrefix) {
+	for info, err := range s.List(t.Context(), ledger.CutOffsPrefix) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,11 +22,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/batch/printfile/printfiletest"
 	"github.com/quire-print/quire/pipeline/batch/retention"
@@ -177,7 +179,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := batch.New(batch.Config{Store: store, Schedule: sched, Assembler: batch.PrintFiles(asm), Supplier: sender,
+	b, err := batch.New(batch.Config{Store: store, Schedule: sched, Assembler: asm, Supplier: sender,
 		Events: evBroker.Events(), Retention: keeper, Clock: clock, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +196,7 @@ func TestEndToEnd(t *testing.T) {
 	if got := sealedIDs(sealed); !slices.Equal(got, members) {
 		t.Errorf("batch holds %v, want %v", got, members)
 	}
-	if !slices.Equal(sealed.Left, []batch.Left{{EnvelopeID: cancelled, Code: batch.LeftCancelled}}) {
+	if !slices.Equal(sealed.Left, []ledger.Left{{EnvelopeID: cancelled, Code: ledger.LeftCancelled}}) {
 		t.Errorf("left out %+v", sealed.Left)
 	}
 	if _, err := b.HandOffPending(ctx); err != nil {
@@ -276,7 +278,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		files[f.Name] = data
 	}
-	manifest, err := printfile.ParseManifest(files[batch.ManifestJSON])
+	manifest, err := printfile.ParseManifest(files[ledger.ManifestJSON])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +288,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s does not match the manifest", f.Name)
 		}
 	}
-	for _, name := range []string{batch.ManifestJSON, batch.ManifestCSV} {
+	for _, name := range []string{ledger.ManifestJSON, ledger.ManifestCSV} {
 		batchtest.CheckNoPersonalData(t, name, string(files[name]))
 	}
 
@@ -363,7 +365,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-func sealedIDs(s *batch.Sealed) []string {
+func sealedIDs(s *ledger.Sealed) []string {
 	var out []string
 	for _, m := range s.Envelopes {
 		out = append(out, m.EnvelopeID)
@@ -395,13 +397,13 @@ func TestBatchersRacingOnS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func(owner string, clock batch.Clock, asm batch.Assembler) *batch.Batcher {
+	mk := func(owner string, clk clock.Clock, asm batch.Assembler) *batch.Batcher {
 		s := s3test.New(t, cfg)
 		if asm == nil {
 			asm = &batchtest.Assembler{Store: s}
 		}
 		b, err := batch.New(batch.Config{Store: s, Schedule: sched, Assembler: asm, Supplier: &batchtest.Supplier{SupplierName: "northprint"},
-			Events: &batchtest.Events{}, Clock: clock, Owner: owner, MaxEnvelopes: 15, Parallelism: 8,
+			Events: &batchtest.Events{}, Clock: clk, Owner: owner, MaxEnvelopes: 15, Parallelism: 8,
 			HeartbeatInterval: 10 * time.Second, StaleAfter: time.Minute, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
@@ -423,7 +425,7 @@ func TestBatchersRacingOnS3(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h := &harness{t: t, store: setup, st: batch.NewStore(setup)}
+	h := &harness{t: t, store: setup, st: ledger.NewStore(setup)}
 	h.checkOnce(ids)
 
 	// Round 2, the next cut-off: A stalls mid-batch without heart-beating;

@@ -1,7 +1,9 @@
 // Package batch is Quire's batcher: at each cut-off it gathers the
 // rendered, uncancelled envelopes not yet in a batch into one or more
-// batches, has their print files assembled, seals them, and hands them to
-// the print supplier (docs/batching.md).
+// batches, has their print files assembled (pipeline/batch/printfile),
+// seals them, and hands them to the print supplier (docs/batching.md). The
+// records it writes are kept by pipeline/batch/ledger, which the worker
+// and the supplier adapters read without needing the batcher.
 //
 // Every envelope is printed once, in one piece, or not at all, however
 // many batchers run and wherever they stop. That rests on three creates
@@ -33,6 +35,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quire-print/quire/internal/clock"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/storage"
@@ -51,10 +56,10 @@ var ErrBusy = errors.New("batch: another batcher is working on this cut-off")
 type Batcher struct {
 	cfg     Config
 	store   storage.Store
-	st      *Store
+	st      *ledger.Store
 	envs    *envelopes.Store
 	events  *events.Publisher
-	clock   Clock
+	clock   clock.Clock
 	log     *slog.Logger
 	metrics *metrics
 }
@@ -68,7 +73,7 @@ func New(cfg Config) (*Batcher, error) {
 	return &Batcher{
 		cfg:     cfg,
 		store:   cfg.Store,
-		st:      NewStore(cfg.Store),
+		st:      ledger.NewStore(cfg.Store),
 		envs:    envelopes.New(cfg.Store),
 		events:  events.NewPublisher(cfg.Events),
 		clock:   cfg.Clock,
@@ -77,8 +82,8 @@ func New(cfg Config) (*Batcher, error) {
 	}, nil
 }
 
-// Store is the batcher's record store.
-func (b *Batcher) Store() *Store { return b.st }
+// Ledger is the batcher's record store.
+func (b *Batcher) Ledger() *ledger.Store { return b.st }
 
 // Run makes the batches of each cut-off as it passes, and hands sealed
 // batches over, until ctx ends. It starts with the latest cut-off already
@@ -96,7 +101,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 					return nil
 				}
 				if !errors.Is(err, ErrBusy) {
-					b.log.Error("batch: cut-off failed; trying again", "cut_off", CutOffID(last), "err", err)
+					b.log.Error("batch: cut-off failed; trying again", "cut_off", ledger.CutOffID(last), "err", err)
 				}
 				wait = b.cfg.PollInterval
 			}
@@ -118,7 +123,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 		if wait < 0 {
 			wait = b.cfg.PollInterval
 		}
-		if err := Sleep(ctx, b.clock, wait); err != nil {
+		if err := clock.Sleep(ctx, b.clock, wait); err != nil {
 			return nil
 		}
 	}
@@ -134,28 +139,14 @@ func (b *Batcher) warnHolidays() {
 	}
 }
 
-// Sleep waits for d on clock, or until ctx ends, and then returns
-// ctx.Err(). The supplier's retries and the retention sweep wait with it
-// too, so that a manual clock in tests drives every wait.
-func Sleep(ctx context.Context, clock Clock, d time.Duration) error {
-	woken := make(chan struct{})
-	clock.AfterFunc(d, func() { close(woken) })
-	select {
-	case <-woken:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Result says what a cut-off produced.
 type Result struct {
 	CutOff time.Time
 	// Batches are the batches sealed for the cut-off, in order (including
 	// any empty one whose envelopes were all left out).
-	Batches []*Sealed
+	Batches []*ledger.Sealed
 	// Resumed are batches of earlier cut-offs that this run finished.
-	Resumed []*Sealed
+	Resumed []*ledger.Sealed
 	// AlreadyDone is set when the cut-off had been finished before; then
 	// Batches is empty.
 	AlreadyDone bool
@@ -175,25 +166,23 @@ func (b *Batcher) CutOff(ctx context.Context, c time.Time) (Result, error) {
 }
 
 func (b *Batcher) cutOff(ctx context.Context, c time.Time) (Result, error) {
-	cid := CutOffID(c)
+	cid := ledger.CutOffID(c)
 	res := Result{CutOff: c}
-	var done cutOffDone
-	if err := b.st.get(ctx, cutOffKey(cid, "done.json"), &done, &done.SchemaVersion); err == nil {
+	if _, err := b.st.CutOffDone(ctx, cid); err == nil {
 		res.AlreadyDone = true
 		return res, nil
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return res, err
 	}
 
-	claim := cutOffClaim{SchemaVersion: SchemaVersion, CutOff: c.UTC(), Owner: b.cfg.Owner, At: b.clock.Now().UTC()}
-	var holder cutOffClaim
-	created, err := b.st.create(ctx, cutOffKey(cid, "claim.json"), claim, &holder, &holder.SchemaVersion)
+	claim := ledger.CutOffClaim{CutOff: c.UTC(), Owner: b.cfg.Owner, At: b.clock.Now().UTC()}
+	holder, created, err := b.st.ClaimCutOff(ctx, claim)
 	if err != nil {
 		return res, err
 	}
 	if !created && holder.Owner != b.cfg.Owner {
-		var hb cutOffClaim
-		switch err := b.st.get(ctx, cutOffKey(cid, "heartbeat.json"), &hb, &hb.SchemaVersion); {
+		hb, err := b.st.LastHeartbeat(ctx, cid)
+		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			hb = holder
 		case err != nil:
@@ -219,8 +208,8 @@ func (b *Batcher) cutOff(ctx context.Context, c time.Time) (Result, error) {
 	for i, s := range res.Batches {
 		ids[i] = s.BatchID
 	}
-	mine := cutOffDone{SchemaVersion: SchemaVersion, CutOff: c.UTC(), Batches: ids, At: b.clock.Now().UTC()}
-	if _, err := b.st.create(ctx, cutOffKey(cid, "done.json"), mine, &done, &done.SchemaVersion); err != nil {
+	mine := ledger.CutOffDone{CutOff: c.UTC(), Batches: ids, At: b.clock.Now().UTC()}
+	if _, _, err := b.st.MarkCutOffDone(ctx, mine); err != nil {
 		return res, err
 	}
 	b.log.Info("batch: cut-off done", "cut_off", cid, "batches", len(ids), "resumed", len(res.Resumed))
@@ -231,9 +220,7 @@ func (b *Batcher) cutOff(ctx context.Context, c time.Time) (Result, error) {
 // HeartbeatInterval until stop is called.
 func (b *Batcher) heartbeat(ctx context.Context, cid string, c time.Time) (stop func(), err error) {
 	beat := func() error {
-		hb := cutOffClaim{SchemaVersion: SchemaVersion, CutOff: c.UTC(), Owner: b.cfg.Owner, At: b.clock.Now().UTC()}
-		_, err := b.store.Put(ctx, cutOffKey(cid, "heartbeat.json"), marshal(hb))
-		return err
+		return b.st.Heartbeat(ctx, ledger.CutOffClaim{CutOff: c.UTC(), Owner: b.cfg.Owner, At: b.clock.Now().UTC()})
 	}
 	if err := beat(); err != nil {
 		return nil, err
@@ -282,7 +269,7 @@ func (b *Batcher) scan(ctx context.Context, c time.Time) (claimed map[string][]s
 		ids = append(ids, id)
 	}
 	type found struct {
-		claim *Claim
+		claim *ledger.Claim
 		rec   *envelopes.Record
 	}
 	results := make([]found, len(ids))
@@ -325,7 +312,7 @@ func (b *Batcher) build(ctx context.Context, c time.Time, res *Result) error {
 	if err != nil {
 		return err
 	}
-	cid := CutOffID(c)
+	cid := ledger.CutOffID(c)
 
 	// Batches with claimed envelopes still in the ready index: sealed ones
 	// whose clean-up did not finish, or unsealed ones a batcher stopped
@@ -352,7 +339,7 @@ func (b *Batcher) build(ctx context.Context, c time.Time, res *Result) error {
 		remaining = append(remaining, cd.id)
 	}
 	for part := 1; ; part++ {
-		id := ID(c, part)
+		id := ledger.ID(c, part)
 		plan, err := b.st.Plan(ctx, id)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
@@ -360,9 +347,9 @@ func (b *Batcher) build(ctx context.Context, c time.Time, res *Result) error {
 				return nil
 			}
 			n := min(len(remaining), b.cfg.MaxEnvelopes)
-			plan = Plan{SchemaVersion: SchemaVersion, BatchID: id, CutOff: c.UTC(), Supplier: b.cfg.Supplier.Name(),
-				EnvelopeIDs: slices.Clone(remaining[:n]), PlannedAt: b.clock.Now().UTC()}
-			if _, err := b.st.create(ctx, PlanKey(id), plan, &plan, &plan.SchemaVersion); err != nil {
+			plan, _, err = b.st.CreatePlan(ctx, ledger.Plan{BatchID: id, CutOff: c.UTC(), Supplier: b.cfg.Supplier.Name(),
+				EnvelopeIDs: slices.Clone(remaining[:n]), PlannedAt: b.clock.Now().UTC()})
+			if err != nil {
 				return err
 			}
 		case err != nil:
@@ -383,7 +370,7 @@ func (b *Batcher) build(ctx context.Context, c time.Time, res *Result) error {
 
 // finish completes batch id from its plan: seals it if it is not sealed,
 // and cleans up after the seal.
-func (b *Batcher) finish(ctx context.Context, id string) (*Sealed, error) {
+func (b *Batcher) finish(ctx context.Context, id string) (*ledger.Sealed, error) {
 	plan, err := b.st.Plan(ctx, id)
 	if err != nil {
 		return nil, err
@@ -394,7 +381,7 @@ func (b *Batcher) finish(ctx context.Context, id string) (*Sealed, error) {
 // seal builds and seals the batch of plan, or finds it sealed, then
 // announces its envelopes and takes them out of the ready index. recs
 // holds render records already read, by envelope id.
-func (b *Batcher) seal(ctx context.Context, plan Plan, recs map[string]envelopes.Record) (*Sealed, error) {
+func (b *Batcher) seal(ctx context.Context, plan ledger.Plan, recs map[string]envelopes.Record) (*ledger.Sealed, error) {
 	id := plan.BatchID
 	s, err := b.st.Sealed(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -413,27 +400,25 @@ func (b *Batcher) seal(ctx context.Context, plan Plan, recs map[string]envelopes
 // has the print files made, and creates the seal. If another batcher
 // seals the batch first, its seal is returned and this attempt's files
 // are deleted.
-func (b *Batcher) assemble(ctx context.Context, plan Plan, recs map[string]envelopes.Record) (*Sealed, error) {
+func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[string]envelopes.Record) (*ledger.Sealed, error) {
 	id := plan.BatchID
 	now := b.clock.Now().UTC()
-	left := make([]string, len(plan.EnvelopeIDs)) // a Left code, or "" for a member
+	left := make([]string, len(plan.EnvelopeIDs)) // a ledger.Left code, or "" for a member
 	records := make([]envelopes.Record, len(plan.EnvelopeIDs))
 
 	// Claim first, then check: a cancellation stored before the check is
 	// seen and wins; one stored after it finds the claim and waits for the
-	// seal (Store.CheckCancel).
+	// seal (ledger.Store.CheckCancel).
 	err := each(ctx, b.cfg.Parallelism, len(plan.EnvelopeIDs), func(ctx context.Context, i int) error {
 		eid := plan.EnvelopeIDs[i]
-		var theirs Claim
-		mine := Claim{SchemaVersion: SchemaVersion, EnvelopeID: eid, BatchID: id, ClaimedAt: now}
-		if _, err := b.st.create(ctx, ClaimKey(eid), mine, &theirs, &theirs.SchemaVersion); err != nil {
+		if held, _, err := b.st.CreateClaim(ctx, ledger.Claim{EnvelopeID: eid, BatchID: id, ClaimedAt: now}); err != nil {
 			return err
-		} else if theirs.BatchID != "" && theirs.BatchID != id {
-			left[i] = LeftClaimed
+		} else if held.BatchID != id {
+			left[i] = ledger.LeftClaimed
 			return nil
 		}
 		if _, err := b.envs.Cancellation(ctx, eid); err == nil {
-			left[i] = LeftCancelled
+			left[i] = ledger.LeftCancelled
 			return nil
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
@@ -442,7 +427,7 @@ func (b *Batcher) assemble(ctx context.Context, plan Plan, recs map[string]envel
 		if !ok {
 			var err error
 			if rec, err = b.envs.Record(ctx, eid); errors.Is(err, storage.ErrNotFound) {
-				left[i] = LeftMissing
+				left[i] = ledger.LeftMissing
 				return nil
 			} else if err != nil {
 				return err
@@ -450,7 +435,7 @@ func (b *Batcher) assemble(ctx context.Context, plan Plan, recs map[string]envel
 		}
 		if err := b.envs.Verify(ctx, rec); errors.Is(err, storage.ErrChecksum) || errors.Is(err, storage.ErrNotFound) {
 			b.log.Error("batch: envelope's stored files do not match its record; left out of the batch", "batch_id", id, "envelope_id", eid)
-			left[i] = LeftDamaged
+			left[i] = ledger.LeftDamaged
 			return nil
 		} else if err != nil {
 			return err
@@ -463,22 +448,22 @@ func (b *Batcher) assemble(ctx context.Context, plan Plan, recs map[string]envel
 	}
 
 	attempt := randomHex(6)
-	prefix := AttemptPrefix(id, attempt)
-	var printed Printed
+	prefix := ledger.AttemptPrefix(id, attempt)
+	var printed *printfile.Manifest
 	for {
-		var members []PrintEnvelope
+		var members []printfile.Envelope
 		for i, eid := range plan.EnvelopeIDs {
 			if left[i] == "" {
-				members = append(members, PrintEnvelope{Sequence: len(members) + 1, ID: eid, Record: records[i]})
+				members = append(members, printfile.Envelope{Sequence: len(members) + 1, ID: eid, Record: records[i]})
 			}
 		}
 		if len(members) == 0 {
-			printed = Printed{}
+			printed = nil
 			break
 		}
-		printed, err = b.cfg.Assembler.Assemble(ctx, PrintJob{BatchID: id, CutOff: plan.CutOff, KeyPrefix: prefix},
+		printed, err = b.cfg.Assembler.Assemble(ctx, printfile.Batch{ID: id, CutOff: plan.CutOff, KeyPrefix: prefix},
 			b.withRequests(ctx, members))
-		var refused *RefusedError
+		var refused *printfile.RefusedError
 		if errors.As(err, &refused) {
 			i := slices.Index(plan.EnvelopeIDs, refused.EnvelopeID)
 			if i < 0 || left[i] != "" {
@@ -486,7 +471,7 @@ func (b *Batcher) assemble(ctx context.Context, plan Plan, recs map[string]envel
 			}
 			b.log.Error("batch: envelope cannot be printed as recorded; left out of the batch", "batch_id", id,
 				"envelope_id", refused.EnvelopeID, "reason", refused.Reason)
-			left[i] = LeftRefused
+			left[i] = ledger.LeftRefused
 			b.removeAttempt(ctx, prefix)
 			continue
 		}
@@ -497,52 +482,62 @@ func (b *Batcher) assemble(ctx context.Context, plan Plan, recs map[string]envel
 		break
 	}
 
-	s := &Sealed{SchemaVersion: SchemaVersion, BatchID: id, CutOff: plan.CutOff, Supplier: plan.Supplier,
-		Attempt: attempt, Envelopes: []Member{}, Files: []File{}, Pages: printed.Pages, Sheets: printed.Sheets}
+	s := &ledger.Sealed{BatchID: id, CutOff: plan.CutOff, Supplier: plan.Supplier,
+		Attempt: attempt, Envelopes: []ledger.Member{}, Files: []ledger.File{}}
 	for i, eid := range plan.EnvelopeIDs {
 		if left[i] == "" {
-			s.Envelopes = append(s.Envelopes, Member{Sequence: len(s.Envelopes) + 1, EnvelopeID: eid})
+			s.Envelopes = append(s.Envelopes, ledger.Member{Sequence: len(s.Envelopes) + 1, EnvelopeID: eid})
 		} else {
-			s.Left = append(s.Left, Left{EnvelopeID: eid, Code: left[i]})
+			s.Left = append(s.Left, ledger.Left{EnvelopeID: eid, Code: left[i]})
 		}
 	}
-	for _, f := range printed.Files {
-		s.Files = append(s.Files, File{Name: f.Name, Kind: FilePrint, Key: prefix + f.Name, SHA256: f.SHA256, Size: f.Size})
-	}
-	if len(s.Envelopes) > 0 {
+	if printed != nil {
+		s.Pages, s.Sheets = printed.Totals.Pages, printed.Totals.Sheets
+		for _, f := range printed.Files {
+			s.Files = append(s.Files, ledger.File{Name: f.Name, Kind: ledger.FilePrint, Key: prefix + f.Name, SHA256: f.SHA256, Size: f.Size})
+		}
+		manifestJSON, err := printed.JSON()
+		if err != nil {
+			b.removeAttempt(ctx, prefix)
+			return nil, err
+		}
+		manifestCSV, err := printed.CSV()
+		if err != nil {
+			b.removeAttempt(ctx, prefix)
+			return nil, err
+		}
 		for _, m := range []struct {
 			name, kind string
 			data       []byte
-		}{{ManifestJSON, FileManifestJSON, printed.ManifestJSON}, {ManifestCSV, FileManifestCSV, printed.ManifestCSV}} {
+		}{{ledger.ManifestJSON, ledger.FileManifestJSON, manifestJSON}, {ledger.ManifestCSV, ledger.FileManifestCSV, manifestCSV}} {
 			info, err := b.store.Put(ctx, prefix+m.name, m.data)
 			if err != nil {
 				b.removeAttempt(ctx, prefix)
 				return nil, err
 			}
-			s.Files = append(s.Files, File{Name: m.name, Kind: m.kind, Key: info.Key, SHA256: info.SHA256, Size: info.Size})
+			s.Files = append(s.Files, ledger.File{Name: m.name, Kind: m.kind, Key: info.Key, SHA256: info.SHA256, Size: info.Size})
 		}
 	}
 
 	// The index entries go first, so that no sealed batch is missing from
 	// them; an entry for a batch that is not sealed is skipped by readers.
-	if _, err := b.store.Put(ctx, IndexPrefix+id, []byte(id)); err != nil {
+	if err := b.st.Index(ctx, id); err != nil {
 		return nil, err
 	}
 	if len(s.Envelopes) > 0 {
-		if _, err := b.store.Put(ctx, HandOffPrefix+id, []byte(id)); err != nil {
+		if err := b.st.AwaitHandOff(ctx, id); err != nil {
 			return nil, err
 		}
 	}
 	s.SealedAt = b.clock.Now().UTC()
-	var theirs Sealed
-	created, err := b.st.create(ctx, SealKey(id), s, &theirs, &theirs.SchemaVersion)
+	sealed, created, err := b.st.Seal(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	if !created {
 		b.log.Info("batch: another batcher sealed the batch first; removing this attempt's files", "batch_id", id)
 		b.removeAttempt(ctx, prefix)
-		return &theirs, nil
+		return sealed, nil
 	}
 	b.log.Info("batch: sealed", "batch_id", id, "envelopes", len(s.Envelopes), "left_out", len(s.Left),
 		"files", len(s.Files), "pages", s.Pages, "sheets", s.Sheets)
@@ -552,8 +547,8 @@ func (b *Batcher) assemble(ctx context.Context, plan Plan, recs map[string]envel
 
 // withRequests yields members with their stored requests, read and
 // decoded Parallelism at a time ahead of the reader, in order.
-func (b *Batcher) withRequests(ctx context.Context, members []PrintEnvelope) iter.Seq2[PrintEnvelope, error] {
-	return func(yield func(PrintEnvelope, error) bool) {
+func (b *Batcher) withRequests(ctx context.Context, members []printfile.Envelope) iter.Seq2[printfile.Envelope, error] {
+	return func(yield func(printfile.Envelope, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		type result struct {
@@ -571,7 +566,7 @@ func (b *Batcher) withRequests(ctx context.Context, members []PrintEnvelope) ite
 					return
 				}
 				go func() {
-					env, err := b.readRequest(ctx, m.Record)
+					env, err := b.readRequest(ctx, m)
 					ch <- result{env, err}
 				}()
 			}
@@ -581,16 +576,16 @@ func (b *Batcher) withRequests(ctx context.Context, members []PrintEnvelope) ite
 			select {
 			case ch, ok := <-ahead:
 				if !ok {
-					yield(PrintEnvelope{}, ctx.Err())
+					yield(printfile.Envelope{}, ctx.Err())
 					return
 				}
 				r = <-ch
 			case <-ctx.Done():
-				yield(PrintEnvelope{}, ctx.Err())
+				yield(printfile.Envelope{}, ctx.Err())
 				return
 			}
 			if r.err != nil {
-				yield(PrintEnvelope{}, r.err)
+				yield(printfile.Envelope{}, r.err)
 				return
 			}
 			m.Request = r.env
@@ -601,10 +596,11 @@ func (b *Batcher) withRequests(ctx context.Context, members []PrintEnvelope) ite
 	}
 }
 
-func (b *Batcher) readRequest(ctx context.Context, rec envelopes.Record) (*request.Envelope, error) {
+func (b *Batcher) readRequest(ctx context.Context, m printfile.Envelope) (*request.Envelope, error) {
+	rec := m.Record
 	data, err := b.store.Get(ctx, rec.Request.Key)
 	if errors.Is(err, storage.ErrChecksum) || errors.Is(err, storage.ErrNotFound) {
-		return nil, &RefusedError{EnvelopeID: rec.EnvelopeID, Reason: "its stored request is missing or damaged"}
+		return nil, &printfile.RefusedError{Sequence: m.Sequence, EnvelopeID: rec.EnvelopeID, Reason: "its stored request is missing or damaged"}
 	}
 	if err != nil {
 		return nil, err
@@ -612,7 +608,7 @@ func (b *Batcher) readRequest(ctx context.Context, rec envelopes.Record) (*reque
 	env, err := request.Decode(data)
 	if err != nil || env.EnvelopeID != rec.EnvelopeID || env.ContentHash() != rec.RequestHash {
 		// The decoder's error is not passed on: it can quote the request.
-		return nil, &RefusedError{EnvelopeID: rec.EnvelopeID, Reason: "its stored request does not read back as the request it was rendered from"}
+		return nil, &printfile.RefusedError{Sequence: m.Sequence, EnvelopeID: rec.EnvelopeID, Reason: "its stored request does not read back as the request it was rendered from"}
 	}
 	return env, nil
 }
@@ -638,7 +634,7 @@ func (b *Batcher) removeAttempt(ctx context.Context, prefix string) {
 // envelopes (members and those it left out) out of the ready index. It is
 // idempotent: an envelope still in the index is announced again, and
 // upstream deduplicates.
-func (b *Batcher) afterSeal(ctx context.Context, s *Sealed) error {
+func (b *Batcher) afterSeal(ctx context.Context, s *ledger.Sealed) error {
 	err := each(ctx, b.cfg.Parallelism, len(s.Envelopes), func(ctx context.Context, i int) error {
 		m := s.Envelopes[i]
 		if _, err := b.store.Stat(ctx, envelopes.ReadyKey(m.EnvelopeID)); errors.Is(err, storage.ErrNotFound) {
@@ -656,7 +652,7 @@ func (b *Batcher) afterSeal(ctx context.Context, s *Sealed) error {
 		return err
 	}
 	return each(ctx, b.cfg.Parallelism, len(s.Left), func(ctx context.Context, i int) error {
-		if s.Left[i].Code == LeftClaimed {
+		if s.Left[i].Code == ledger.LeftClaimed {
 			return nil // the other batch's to clean up
 		}
 		return b.store.Delete(ctx, envelopes.ReadyKey(s.Left[i].EnvelopeID))

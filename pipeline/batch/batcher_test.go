@@ -16,12 +16,14 @@ import (
 	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
+	"github.com/quire-print/quire/pipeline/supplier"
 )
 
 // Monday 2 March 2026, GMT: the cut-off is 17:30 UTC.
@@ -39,7 +41,7 @@ type harness struct {
 	sup    *batchtest.Supplier
 	ev     *batchtest.Events
 	logs   *syncbuf.Buffer
-	st     *batch.Store
+	st     *ledger.Store
 	envs   *envelopes.Store
 	sched  *schedule.Schedule
 	config batch.Config
@@ -63,7 +65,7 @@ func newHarnessOn(t *testing.T, s storage.Store) *harness {
 	h := &harness{
 		t: t, store: s, clock: memqueue.NewManualClock(cutOff.Add(time.Second)),
 		asm: &batchtest.Assembler{Store: s}, sup: &batchtest.Supplier{SupplierName: "northprint"},
-		ev: &batchtest.Events{}, logs: &syncbuf.Buffer{}, st: batch.NewStore(s), envs: envelopes.New(s), sched: sched,
+		ev: &batchtest.Events{}, logs: &syncbuf.Buffer{}, st: ledger.NewStore(s), envs: envelopes.New(s), sched: sched,
 	}
 	h.config = batch.Config{
 		Store: s, Schedule: sched, Assembler: h.asm, Supplier: h.sup, Events: h.ev, Clock: h.clock,
@@ -114,7 +116,7 @@ func (h *harness) cancel(id string) {
 	}
 }
 
-func members(s *batch.Sealed) []string {
+func members(s *ledger.Sealed) []string {
 	var ids []string
 	for i, m := range s.Envelopes {
 		if m.Sequence != i+1 {
@@ -186,11 +188,11 @@ func TestCutOffMakesABatch(t *testing.T) {
 		if err != nil || info.SHA256 != f.SHA256 || info.Size != f.Size {
 			t.Errorf("file %s: stored %+v, %v; sealed says %s %d", f.Key, info, err, f.SHA256, f.Size)
 		}
-		if !strings.HasPrefix(f.Key, batch.AttemptPrefix(s.BatchID, s.Attempt)) {
+		if !strings.HasPrefix(f.Key, ledger.AttemptPrefix(s.BatchID, s.Attempt)) {
 			t.Errorf("file %s is outside its attempt", f.Key)
 		}
 	}
-	if !slices.Equal(kinds, []string{batch.FilePrint, batch.FileManifestJSON, batch.FileManifestCSV}) {
+	if !slices.Equal(kinds, []string{ledger.FilePrint, ledger.FileManifestJSON, ledger.FileManifestCSV}) {
 		t.Errorf("file kinds %v", kinds)
 	}
 	stored, err := h.st.Sealed(t.Context(), s.BatchID)
@@ -205,19 +207,19 @@ func TestCutOffMakesABatch(t *testing.T) {
 	}
 	for _, id := range ids {
 		f, err := h.st.Fate(t.Context(), id)
-		if err != nil || f.State != batch.InBatch || f.BatchID != s.BatchID || f.Sequence == 0 {
+		if err != nil || f.State != ledger.InBatch || f.BatchID != s.BatchID || f.Sequence == 0 {
 			t.Errorf("fate of %s: %+v, %v", id, f, err)
 		}
 	}
-	if f, _ := h.st.Fate(t.Context(), late.EnvelopeID); f.State != batch.NotBatched {
+	if f, _ := h.st.Fate(t.Context(), late.EnvelopeID); f.State != ledger.NotBatched {
 		t.Errorf("late envelope's fate %v", f.State)
 	}
 	for _, f := range s.Files {
-		if f.Kind != batch.FilePrint {
+		if f.Kind != ledger.FilePrint {
 			batchtest.CheckNoPersonalData(t, f.Name, string(batchtest.ReadAll(t, h.store, f.Key)))
 		}
 	}
-	batchtest.CheckNoPersonalData(t, "the seal", string(batchtest.ReadAll(t, h.store, batch.SealKey(s.BatchID))))
+	batchtest.CheckNoPersonalData(t, "the seal", string(batchtest.ReadAll(t, h.store, ledger.SealKey(s.BatchID))))
 
 	// The cut-off is done: running it again changes nothing.
 	again := h.cutOff(b)
@@ -281,7 +283,7 @@ func TestCancelBeforeCutOffWins(t *testing.T) {
 	if got := members(s); !slices.Equal(got, []string{ids[0], ids[2]}) {
 		t.Errorf("members %v", got)
 	}
-	if len(s.Left) != 1 || s.Left[0] != (batch.Left{EnvelopeID: ids[1], Code: batch.LeftCancelled}) {
+	if len(s.Left) != 1 || s.Left[0] != (ledger.Left{EnvelopeID: ids[1], Code: ledger.LeftCancelled}) {
 		t.Errorf("left out %+v", s.Left)
 	}
 	if slices.Contains(h.ev.Of(events.TypeBatched), ids[1]) {
@@ -295,7 +297,7 @@ func TestCancelBeforeCutOffWins(t *testing.T) {
 		t.Errorf("CheckCancel = %+v, %v; the cancellation should stand", refused, err)
 	}
 	f, _ := h.st.Fate(t.Context(), ids[1])
-	if f.State != batch.LeftOut || f.LeftCode != batch.LeftCancelled {
+	if f.State != ledger.LeftOut || f.LeftCode != ledger.LeftCancelled {
 		t.Errorf("fate %+v", f)
 	}
 }
@@ -376,7 +378,7 @@ func TestCancelRacingTheClaim(t *testing.T) {
 	// and the cancel handler, finding a claim, must wait for the seal.
 	var during *events.PrintEvent
 	var duringErr error
-	hs.on(batch.ClaimKey(ids[0]), func() {
+	hs.on(ledger.ClaimKey(ids[0]), func() {
 		h.cancel(ids[0])
 		during, duringErr = h.st.CheckCancel(context.Background(), ids[0], h.clock.Now())
 	})
@@ -396,13 +398,13 @@ func TestCancelRacingTheClaim(t *testing.T) {
 	}()
 	h.asm.Block <- struct{}{} // the assembler is on its first envelope: every check is done
 	h.cancel(ids[1])
-	if _, err := h.st.CheckCancel(t.Context(), ids[1], h.clock.Now()); !errors.Is(err, batch.ErrSealing) {
+	if _, err := h.st.CheckCancel(t.Context(), ids[1], h.clock.Now()); !errors.Is(err, ledger.ErrSealing) {
 		t.Errorf("cancel while sealing: %v, want ErrSealing", err)
 	}
 	h.asm.Block <- struct{}{}
 	res := <-done
 
-	if during != nil || !errors.Is(duringErr, batch.ErrSealing) {
+	if during != nil || !errors.Is(duringErr, ledger.ErrSealing) {
 		t.Errorf("cancel between claim and check: %v, %v; want ErrSealing", during, duringErr)
 	}
 	s := res.Batches[0]
@@ -498,11 +500,11 @@ func TestTakeOverAZombie(t *testing.T) {
 		t.Errorf("B sealed %+v; stored seal attempt %s", resB.Batches, sealed.Attempt)
 	}
 	// Only the sealed attempt's files remain.
-	for info, err := range h.store.List(t.Context(), batch.BatchesPrefix+sealed.BatchID+"/attempts/") {
+	for info, err := range h.store.List(t.Context(), ledger.BatchesPrefix+sealed.BatchID+"/attempts/") {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(info.Key, batch.AttemptPrefix(sealed.BatchID, sealed.Attempt)) {
+		if !strings.HasPrefix(info.Key, ledger.AttemptPrefix(sealed.BatchID, sealed.Attempt)) {
 			t.Errorf("a losing attempt's file remains: %s", info.Key)
 		}
 	}
@@ -519,7 +521,7 @@ func TestResumeAfterAFailedAssembly(t *testing.T) {
 	if _, err := b.CutOff(t.Context(), cutOff); err == nil {
 		t.Fatal("no error from a failed assembly")
 	}
-	if f, _ := h.st.Fate(t.Context(), ids[0]); f.State != batch.Sealing {
+	if f, _ := h.st.Fate(t.Context(), ids[0]); f.State != ledger.Sealing {
 		t.Errorf("after the failure, fate %v; want being sealed", f.State)
 	}
 	batchtest.Commit(t, h.store, "E-0000", before) // rendered before the cut-off, stored after the failure
@@ -595,7 +597,7 @@ func TestRefusedAndDamagedEnvelopesAreLeftOut(t *testing.T) {
 	if got := members(s); !slices.Equal(got, []string{ids[0], ids[3]}) {
 		t.Errorf("members %v", got)
 	}
-	want := []batch.Left{{EnvelopeID: ids[1], Code: batch.LeftRefused}, {EnvelopeID: ids[2], Code: batch.LeftDamaged}}
+	want := []ledger.Left{{EnvelopeID: ids[1], Code: ledger.LeftRefused}, {EnvelopeID: ids[2], Code: ledger.LeftDamaged}}
 	if !slices.Equal(s.Left, want) {
 		t.Errorf("left out %+v, want %+v", s.Left, want)
 	}
@@ -651,8 +653,8 @@ func TestHandOffThatCannotBeRetried(t *testing.T) {
 	batchtest.CommitN(t, h.store, "E", 1, before)
 	b := h.batcher()
 	s := h.cutOff(b).Batches[0]
-	h.sup.FailNext(fmt.Errorf("folder is not writable: %w", batch.ErrNotRetryable))
-	if _, err := b.HandOffPending(t.Context()); !errors.Is(err, batch.ErrNotRetryable) {
+	h.sup.FailNext(fmt.Errorf("folder is not writable: %w", supplier.ErrNotRetryable))
+	if _, err := b.HandOffPending(t.Context()); !errors.Is(err, supplier.ErrNotRetryable) {
 		t.Fatalf("HandOffPending = %v, want ErrNotRetryable", err)
 	}
 	f, err := h.st.HandOffFailure(t.Context(), s.BatchID)
@@ -755,12 +757,12 @@ func TestRecordsAreStrict(t *testing.T) {
 	h := newHarness(t)
 	batchtest.CommitN(t, h.store, "E", 1, before)
 	s := h.cutOff(h.batcher()).Batches[0]
-	data := batchtest.ReadAll(t, h.store, batch.SealKey(s.BatchID))
+	data := batchtest.ReadAll(t, h.store, ledger.SealKey(s.BatchID))
 	var m map[string]any
 	_ = json.Unmarshal(data, &m)
 	m["fromTheFuture"] = true
 	data, _ = json.Marshal(m)
-	if _, err := h.store.Put(t.Context(), batch.SealKey(s.BatchID), data); err != nil {
+	if _, err := h.store.Put(t.Context(), ledger.SealKey(s.BatchID), data); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.st.Sealed(t.Context(), s.BatchID); err == nil {

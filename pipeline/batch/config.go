@@ -12,73 +12,27 @@ import (
 	"os"
 	"time"
 
+	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/storage"
-	"github.com/quire-print/quire/pipeline/storage/envelopes"
-	"github.com/quire-print/quire/request"
 )
 
 // Assembler writes a batch's print files: the envelopes of list, in its
-// order, into print-ready files stored under job.KeyPrefix, with their
-// manifest. pipeline/batch/printfile's Assembler is the real one
-// (PrintFiles adapts it).
+// order, into print-ready files stored under b.KeyPrefix, and returns their
+// manifest. *printfile.Assembler is the real one.
 //
 // If it will not print an envelope it returns an error wrapping a
-// *RefusedError naming it; the batcher leaves that envelope out and
-// assembles again. Files it stored before failing are the batcher's to
+// *printfile.RefusedError naming it; the batcher leaves that envelope out
+// and assembles again. Files it stored before failing are the batcher's to
 // remove.
 type Assembler interface {
-	Assemble(ctx context.Context, job PrintJob, list iter.Seq2[PrintEnvelope, error]) (Printed, error)
+	Assemble(ctx context.Context, b printfile.Batch, list iter.Seq2[printfile.Envelope, error]) (*printfile.Manifest, error)
 }
 
-// PrintJob names the batch being assembled.
-type PrintJob struct {
-	BatchID string
-	CutOff  time.Time
-	// KeyPrefix ends in "/"; each file is stored at KeyPrefix + its name.
-	KeyPrefix string
-}
-
-// PrintEnvelope is one envelope of a batch as the assembler gets it.
-type PrintEnvelope struct {
-	// Sequence is its position in the batch, from 1.
-	Sequence int
-	ID       string
-	// Request is the stored normalised request, decoded.
-	Request *request.Envelope
-	Record  envelopes.Record
-}
-
-// Printed is what an assembler made: print files (already stored) and the
-// manifest in JSON and CSV (for the batcher to store).
-type Printed struct {
-	// Files are the print files, in print order.
-	Files         []PrintedFile
-	Pages, Sheets int
-	ManifestJSON  []byte
-	ManifestCSV   []byte
-}
-
-// PrintedFile is one stored print file.
-type PrintedFile struct {
-	Name   string
-	SHA256 string
-	Size   int64
-}
-
-// RefusedError names an envelope that cannot be printed as its record
-// says: its stored request does not decode, or no longer renders to the
-// documents recorded. It needs a person, not a retry.
-type RefusedError struct {
-	EnvelopeID string
-	// Reason holds no personal data.
-	Reason string
-}
-
-func (e *RefusedError) Error() string {
-	return fmt.Sprintf("batch: envelope %s cannot be printed: %s", e.EnvelopeID, e.Reason)
-}
+var _ Assembler = (*printfile.Assembler)(nil)
 
 // Supplier hands sealed batches to the print supplier.
 // *supplier.Sender is one: it wraps an adapter in the retry policy.
@@ -89,35 +43,15 @@ type Supplier interface {
 	// hand-over record.
 	Adapter() string
 	// Send hands b over, retrying as long as the adapter allows and ctx
-	// lasts. An error wrapping ErrNotRetryable means trying again will not
-	// help until someone acts.
-	Send(ctx context.Context, b *Sealed) error
+	// lasts. An error wrapping supplier.ErrNotRetryable means trying again
+	// will not help until someone acts.
+	Send(ctx context.Context, b *ledger.Sealed) error
 }
-
-// ErrNotRetryable is wrapped by Supplier.Send's error when the adapter
-// said the hand-off cannot succeed by trying again.
-var ErrNotRetryable = errors.New("hand-off cannot be retried")
 
 // Retention schedules the deletion of a batch's print files.
 type Retention interface {
 	HandedOver(ctx context.Context, batchID string, at time.Time) error
 }
-
-// Clock tells the time and schedules wake-ups. *memqueue.ManualClock
-// satisfies it, for tests.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f once d has passed.
-	AfterFunc(d time.Duration, f func())
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                      { return time.Now() }
-func (systemClock) AfterFunc(d time.Duration, f func()) { time.AfterFunc(d, f) }
-
-// SystemClock is the real time.
-var SystemClock Clock = systemClock{}
 
 // Defaults for Config's zero values.
 const (
@@ -149,7 +83,7 @@ type Config struct {
 	Retention Retention
 
 	// Clock tells the time. Default: the system clock.
-	Clock Clock
+	Clock clock.Clock
 	// Logger receives one line per step, with ids and counts only.
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -221,7 +155,7 @@ func (c Config) validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	c.Clock = cmp.Or(c.Clock, SystemClock)
+	c.Clock = cmp.Or(c.Clock, clock.System)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/supplier"
 )
 
 // HandOffPending hands over every sealed batch waiting in the hand-off
@@ -44,7 +46,7 @@ func (b *Batcher) handOffPending(ctx context.Context) (waiting, operator int, er
 		if err := b.HandOff(ctx, id); err != nil {
 			errs = append(errs, err)
 			waiting++
-			if errors.Is(err, ErrNotRetryable) {
+			if errors.Is(err, supplier.ErrNotRetryable) {
 				operator++
 			} else {
 				retrying++
@@ -83,7 +85,7 @@ func (b *Batcher) handOff(ctx context.Context, id string) error {
 // supplier receives the same files again; the first hand-over time is
 // kept, and envelopes are announced as handed over only the first time.
 func (b *Batcher) Resend(ctx context.Context, id string) error {
-	err := b.store.Delete(ctx, HandOffFailedKey(id))
+	err := b.st.ClearHandOffFailure(ctx, id)
 	if err == nil {
 		err = b.send(ctx, id)
 	}
@@ -97,23 +99,22 @@ func (b *Batcher) send(ctx context.Context, id string) error {
 		return err
 	}
 	if len(s.Envelopes) == 0 {
-		return b.store.Delete(ctx, HandOffPrefix+id)
+		return b.st.HandOffDone(ctx, id)
 	}
 	if s.Supplier != b.cfg.Supplier.Name() {
-		err := fmt.Errorf("batch %s is for supplier %q, and this Quire hands batches to %q: %w", id, s.Supplier, b.cfg.Supplier.Name(), ErrNotRetryable)
+		err := fmt.Errorf("batch %s is for supplier %q, and this Quire hands batches to %q: %w", id, s.Supplier, b.cfg.Supplier.Name(), supplier.ErrNotRetryable)
 		return b.failed(ctx, id, err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, b.cfg.HandOffTimeout)
 	defer cancel()
 	if err := b.cfg.Supplier.Send(sctx, s); err != nil {
-		if errors.Is(err, ErrNotRetryable) {
+		if errors.Is(err, supplier.ErrNotRetryable) {
 			return b.failed(ctx, id, err)
 		}
 		return fmt.Errorf("batch: handing batch %s over: %w", id, err)
 	}
-	h := Handover{SchemaVersion: SchemaVersion, BatchID: id, Supplier: s.Supplier, Adapter: b.cfg.Supplier.Adapter(), At: b.clock.Now().UTC()}
-	var first Handover
-	created, err := b.st.create(ctx, HandoverKey(id), h, &first, &first.SchemaVersion)
+	h := ledger.Handover{BatchID: id, Supplier: s.Supplier, Adapter: b.cfg.Supplier.Adapter(), At: b.clock.Now().UTC()}
+	first, created, err := b.st.RecordHandover(ctx, h)
 	if err != nil {
 		return err
 	}
@@ -128,8 +129,8 @@ func (b *Batcher) send(ctx context.Context, id string) error {
 // failed records a hand-off that retrying cannot fix.
 func (b *Batcher) failed(ctx context.Context, id string, cause error) error {
 	b.log.Error("batch: hand-off failed and will not be retried until an operator re-sends the batch", "batch_id", id, "err", cause)
-	f := HandOffFailure{SchemaVersion: SchemaVersion, BatchID: id, At: b.clock.Now().UTC(), Error: cause.Error()}
-	if _, err := b.store.Put(ctx, HandOffFailedKey(id), marshal(f)); err != nil {
+	f := ledger.HandOffFailure{BatchID: id, At: b.clock.Now().UTC(), Error: cause.Error()}
+	if err := b.st.RecordHandOffFailure(ctx, f); err != nil {
 		return errors.Join(cause, err)
 	}
 	return fmt.Errorf("batch: handing batch %s over: %w", id, cause)
@@ -139,9 +140,7 @@ func (b *Batcher) failed(ctx context.Context, id string, cause error) error {
 // out of the hand-off index. Announcing is idempotent: the index entry
 // goes last, so a run that stops half way announces again.
 func (b *Batcher) afterHandOff(ctx context.Context, id string) error {
-	if _, err := b.store.Stat(ctx, HandOffPrefix+id); errors.Is(err, storage.ErrNotFound) {
-		return nil
-	} else if err != nil {
+	if waiting, err := b.st.AwaitsHandOff(ctx, id); err != nil || !waiting {
 		return err
 	}
 	s, err := b.st.Sealed(ctx, id)
@@ -165,5 +164,5 @@ func (b *Batcher) afterHandOff(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	return b.store.Delete(ctx, HandOffPrefix+id)
+	return b.st.HandOffDone(ctx, id)
 }

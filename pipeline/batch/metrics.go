@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quire-print/quire/internal/promgroup"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/supplier"
 )
 
 // Outcomes of a cut-off, for quire_batch_cutoffs_total.
@@ -31,8 +33,8 @@ const (
 	waitingOperator = "needs-operator"
 )
 
-// leftCodes are every Left code, so that each has a series from the start.
-var leftCodes = []string{LeftCancelled, LeftClaimed, LeftDamaged, LeftRefused, LeftMissing}
+// leftCodes are every ledger.Left code, so that each has a series from the start.
+var leftCodes = []string{ledger.LeftCancelled, ledger.LeftClaimed, ledger.LeftDamaged, ledger.LeftRefused, ledger.LeftMissing}
 
 // metrics are the batcher's Prometheus metrics, counted where things
 // happen. Labels are outcomes, reason codes and the adapter kind: small
@@ -131,7 +133,7 @@ func (m *metrics) cutOff(ctx context.Context, c time.Time, res Result, err error
 }
 
 // sealed counts the envelopes of a batch this process sealed.
-func (m *metrics) sealed(s *Sealed) {
+func (m *metrics) sealed(s *ledger.Sealed) {
 	m.batched.Add(float64(len(s.Envelopes)))
 	for _, l := range s.Left {
 		m.leftOut.WithLabelValues(l.Code).Inc()
@@ -144,7 +146,7 @@ func (m *metrics) handOff(ctx context.Context, err error) {
 	switch {
 	case err == nil:
 		m.handOffs.WithLabelValues(m.adapter, handOffDone).Inc()
-	case errors.Is(err, ErrNotRetryable):
+	case errors.Is(err, supplier.ErrNotRetryable):
 		m.handOffs.WithLabelValues(m.adapter, handOffNeedsOperator).Inc()
 	case ctx.Err() != nil:
 	default:

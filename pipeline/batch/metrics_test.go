@@ -13,7 +13,9 @@ import (
 
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/memqueue"
+	"github.com/quire-print/quire/pipeline/supplier"
 )
 
 // TestMetrics drives cut-offs and hand-offs on the manual clock and checks
@@ -66,11 +68,11 @@ func TestMetrics(t *testing.T) {
 		{"quire_batch_cutoffs_total", []string{"outcome", "failed"}, 1},
 		{"quire_batch_last_cutoff_done_timestamp_seconds", nil, float64(cutOff.Unix())},
 		{"quire_batch_envelopes_batched_total", nil, 3},
-		{"quire_batch_envelopes_left_out_total", []string{"reason", batch.LeftCancelled}, 1},
-		{"quire_batch_envelopes_left_out_total", []string{"reason", batch.LeftRefused}, 1},
-		{"quire_batch_envelopes_left_out_total", []string{"reason", batch.LeftDamaged}, 0},
-		{"quire_batch_envelopes_left_out_total", []string{"reason", batch.LeftClaimed}, 0},
-		{"quire_batch_envelopes_left_out_total", []string{"reason", batch.LeftMissing}, 0},
+		{"quire_batch_envelopes_left_out_total", []string{"reason", ledger.LeftCancelled}, 1},
+		{"quire_batch_envelopes_left_out_total", []string{"reason", ledger.LeftRefused}, 1},
+		{"quire_batch_envelopes_left_out_total", []string{"reason", ledger.LeftDamaged}, 0},
+		{"quire_batch_envelopes_left_out_total", []string{"reason", ledger.LeftClaimed}, 0},
+		{"quire_batch_envelopes_left_out_total", []string{"reason", ledger.LeftMissing}, 0},
 	} {
 		if got := metric(tt.name, tt.labels...); got != tt.want {
 			t.Errorf("%s%q = %v, want %v", tt.name, tt.labels, got, tt.want)
@@ -102,8 +104,8 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.sup.FailNext(fmt.Errorf("folder is not writable: %w", batch.ErrNotRetryable))
-	if _, err := b.HandOffPending(t.Context()); !errors.Is(err, batch.ErrNotRetryable) {
+	h.sup.FailNext(fmt.Errorf("folder is not writable: %w", supplier.ErrNotRetryable))
+	if _, err := b.HandOffPending(t.Context()); !errors.Is(err, supplier.ErrNotRetryable) {
 		t.Fatalf("HandOffPending = %v, want ErrNotRetryable", err)
 	}
 	checkWaiting(t, metric, "after a hand-off failed for good", 0, 1)
@@ -221,7 +223,7 @@ func TestRunWatchesABatchWaitingForAnOperator(t *testing.T) {
 		t.Helper()
 		return batchtest.Metric(t, b.Collector(), name, labels...)
 	}
-	h.sup.FailNext(fmt.Errorf("folder is not writable: %w", batch.ErrNotRetryable))
+	h.sup.FailNext(fmt.Errorf("folder is not writable: %w", supplier.ErrNotRetryable))
 	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() { done <- b.Run(ctx) }()

@@ -126,7 +126,7 @@ func NewBatching(cfg Config, st storage.Store, events pipeline.Publisher, r prin
 	if err != nil {
 		return nil, fmt.Errorf("batching: %w", err)
 	}
-	out.batcher, err = batch.New(batch.Config{Store: st, Schedule: sched, Assembler: batch.PrintFiles(asm), Supplier: sender,
+	out.batcher, err = batch.New(batch.Config{Store: st, Schedule: sched, Assembler: asm, Supplier: sender,
 		Events: events, Retention: out.keeper, Logger: log, MaxEnvelopes: cmp.Or(b.MaxEnvelopes, batch.DefaultMaxEnvelopes)})
 	if err == nil && b.servesPull() {
 		out.api, err = pull.New(pull.Config{Store: st, Suppliers: b.Tokens, Events: events, Retention: out.keeper, Logger: log})

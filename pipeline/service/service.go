@@ -29,7 +29,7 @@ import (
 	"github.com/quire-print/quire/internal/backoff"
 	"github.com/quire-print/quire/internal/buildinfo"
 	"github.com/quire-print/quire/pipeline"
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/health"
@@ -165,7 +165,7 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 		// another process, or by this one before a restart without
 		// batching, are in the same store, and an envelope no batch has
 		// claimed costs one read per cancellation.
-		Cancels: batch.NewStore(s.store),
+		Cancels: ledger.NewStore(s.store),
 		Metrics: m, Logger: cfg.Logger, Zone: issueZone(cfg.Batching.Schedule.Location),
 	})
 	if err != nil {

@@ -14,11 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"regexp"
 	"time"
 
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/internal/backoff"
+	"github.com/quire-print/quire/internal/clock"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 )
 
 // Adapter hands sealed batches to a print supplier, one way.
@@ -31,7 +32,7 @@ type Adapter interface {
 	// attempt may succeed (a network error, a full disk) or not (damaged
 	// files, a refused configuration). Errors name keys, paths and
 	// statuses, never file content.
-	Deliver(ctx context.Context, b *batch.Sealed) (retry bool, err error)
+	Deliver(ctx context.Context, b *ledger.Sealed) (retry bool, err error)
 }
 
 // Defaults for Retry's zero values.
@@ -62,14 +63,11 @@ func (r Retry) validate() error {
 }
 
 // wait is the backoff before attempt n+1, after n failures.
-func (r Retry) wait(n int) time.Duration {
-	d := r.Min
-	for i := 1; i < n && d < r.Max; i++ {
-		d *= 2
-	}
-	d = min(d, r.Max)
-	return d/2 + rand.N(d/2+1)
-}
+func (r Retry) wait(n int) time.Duration { return backoff.Delay(r.Min, r.Max, n) }
+
+// ErrNotRetryable is wrapped by Sender.Send's error when the adapter said
+// the hand-off cannot succeed by trying again: it needs someone to act.
+var ErrNotRetryable = errors.New("hand-off cannot be retried")
 
 var nameShape = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
@@ -94,7 +92,7 @@ type SenderConfig struct {
 	// Retry is the backoff between attempts. Default: see Retry.
 	Retry Retry
 	// Clock times the waits. Default: the system clock.
-	Clock batch.Clock
+	Clock clock.Clock
 	// Logger receives a line per failed attempt. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -130,7 +128,7 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 		cfg.Retry.Max = max(DefaultRetryMax, cfg.Retry.Min)
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = batch.SystemClock
+		cfg.Clock = clock.System
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -147,16 +145,16 @@ func (s *Sender) Adapter() string { return s.cfg.Kind }
 // Send implements batch.Supplier: it delivers b, and after a failure the
 // adapter says may be retried, waits and tries again, until ctx ends. A
 // failure that may not be retried ends it at once, wrapping
-// batch.ErrNotRetryable. A wait that would outlast ctx's deadline is not
+// ErrNotRetryable. A wait that would outlast ctx's deadline is not
 // started.
-func (s *Sender) Send(ctx context.Context, b *batch.Sealed) error {
+func (s *Sender) Send(ctx context.Context, b *ledger.Sealed) error {
 	for n := 1; ; n++ {
 		retry, err := s.cfg.Adapter.Deliver(ctx, b)
 		if err == nil {
 			return nil
 		}
 		if !retry {
-			return fmt.Errorf("supplier %s: %w: %w", s.cfg.Name, batch.ErrNotRetryable, err)
+			return fmt.Errorf("supplier %s: %w: %w", s.cfg.Name, ErrNotRetryable, err)
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("supplier %s: giving up after %d attempts: %w", s.cfg.Name, n, err)
@@ -167,7 +165,7 @@ func (s *Sender) Send(ctx context.Context, b *batch.Sealed) error {
 		}
 		s.cfg.Logger.Warn("supplier: hand-off failed; trying again", "supplier", s.cfg.Name, "adapter", s.cfg.Kind,
 			"batch_id", b.BatchID, "attempt", n, "wait", wait, "err", err)
-		if serr := batch.Sleep(ctx, s.cfg.Clock, wait); serr != nil {
+		if serr := clock.Sleep(ctx, s.cfg.Clock, wait); serr != nil {
 			return fmt.Errorf("supplier %s: giving up after %d attempts: %w", s.cfg.Name, n, errors.Join(err, serr))
 		}
 	}

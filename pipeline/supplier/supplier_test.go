@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/internal/clock"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/supplier"
 )
@@ -22,7 +23,7 @@ type flaky struct {
 	calls int
 }
 
-func (f *flaky) Deliver(ctx context.Context, b *batch.Sealed) (bool, error) {
+func (f *flaky) Deliver(ctx context.Context, b *ledger.Sealed) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -51,7 +52,7 @@ func (c waitClock) AfterFunc(d time.Duration, f func()) {
 	c.waits <- d
 }
 
-func newSender(t *testing.T, a supplier.Adapter, clock batch.Clock) *supplier.Sender {
+func newSender(t *testing.T, a supplier.Adapter, clock clock.Clock) *supplier.Sender {
 	t.Helper()
 	s, err := supplier.NewSender(supplier.SenderConfig{Name: "northprint", Kind: "test", Adapter: a, Clock: clock,
 		Retry: supplier.Retry{Min: time.Second, Max: 4 * time.Second}})
@@ -67,7 +68,7 @@ func TestSenderRetriesWithBackoff(t *testing.T) {
 	clock := waitClock{memqueue.NewManualClock(time.Date(2026, 3, 2, 17, 40, 0, 0, time.UTC)), make(chan time.Duration)}
 	s := newSender(t, a, clock)
 	done := make(chan error)
-	go func() { done <- s.Send(context.Background(), &batch.Sealed{BatchID: "20260302T173000Z-001"}) }()
+	go func() { done <- s.Send(context.Background(), &ledger.Sealed{BatchID: "20260302T173000Z-001"}) }()
 	ceilings := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second}
 	for i, ceiling := range ceilings {
 		d := <-clock.waits
@@ -90,8 +91,8 @@ func TestSenderRetriesWithBackoff(t *testing.T) {
 func TestSenderStopsAtAFailureThatCannotBeRetried(t *testing.T) {
 	a := &flaky{errs: []error{errors.New("damaged file")}, retry: false}
 	s := newSender(t, a, memqueue.NewManualClock(time.Now()))
-	err := s.Send(t.Context(), &batch.Sealed{BatchID: "20260302T173000Z-001"})
-	if !errors.Is(err, batch.ErrNotRetryable) || !strings.Contains(err.Error(), "damaged file") || a.count() != 1 {
+	err := s.Send(t.Context(), &ledger.Sealed{BatchID: "20260302T173000Z-001"})
+	if !errors.Is(err, supplier.ErrNotRetryable) || !strings.Contains(err.Error(), "damaged file") || a.count() != 1 {
 		t.Errorf("Send = %v after %d attempts; want one attempt and ErrNotRetryable", err, a.count())
 	}
 }
@@ -102,11 +103,11 @@ func TestSenderStopsWhenTheContextEnds(t *testing.T) {
 	s := newSender(t, a, clock)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
-	go func() { done <- s.Send(ctx, &batch.Sealed{BatchID: "20260302T173000Z-001"}) }()
+	go func() { done <- s.Send(ctx, &ledger.Sealed{BatchID: "20260302T173000Z-001"}) }()
 	<-clock.waits
 	cancel()
 	err := <-done
-	if !errors.Is(err, context.Canceled) || errors.Is(err, batch.ErrNotRetryable) || !strings.Contains(err.Error(), "timeout") {
+	if !errors.Is(err, context.Canceled) || errors.Is(err, supplier.ErrNotRetryable) || !strings.Contains(err.Error(), "timeout") {
 		t.Errorf("Send = %v; want the last failure and context.Canceled", err)
 	}
 	if a.count() != 1 {
@@ -116,10 +117,10 @@ func TestSenderStopsWhenTheContextEnds(t *testing.T) {
 
 func TestSenderDoesNotWaitPastTheDeadline(t *testing.T) {
 	a := &flaky{errs: []error{errors.New("timeout")}, retry: true}
-	s := newSender(t, a, batch.SystemClock)
+	s := newSender(t, a, clock.System)
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond) // shorter than any wait (at least 500ms)
 	defer cancel()
-	if err := s.Send(ctx, &batch.Sealed{BatchID: "20260302T173000Z-001"}); err == nil || !strings.Contains(err.Error(), "before the deadline") {
+	if err := s.Send(ctx, &ledger.Sealed{BatchID: "20260302T173000Z-001"}); err == nil || !strings.Contains(err.Error(), "before the deadline") {
 		t.Errorf("Send = %v", err)
 	}
 }

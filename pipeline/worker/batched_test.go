@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/quire-print/quire/pipeline"
-	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/worker"
@@ -27,13 +27,13 @@ var (
 	handedAt    = time.Date(2026, 3, 2, 17, 41, 7, 0, time.UTC)
 )
 
-// fakeBatches answers CheckCancel as *batch.Store does, from where the
+// fakeBatches answers CheckCancel as *ledger.Store does, from where the
 // test says every envelope stands: not batched (the zero value), being
 // sealed, or in a sealed batch handed over at handedAt. err, when set, is
 // returned instead, as a storage failure would be.
 type fakeBatches struct {
 	mu    sync.Mutex
-	state batch.FateState
+	state ledger.FateState
 	err   error
 	asked []time.Time
 }
@@ -41,7 +41,7 @@ type fakeBatches struct {
 // checker is for newBatchedHarness: the worker asks f.
 func (f *fakeBatches) checker(storage.Store) worker.CancelChecker { return f }
 
-func (f *fakeBatches) set(state batch.FateState, err error) {
+func (f *fakeBatches) set(state ledger.FateState, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.state, f.err = state, err
@@ -61,9 +61,9 @@ func (f *fakeBatches) CheckCancel(ctx context.Context, id string, at time.Time) 
 	switch {
 	case f.err != nil:
 		return nil, f.err
-	case f.state == batch.Sealing:
-		return nil, fmt.Errorf("%w: envelope %s, batch %s", batch.ErrSealing, id, fakeBatchID)
-	case f.state == batch.InBatch:
+	case f.state == ledger.Sealing:
+		return nil, fmt.Errorf("%w: envelope %s, batch %s", ledger.ErrSealing, id, fakeBatchID)
+	case f.state == ledger.InBatch:
 		e := events.CancelRefused(events.InBatch{EnvelopeID: id, BatchID: fakeBatchID, Sequence: 2, Supplier: "northprint"},
 			sealedAt, handedAt, at)
 		return &e, nil
@@ -125,7 +125,7 @@ func TestCancelAfterTheSealIsRefused(t *testing.T) {
 	h.start()
 	h.publish(pipeline.KindRender, sample(t, "valid/twins.json", "B-2"))
 	h.waitSettled(1)
-	batches.set(batch.InBatch, nil)
+	batches.set(ledger.InBatch, nil)
 	received := h.clock.Now()
 	h.publish(pipeline.KindCancel, cancelBody("B-2", "requested-by-parent"))
 	h.waitSettled(2)
@@ -170,7 +170,7 @@ func TestCancelAfterTheSealIsRefused(t *testing.T) {
 }
 
 func TestRefusalNotConfirmedIsRetried(t *testing.T) {
-	batches := &fakeBatches{state: batch.InBatch}
+	batches := &fakeBatches{state: ledger.InBatch}
 	h := newBatchedHarness(t, nil, batches.checker)
 	h.ev.failNext(events.TypeCancelRefused, 1)
 	h.start()
@@ -198,14 +198,14 @@ func TestRefusalNotConfirmedIsRetried(t *testing.T) {
 func TestCancelWhileSealingIsRetriedUntilTheSealDecides(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
-		sealed batch.FateState
+		sealed ledger.FateState
 		want   string
 	}{
-		{"the seal leaves it out", batch.LeftOut, events.TypeCancelled},
-		{"the seal includes it", batch.InBatch, events.TypeCancelRefused},
+		{"the seal leaves it out", ledger.LeftOut, events.TypeCancelled},
+		{"the seal includes it", ledger.InBatch, events.TypeCancelRefused},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			batches := &fakeBatches{state: batch.Sealing}
+			batches := &fakeBatches{state: ledger.Sealing}
 			h := newBatchedHarness(t, nil, batches.checker)
 			h.start()
 			h.publish(pipeline.KindCancel, cancelBody("B-4", "requested-by-parent"))
@@ -259,7 +259,7 @@ func TestCancelCheckFailureIsRetriedAsStorage(t *testing.T) {
 		t.Errorf("the marker is not stored: %v", err)
 	}
 
-	batches.set(batch.NotBatched, nil)
+	batches.set(ledger.NotBatched, nil)
 	h.clock.Advance(time.Second) // the gate's probe (storage answers) and the first retry delay
 	h.waitSettled(2)
 	if s := h.q.Stats(); s.Acked != 1 {
@@ -271,11 +271,11 @@ func TestCancelCheckFailureIsRetriedAsStorage(t *testing.T) {
 }
 
 // TestCancelAgainstRealBatchRecords runs the cancel handler against
-// *batch.Store on the worker's own store, with a batch sealed by the real
+// *ledger.Store on the worker's own store, with a batch sealed by the real
 // batcher and not yet handed over.
 func TestCancelAgainstRealBatchRecords(t *testing.T) {
-	h := newBatchedHarness(t, nil, func(s storage.Store) worker.CancelChecker { return batch.NewStore(s) })
-	batches := batch.NewStore(h.fs)
+	h := newBatchedHarness(t, nil, func(s storage.Store) worker.CancelChecker { return ledger.NewStore(s) })
+	batches := ledger.NewStore(h.fs)
 	cutOff := time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)
 	sealed := batchtest.Seal(t, h.fs, "northprint", cutOff, 2)
 	batchtest.Commit(t, h.fs, "B-6", cutOff.Add(time.Hour)) // rendered after the cut-off: not batched yet
@@ -318,7 +318,7 @@ func TestRequestAgainAfterARefusedCancel(t *testing.T) {
 	body := sample(t, "valid/twins.json", "B-7")
 	h.publish(pipeline.KindRender, body)
 	h.waitSettled(1)
-	batches.set(batch.InBatch, nil)
+	batches.set(ledger.InBatch, nil)
 	h.publish(pipeline.KindCancel, cancelBody("B-7", "requested-by-parent"))
 	h.waitSettled(2)
 	h.publish(pipeline.KindRender, body)
@@ -352,14 +352,14 @@ func TestRequestAgainWhileSealingIsRetried(t *testing.T) {
 	h.waitSettled(1)
 	h.publish(pipeline.KindCancel, cancelBody("B-8", "requested-by-parent"))
 	h.waitSettled(2)
-	batches.set(batch.Sealing, nil) // a batcher claimed it after the marker was stored
+	batches.set(ledger.Sealing, nil) // a batcher claimed it after the marker was stored
 	h.publish(pipeline.KindRender, body)
 	h.waitSettled(3)
 	if s := h.q.Stats(); s.Retried != 1 || s.Acked != 2 {
 		t.Fatalf("stats %+v, want the request retried while the batch is being sealed", s)
 	}
 
-	batches.set(batch.LeftOut, nil)
+	batches.set(ledger.LeftOut, nil)
 	h.clock.Advance(time.Second) // the first retry delay
 	h.waitSettled(4)
 	c := h.eventsOf(events.TypeCancelled)

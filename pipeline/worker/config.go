@@ -9,7 +9,7 @@ import (
 	_ "time/tzdata" // the zone of the date-of-issue check, on any machine
 
 	"github.com/quire-print/quire/pipeline"
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/metrics"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
@@ -41,19 +41,19 @@ type Store interface {
 var _ Store = (*envelopes.Store)(nil)
 
 // CancelChecker says whether a stored cancellation still stops its envelope
-// from being printed: *batch.Store, which reads the envelope's batch claim
+// from being printed: *ledger.Store, which reads the envelope's batch claim
 // and seal (docs/batching.md, "Cancellation against the cut-off").
 type CancelChecker interface {
 	// CheckCancel is asked after the cancellation marker of envelope id,
 	// received at at, is stored. It answers nil, nil when the cancellation
 	// stands; the cancel-refused event to publish when the envelope is in
 	// a sealed batch and will be printed; or an error wrapping
-	// batch.ErrSealing while the envelope's batch is being sealed and the
+	// ledger.ErrSealing while the envelope's batch is being sealed and the
 	// answer is not known yet.
 	CheckCancel(ctx context.Context, id string, at time.Time) (*events.PrintEvent, error)
 }
 
-var _ CancelChecker = (*batch.Store)(nil)
+var _ CancelChecker = (*ledger.Store)(nil)
 
 // Clock tells the time and schedules the storage gate's probes. Tests use
 // *memqueue.ManualClock, which satisfies it.

@@ -33,7 +33,7 @@ import (
 	"sync"
 
 	"github.com/quire-print/quire/pipeline"
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/cancel"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/metrics"
@@ -411,7 +411,7 @@ func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-c
 func (w *Worker) checkCancel(ctx, wctx context.Context, d pipeline.Delivery, c envelopes.Cancellation) (refusal *events.PrintEvent, ok bool) {
 	refusal, err := w.cancels.CheckCancel(wctx, c.EnvelopeID, c.At)
 	switch {
-	case errors.Is(err, batch.ErrSealing):
+	case errors.Is(err, ledger.ErrSealing):
 		// Not a storage failure: the gate stays open.
 		w.retry(ctx, d, c.EnvelopeID, ReasonBatchSealing)
 		return nil, false

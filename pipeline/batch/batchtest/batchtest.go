@@ -25,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/storage"
@@ -134,86 +136,68 @@ func (a *Assembler) Calls() int {
 	return a.calls
 }
 
-// Manifest is the stand-in manifest's JSON form.
-type Manifest struct {
-	BatchID   string    `json:"batchId"`
-	CutOff    time.Time `json:"cutOff"`
-	Envelopes []Entry   `json:"envelopes"`
-	Files     []File    `json:"files"`
-}
-
-// Entry is one envelope of a stand-in manifest.
-type Entry struct {
-	Sequence   int    `json:"sequence"`
-	EnvelopeID string `json:"envelopeId"`
-	Postage    string `json:"postage"`
-	Pages      int    `json:"pages"`
-}
-
-// File is one file of a stand-in manifest.
-type File struct {
-	Name   string `json:"name"`
-	SHA256 string `json:"sha256"`
-	Size   int64  `json:"size"`
-}
-
-// Assemble implements batch.Assembler.
-func (a *Assembler) Assemble(ctx context.Context, job batch.PrintJob, list iter.Seq2[batch.PrintEnvelope, error]) (batch.Printed, error) {
+// Assemble implements batch.Assembler. Its manifest lists each envelope
+// with its pages, all in print-0001.pdf, and no page codes.
+func (a *Assembler) Assemble(ctx context.Context, b printfile.Batch, list iter.Seq2[printfile.Envelope, error]) (*printfile.Manifest, error) {
 	a.mu.Lock()
 	a.calls++
 	fail, refuse := a.fail, a.refuse
 	a.mu.Unlock()
 	if fail != nil {
-		return batch.Printed{}, fail
+		return nil, fail
 	}
+	const name = "print-0001.pdf"
 	var buf bytes.Buffer
-	m := Manifest{BatchID: job.BatchID, CutOff: job.CutOff}
-	pages, sheets := 0, 0
+	m := &printfile.Manifest{SchemaVersion: printfile.ManifestVersion, BatchID: b.ID, CutOff: b.CutOff}
 	for e, err := range list {
 		if err != nil {
-			return batch.Printed{}, err
+			return nil, err
 		}
 		if a.Block != nil {
 			select {
 			case <-a.Block:
 			case <-ctx.Done():
-				return batch.Printed{}, ctx.Err()
+				return nil, ctx.Err()
 			}
 		}
 		if refuse[e.ID] {
-			return batch.Printed{}, fmt.Errorf("stand-in: %w", &batch.RefusedError{EnvelopeID: e.ID, Reason: "told to refuse it"})
+			return nil, fmt.Errorf("stand-in: %w", &printfile.RefusedError{Sequence: e.Sequence, EnvelopeID: e.ID, Reason: "told to refuse it"})
 		}
 		if e.Request == nil || e.Request.EnvelopeID != e.ID || e.Record.EnvelopeID != e.ID {
-			return batch.Printed{}, fmt.Errorf("stand-in: envelope %d came without its own request and record", e.Sequence)
+			return nil, fmt.Errorf("stand-in: envelope %d came without its own request and record", e.Sequence)
 		}
-		fmt.Fprintf(&buf, "== %s %d %s\n", job.BatchID, e.Sequence, e.ID)
-		n := 0
+		fmt.Fprintf(&buf, "== %s %d %s\n", b.ID, e.Sequence, e.ID)
+		entry := printfile.Entry{Sequence: e.Sequence, EnvelopeID: e.ID, Postage: e.Request.Letter.Postage, File: name,
+			FirstPage: m.Totals.Pages + 1}
 		for _, d := range e.Record.Documents {
 			data, err := a.Store.Get(ctx, d.Key)
 			if err != nil {
-				return batch.Printed{}, err
+				return nil, err
 			}
 			buf.Write(data)
-			n += d.Pages
-			sheets += d.Sheets
+			entry.Documents = append(entry.Documents, printfile.Document{Kind: d.Kind, Pages: d.Pages, Sheets: d.Sheets, SHA256: d.SHA256})
+			for range d.Pages {
+				entry.Pages = append(entry.Pages, printfile.Page{Kind: d.Kind})
+			}
+			entry.Sheets += d.Sheets
 		}
-		pages += n
-		m.Envelopes = append(m.Envelopes, Entry{Sequence: e.Sequence, EnvelopeID: e.ID, Postage: e.Request.Letter.Postage, Pages: n})
+		entry.LastPage = entry.FirstPage + len(entry.Pages) - 1
+		m.Envelopes = append(m.Envelopes, entry)
+		m.Totals.Envelopes++
+		m.Totals.Pages += len(entry.Pages)
+		m.Totals.Sheets += entry.Sheets
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	f := batch.PrintedFile{Name: "print-0001.pdf", SHA256: hex.EncodeToString(sum[:]), Size: int64(buf.Len())}
-	if _, err := a.Store.PutStream(ctx, job.KeyPrefix+f.Name, &buf, f.Size, f.SHA256); err != nil {
-		return batch.Printed{}, err
+	f := printfile.File{Name: name, SHA256: hex.EncodeToString(sum[:]), Size: int64(buf.Len()),
+		Pages: m.Totals.Pages, Sheets: m.Totals.Sheets, Envelopes: len(m.Envelopes)}
+	if len(m.Envelopes) > 0 {
+		f.FirstSequence, f.LastSequence = m.Envelopes[0].Sequence, m.Envelopes[len(m.Envelopes)-1].Sequence
 	}
-	m.Files = []File{{f.Name, f.SHA256, f.Size}}
-	js, _ := json.MarshalIndent(m, "", "  ")
-	var csv strings.Builder
-	csv.WriteString("batch_id,sequence,envelope_id,postage,pages\n")
-	for _, e := range m.Envelopes {
-		fmt.Fprintf(&csv, "%s,%d,%s,%s,%d\n", m.BatchID, e.Sequence, e.EnvelopeID, e.Postage, e.Pages)
+	if _, err := a.Store.PutStream(ctx, b.KeyPrefix+f.Name, &buf, f.Size, f.SHA256); err != nil {
+		return nil, err
 	}
-	return batch.Printed{Files: []batch.PrintedFile{f}, Pages: pages, Sheets: sheets,
-		ManifestJSON: js, ManifestCSV: []byte(csv.String())}, nil
+	m.Files = []printfile.File{f}
+	return m, nil
 }
 
 // Supplier is a stand-in batch.Supplier that records what it is sent.
@@ -239,7 +223,7 @@ func (s *Supplier) FailNext(errs ...error) {
 }
 
 // Send implements batch.Supplier.
-func (s *Supplier) Send(ctx context.Context, b *batch.Sealed) error {
+func (s *Supplier) Send(ctx context.Context, b *ledger.Sealed) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.fails) > 0 {
@@ -358,7 +342,7 @@ func ReadAll(t testing.TB, s storage.Store, key string) []byte {
 // starting "E" and c's date, and makes them into a sealed batch for
 // supplier at c, with the stand-in assembler. The default schedule must
 // have a cut-off at c.
-func Seal(t testing.TB, s storage.Store, supplier string, c time.Time, n int) *batch.Sealed {
+func Seal(t testing.TB, s storage.Store, supplier string, c time.Time, n int) *ledger.Sealed {
 	t.Helper()
 	CommitN(t, s, c.Format("E20060102"), n, c.Add(-time.Hour))
 	sched, err := schedule.New(schedule.Config{})

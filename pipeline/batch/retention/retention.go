@@ -31,7 +31,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/internal/clock"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 )
@@ -66,7 +67,7 @@ type Config struct {
 	// SweepInterval is how often Run sweeps. Default 1h.
 	SweepInterval time.Duration
 	// Clock tells the time. Default: the system clock.
-	Clock batch.Clock
+	Clock clock.Clock
 	// Logger receives a line per sweep. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -100,7 +101,7 @@ func New(cfg Config) (*Keeper, error) {
 		cfg.SweepInterval = DefaultSweepInterval
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = batch.SystemClock
+		cfg.Clock = clock.System
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -134,10 +135,10 @@ func (k *Keeper) Posted(ctx context.Context, id string, at time.Time) error {
 // HandedOver schedules the print files of batch id, handed over at at,
 // for deletion Days later. The seal and manifests' hashes stay.
 func (k *Keeper) HandedOver(ctx context.Context, id string, at time.Time) error {
-	if err := batch.ValidID(id); err != nil {
+	if err := ledger.ValidID(id); err != nil {
 		return err
 	}
-	return k.schedule(ctx, "batch-"+id, batch.BatchesPrefix+id+"/attempts/", at)
+	return k.schedule(ctx, "batch-"+id, ledger.BatchesPrefix+id+"/attempts/", at)
 }
 
 func (k *Keeper) schedule(ctx context.Context, name, prefix string, from time.Time) error {
@@ -244,7 +245,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 		if _, err := k.Sweep(ctx); err != nil && ctx.Err() == nil {
 			k.cfg.Logger.Error("retention: sweep failed; trying again later", "err", err)
 		}
-		if batch.Sleep(ctx, k.cfg.Clock, k.cfg.SweepInterval) != nil {
+		if clock.Sleep(ctx, k.cfg.Clock, k.cfg.SweepInterval) != nil {
 			return nil
 		}
 	}

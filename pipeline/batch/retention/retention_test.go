@@ -12,8 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/storage"
@@ -73,7 +73,7 @@ func TestPersonalDataGoesDaysAfterPosting(t *testing.T) {
 	if n, err := k.Sweep(t.Context()); err != nil || n != 1 {
 		t.Errorf("after 29 days: swept %d, %v; want only the batch's print files (handed over a day earlier)", n, err)
 	}
-	if got := keys(t, s, batch.BatchesPrefix+sealed.BatchID+"/attempts/"); len(got) != 0 {
+	if got := keys(t, s, ledger.BatchesPrefix+sealed.BatchID+"/attempts/"); len(got) != 0 {
 		t.Errorf("print files left: %v", got)
 	}
 	if len(keys(t, s, "envelopes/"+a+"/files/")) == 0 {
@@ -93,7 +93,7 @@ func TestPersonalDataGoesDaysAfterPosting(t *testing.T) {
 	if len(keys(t, s, "envelopes/"+b+"/files/")) != 4 {
 		t.Error("an envelope not yet posted lost files")
 	}
-	for _, key := range []string{batch.SealKey(sealed.BatchID), batch.PlanKey(sealed.BatchID)} {
+	for _, key := range []string{ledger.SealKey(sealed.BatchID), ledger.PlanKey(sealed.BatchID)} {
 		if _, err := s.Stat(t.Context(), key); err != nil {
 			t.Errorf("%s: %v", key, err)
 		}
@@ -179,7 +179,7 @@ func TestMetrics(t *testing.T) {
 	if err := k.Posted(t.Context(), a, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	objects := len(keys(t, s, "envelopes/"+a+"/files/")) + len(keys(t, s, batch.BatchesPrefix+sealed.BatchID+"/attempts/"))
+	objects := len(keys(t, s, "envelopes/"+a+"/files/")) + len(keys(t, s, ledger.BatchesPrefix+sealed.BatchID+"/attempts/"))
 	clock.Advance(31 * 24 * time.Hour)
 
 	s.fail.Store(true)

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/supplier"
 	"github.com/quire-print/quire/pipeline/supplier/folder"
@@ -37,7 +37,7 @@ type Config struct {
 
 // Build checks c and returns the Sender for its adapter, reading batches
 // from s. Every problem with c is reported at once.
-func Build(c Config, s storage.Store, clock batch.Clock, log *slog.Logger) (*supplier.Sender, error) {
+func Build(c Config, s storage.Store, clock clock.Clock, log *slog.Logger) (*supplier.Sender, error) {
 	if c.Adapter == "" {
 		c.Adapter = DefaultAdapter
 	}

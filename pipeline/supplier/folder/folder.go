@@ -23,7 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/storage"
 )
 
@@ -89,8 +89,8 @@ func New(c Config, s storage.Store) (*Adapter, error) {
 func (a *Adapter) Dir(id string) string { return filepath.Join(a.cfg.Dir, id) }
 
 // Deliver implements supplier.Adapter.
-func (a *Adapter) Deliver(ctx context.Context, b *batch.Sealed) (retry bool, err error) {
-	if err := batch.ValidID(b.BatchID); err != nil {
+func (a *Adapter) Deliver(ctx context.Context, b *ledger.Sealed) (retry bool, err error) {
+	if err := ledger.ValidID(b.BatchID); err != nil {
 		return false, err
 	}
 	final := a.Dir(b.BatchID)
@@ -130,7 +130,7 @@ func (a *Adapter) Deliver(ctx context.Context, b *batch.Sealed) (retry bool, err
 
 // copy streams one batch file from the store to path, checking it against
 // the seal.
-func (a *Adapter) copy(ctx context.Context, f batch.File, path string) (retry bool, err error) {
+func (a *Adapter) copy(ctx context.Context, f ledger.File, path string) (retry bool, err error) {
 	if strings.ContainsAny(f.Name, `/\`) || f.Name == "" || f.Name[0] == '.' {
 		return false, fmt.Errorf("folder: file name %q cannot be written safely", f.Name)
 	}
@@ -160,7 +160,7 @@ func (a *Adapter) copy(ctx context.Context, f batch.File, path string) (retry bo
 }
 
 // check compares a batch directory already in place with the seal.
-func (a *Adapter) check(dir string, b *batch.Sealed) (bool, error) {
+func (a *Adapter) check(dir string, b *ledger.Sealed) (bool, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return retryable(err), fmt.Errorf("folder: %w", err)

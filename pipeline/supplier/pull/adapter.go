@@ -24,7 +24,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/supplier"
 )
@@ -61,7 +61,7 @@ func NewAdapter(name string, s storage.Store) (*Adapter, error) {
 
 // Deliver implements supplier.Adapter: it checks that every file of b is
 // stored as its seal records, then lists b for the supplier.
-func (a *Adapter) Deliver(ctx context.Context, b *batch.Sealed) (retry bool, err error) {
+func (a *Adapter) Deliver(ctx context.Context, b *ledger.Sealed) (retry bool, err error) {
 	if b.Supplier != a.name {
 		return false, fmt.Errorf("pull: batch %s is for supplier %q, not %q", b.BatchID, b.Supplier, a.name)
 	}

@@ -19,8 +19,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/pipeline"
-	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/supplier"
@@ -69,7 +70,7 @@ type Config struct {
 	Retention Retention
 	// Clock stamps receipts and reports, bounds reported times, and times
 	// the limit on failed authentications. Default: the system clock.
-	Clock batch.Clock
+	Clock clock.Clock
 	// Logger receives a line per request, with supplier names, batch ids
 	// and statuses only, and a line with the client's address when it is
 	// refused for too many failed authentications (once per lockout).
@@ -147,7 +148,7 @@ func HashToken(token string) string {
 // use.
 type API struct {
 	cfg     Config
-	st      *batch.Store
+	st      *ledger.Store
 	events  *events.Publisher
 	creds   []credential
 	fails   *limiter
@@ -192,7 +193,7 @@ func New(cfg Config) (*API, error) {
 		return nil, err
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = batch.SystemClock
+		cfg.Clock = clock.System
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -203,7 +204,7 @@ func New(cfg Config) (*API, error) {
 	if cfg.ClockSkew == 0 {
 		cfg.ClockSkew = 10 * time.Minute
 	}
-	a := &API{cfg: cfg, st: batch.NewStore(cfg.Store), events: events.NewPublisher(cfg.Events), fails: newLimiter(),
+	a := &API{cfg: cfg, st: ledger.NewStore(cfg.Store), events: events.NewPublisher(cfg.Events), fails: newLimiter(),
 		mux: http.NewServeMux(), log: cfg.Logger, metrics: newMetrics()}
 	for _, s := range cfg.Suppliers {
 		for _, h := range s.TokenSHA256 {
@@ -310,13 +311,13 @@ func (a *API) json(w http.ResponseWriter, status int, v any) {
 // this supplier. Anything else (not a batch id, not sealed, another
 // supplier's, not handed over yet) is "not found": a supplier learns
 // nothing about batches that are not its own.
-func (a *API) batchOf(w http.ResponseWriter, r *http.Request, supplierName string) (*batch.Sealed, bool) {
+func (a *API) batchOf(w http.ResponseWriter, r *http.Request, supplierName string) (*ledger.Sealed, bool) {
 	id := r.PathValue("batchId")
-	notFound := func() (*batch.Sealed, bool) {
+	notFound := func() (*ledger.Sealed, bool) {
 		a.problem(w, r, http.StatusNotFound, "not-found", "no batch "+safe(id)+" for this supplier")
 		return nil, false
 	}
-	if batch.ValidID(id) != nil {
+	if ledger.ValidID(id) != nil {
 		return notFound()
 	}
 	s, err := a.st.Sealed(r.Context(), id)
@@ -346,7 +347,7 @@ func (a *API) batchOf(w http.ResponseWriter, r *http.Request, supplierName strin
 // safe returns s if it could be a batch id, for messages: anything else
 // is not repeated.
 func safe(s string) string {
-	if batch.ValidID(s) != nil {
+	if ledger.ValidID(s) != nil {
 		return "(not a batch id)"
 	}
 	return s
@@ -388,7 +389,7 @@ type File struct {
 	Href   string `json:"href"`
 }
 
-func (a *API) describe(ctx context.Context, s *batch.Sealed) (Batch, error) {
+func (a *API) describe(ctx context.Context, s *ledger.Sealed) (Batch, error) {
 	b := Batch{BatchID: s.BatchID, CutOff: s.CutOff, SealedAt: s.SealedAt, Envelopes: len(s.Envelopes),
 		Pages: s.Pages, Sheets: s.Sheets, Files: []File{}}
 	for _, f := range s.Files {
@@ -451,7 +452,7 @@ func (a *API) manifest(w http.ResponseWriter, r *http.Request, supplierName stri
 	if !ok {
 		return
 	}
-	f, ok := s.File(batch.ManifestJSON)
+	f, ok := s.File(ledger.ManifestJSON)
 	if !ok {
 		a.problem(w, r, http.StatusNotFound, "not-found", "batch "+s.BatchID+" has no manifest")
 		return
@@ -473,9 +474,9 @@ func (a *API) file(w http.ResponseWriter, r *http.Request, supplierName string) 
 }
 
 var contentTypes = map[string]string{
-	batch.FilePrint:        "application/pdf",
-	batch.FileManifestJSON: "application/json",
-	batch.FileManifestCSV:  "text/csv; charset=utf-8",
+	ledger.FilePrint:        "application/pdf",
+	ledger.FileManifestJSON: "application/json",
+	ledger.FileManifestCSV:  "text/csv; charset=utf-8",
 }
 
 // downloadTime bounds the writing of one file: serve's server-wide write
@@ -486,7 +487,7 @@ const downloadTime = 30 * time.Minute
 // headers. If the stored content turns out not to match (the store checks
 // as it reads), the response is cut short, so that the supplier never
 // receives a complete-looking wrong file.
-func (a *API) stream(w http.ResponseWriter, r *http.Request, s *batch.Sealed, f batch.File) {
+func (a *API) stream(w http.ResponseWriter, r *http.Request, s *ledger.Sealed, f ledger.File) {
 	body, info, err := a.cfg.Store.Open(r.Context(), f.Key)
 	if errors.Is(err, storage.ErrNotFound) {
 		a.problem(w, r, http.StatusGone, "gone", "the file was deleted under the retention policy")
@@ -526,7 +527,7 @@ func (a *API) receipt(w http.ResponseWriter, r *http.Request, supplierName strin
 	if !ok {
 		return
 	}
-	rc, created, err := a.st.Acknowledge(r.Context(), batch.Receipt{BatchID: s.BatchID, Supplier: supplierName, At: a.cfg.Clock.Now()})
+	rc, created, err := a.st.Acknowledge(r.Context(), ledger.Receipt{BatchID: s.BatchID, Supplier: supplierName, At: a.cfg.Clock.Now()})
 	if err != nil {
 		a.storageFailed(w, r, err)
 		return
@@ -566,10 +567,10 @@ type Problem struct {
 var (
 	codeShape = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 	outcomes  = map[string]string{
-		batch.OutcomePrinted:  events.TypePrinted,
-		batch.OutcomePosted:   events.TypePosted,
-		batch.OutcomeReturned: events.TypeReturned,
-		batch.OutcomeSpoiled:  events.TypeSpoiled,
+		ledger.OutcomePrinted:  events.TypePrinted,
+		ledger.OutcomePosted:   events.TypePosted,
+		ledger.OutcomeReturned: events.TypeReturned,
+		ledger.OutcomeSpoiled:  events.TypeSpoiled,
 	}
 )
 
@@ -637,7 +638,7 @@ func (a *API) outcomes(w http.ResponseWriter, r *http.Request, supplierName stri
 }
 
 // check validates every outcome of a report against the batch.
-func (a *API) check(s *batch.Sealed, reports []Report) []Problem {
+func (a *API) check(s *ledger.Sealed, reports []Report) []Problem {
 	bySeq := make(map[int]string, len(s.Envelopes))
 	for _, m := range s.Envelopes {
 		bySeq[m.Sequence] = m.EnvelopeID
@@ -667,7 +668,7 @@ func (a *API) check(s *batch.Sealed, reports []Report) []Problem {
 		}
 		switch {
 		case rep.Code == "":
-		case rep.Outcome != batch.OutcomeReturned && rep.Outcome != batch.OutcomeSpoiled:
+		case rep.Outcome != ledger.OutcomeReturned && rep.Outcome != ledger.OutcomeSpoiled:
 			add(i, "code", "is only for returned and spoiled")
 		case !codeShape.MatchString(rep.Code):
 			add(i, "code", "must be 1 to 64 characters from a-z 0-9 -, starting with a letter or digit")
@@ -680,13 +681,13 @@ func (a *API) check(s *batch.Sealed, reports []Report) []Problem {
 // the envelope's personal data for deletion once it is posted, and
 // announces the outcome. A repeated report announces the stored outcome
 // again: an earlier attempt may have stored it and failed to announce it.
-func (a *API) record(ctx context.Context, s *batch.Sealed, rep Report, now time.Time) (bool, error) {
-	o, created, err := a.st.RecordOutcome(ctx, batch.Outcome{BatchID: s.BatchID, EnvelopeID: rep.EnvelopeID,
+func (a *API) record(ctx context.Context, s *ledger.Sealed, rep Report, now time.Time) (bool, error) {
+	o, created, err := a.st.RecordOutcome(ctx, ledger.Outcome{BatchID: s.BatchID, EnvelopeID: rep.EnvelopeID,
 		Sequence: rep.Sequence, Outcome: rep.Outcome, Code: rep.Code, At: rep.At, ReportedAt: now})
 	if err != nil {
 		return false, err
 	}
-	if o.Outcome == batch.OutcomePosted {
+	if o.Outcome == ledger.OutcomePosted {
 		if err := a.cfg.Retention.Posted(ctx, o.EnvelopeID, o.At); err != nil {
 			return false, err
 		}

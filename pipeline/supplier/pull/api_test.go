@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/storage"
@@ -205,7 +205,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func (f *fixture) delivered(t *testing.T, n int) *batch.Sealed {
+func (f *fixture) delivered(t *testing.T, n int) *ledger.Sealed {
 	t.Helper()
 	s := batchtest.Seal(t, f.store, suppliertest.Supplier, cutOff, n)
 	if _, err := f.adapter.Deliver(t.Context(), s); err != nil {
@@ -259,7 +259,7 @@ func TestTokens(t *testing.T) {
 	if status, _, _ := f.other.Do("POST", pull.BasePath+"/batches/"+s.BatchID+"/receipt", nil); status != http.StatusNotFound {
 		t.Errorf("another supplier acknowledged the batch: %d", status)
 	}
-	if _, err := batch.NewStore(f.store).Receipt(t.Context(), s.BatchID); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := ledger.NewStore(f.store).Receipt(t.Context(), s.BatchID); !errors.Is(err, storage.ErrNotFound) {
 		t.Error("a receipt was stored for another supplier's acknowledgement")
 	}
 	// The hashes are what is configured: the token itself is never kept.
@@ -354,7 +354,7 @@ func TestOutcomes(t *testing.T) {
 	if got := f.ret.posted[m[0].EnvelopeID]; !got.Equal(at) || len(f.ret.posted) != 1 {
 		t.Errorf("retention told of %v", f.ret.posted)
 	}
-	o, err := batch.NewStore(f.store).Outcome(t.Context(), s.BatchID, m[0].EnvelopeID, "posted")
+	o, err := ledger.NewStore(f.store).Outcome(t.Context(), s.BatchID, m[0].EnvelopeID, "posted")
 	if err != nil || !o.At.Equal(at) || !o.ReportedAt.Equal(f.clock.Now()) {
 		t.Errorf("stored outcome %+v, %v", o, err)
 	}

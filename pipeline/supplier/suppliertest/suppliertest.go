@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/supplier"
 )
@@ -66,12 +66,12 @@ var cutOffs = []time.Time{
 }
 
 // seal makes a sealed batch of n envelopes at cut-off number i.
-func seal(t *testing.T, h Harness, i, n int) *batch.Sealed {
+func seal(t *testing.T, h Harness, i, n int) *ledger.Sealed {
 	t.Helper()
 	return batchtest.Seal(t, h.Store, Supplier, cutOffs[i], n)
 }
 
-func deliver(t *testing.T, h Harness, s *batch.Sealed) {
+func deliver(t *testing.T, h Harness, s *ledger.Sealed) {
 	t.Helper()
 	if retry, err := h.Adapter.Deliver(t.Context(), s); err != nil {
 		t.Fatalf("Deliver(%s) = %v (retry %v)", s.BatchID, err, retry)
@@ -80,7 +80,7 @@ func deliver(t *testing.T, h Harness, s *batch.Sealed) {
 
 // checkReceived checks that the supplier holds exactly s's files, each
 // with the content, size and SHA-256 the seal records.
-func checkReceived(t *testing.T, h Harness, s *batch.Sealed) {
+func checkReceived(t *testing.T, h Harness, s *ledger.Sealed) {
 	t.Helper()
 	got, ok := h.Received(t, s.BatchID)
 	if !ok {
@@ -136,7 +136,7 @@ func testSeparate(t *testing.T, h Harness) {
 
 // damage replaces the print file's content behind the seal's back: the
 // store's own checksum is consistent, but the seal's is not.
-func damage(t *testing.T, h Harness, s *batch.Sealed) {
+func damage(t *testing.T, h Harness, s *ledger.Sealed) {
 	t.Helper()
 	f := s.Files[0]
 	data := batchtest.ReadAll(t, h.Store, f.Key)

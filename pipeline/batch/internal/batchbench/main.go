@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/quire-print/quire/pipeline/batch"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/memqueue"
@@ -42,9 +43,9 @@ func (c *counted) Publish(context.Context, string, []byte) error { c.n.Add(1); r
 // measured.
 type nobody struct{}
 
-func (nobody) Name() string                              { return "bench" }
-func (nobody) Adapter() string                           { return "none" }
-func (nobody) Send(context.Context, *batch.Sealed) error { return nil }
+func (nobody) Name() string                               { return "bench" }
+func (nobody) Adapter() string                            { return "none" }
+func (nobody) Send(context.Context, *ledger.Sealed) error { return nil }
 
 func run() int {
 	dir := flag.String("store", "", "filesystem store prepared by printbench (a copy: the cut-off changes it)")
@@ -73,7 +74,7 @@ func run() int {
 		return 1
 	}
 	ev := &counted{}
-	b, err := batch.New(batch.Config{Store: st, Schedule: sched, Assembler: batch.PrintFiles(asm), Supplier: nobody{},
+	b, err := batch.New(batch.Config{Store: st, Schedule: sched, Assembler: asm, Supplier: nobody{},
 		Events: ev, Clock: clock, MaxEnvelopes: *max, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

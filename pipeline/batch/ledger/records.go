@@ -1,4 +1,17 @@
-package batch
+// Package ledger keeps the batch records: which envelope is in which
+// batch (claims), what each batch was planned to hold and what it holds
+// once sealed, hand-overs, receipts and the outcomes the supplier reports,
+// and the cut-off records that let one batcher at a time work on a cut-off
+// (docs/batching.md, "Key layout").
+//
+// It needs only storage and events: the worker's cancel handler, the
+// supplier adapters and the pull API read and write batches through it
+// without the batcher and its print files (pipeline/batch).
+//
+// Every record is written once with storage.Store.Create (S3's
+// If-None-Match: *), except heartbeats, hand-off failures and index
+// entries, so of any number of writers racing exactly one record stands.
+package ledger
 
 import (
 	"bytes"
@@ -245,17 +258,18 @@ type Outcome struct {
 	ReportedAt time.Time `json:"reportedAt"`
 }
 
-// cutOffClaim is what cutoffs/<C>/claim.json holds: which batcher took
+// CutOffClaim is what cutoffs/<C>/claim.json holds: which batcher took
 // the cut-off on. heartbeat.json holds the same, rewritten while it works.
-type cutOffClaim struct {
+type CutOffClaim struct {
 	SchemaVersion int       `json:"schemaVersion"`
 	CutOff        time.Time `json:"cutOff"`
 	Owner         string    `json:"owner"`
 	At            time.Time `json:"at"`
 }
 
-// cutOffDone is what cutoffs/<C>/done.json holds.
-type cutOffDone struct {
+// CutOffDone is what cutoffs/<C>/done.json holds: the cut-off's batches,
+// all sealed.
+type CutOffDone struct {
 	SchemaVersion int       `json:"schemaVersion"`
 	CutOff        time.Time `json:"cutOff"`
 	Batches       []string  `json:"batches"`

@@ -1,4 +1,4 @@
-package batch
+package ledger
 
 import (
 	"context"
@@ -21,8 +21,8 @@ var ErrNotFound = fmt.Errorf("batch: %w", storage.ErrNotFound)
 var ErrSealing = errors.New("batch: the envelope's batch is being sealed")
 
 // Store reads and writes batch records in a storage.Store. The batcher,
-// the supplier API and the operators' commands share it. It is safe for
-// concurrent use.
+// the worker's cancel handler, the supplier API and the operators'
+// commands share it. It is safe for concurrent use.
 type Store struct {
 	s storage.Store
 }
@@ -285,4 +285,153 @@ func (st *Store) CheckCancel(ctx context.Context, id string, at time.Time) (*eve
 	e := events.CancelRefused(events.InBatch{EnvelopeID: id, BatchID: f.BatchID, Sequence: f.Sequence, Supplier: f.Supplier},
 		f.SealedAt, f.HandedOverAt, at)
 	return &e, nil
+}
+
+// The writes below are the batcher's. Each Create* creates a record once:
+// if one is there already, it returns that one and false, so that a
+// batcher racing another, or resuming its own earlier run, goes on with
+// the record that stands.
+
+// CreateClaim claims an envelope for c.BatchID. The claim that stands is
+// returned: c, or another batch's made first.
+func (st *Store) CreateClaim(ctx context.Context, c Claim) (Claim, bool, error) {
+	c.SchemaVersion = SchemaVersion
+	var stored Claim
+	created, err := st.create(ctx, ClaimKey(c.EnvelopeID), c, &stored, &stored.SchemaVersion)
+	if created {
+		return c, true, nil
+	}
+	return stored, false, err
+}
+
+// CreatePlan fixes which envelopes batch p.BatchID is for. The plan that
+// stands is returned.
+func (st *Store) CreatePlan(ctx context.Context, p Plan) (Plan, bool, error) {
+	p.SchemaVersion = SchemaVersion
+	var stored Plan
+	created, err := st.create(ctx, PlanKey(p.BatchID), p, &stored, &stored.SchemaVersion)
+	if created {
+		return p, true, nil
+	}
+	return stored, false, err
+}
+
+// Seal commits batch s.BatchID: after this, nothing about it changes. The
+// seal that stands is returned: s, or another batcher's made first.
+// List the batch (Index, and AwaitHandOff if it has envelopes) before
+// sealing it, so that no sealed batch is missing from the indexes.
+func (st *Store) Seal(ctx context.Context, s *Sealed) (*Sealed, bool, error) {
+	s.SchemaVersion = SchemaVersion
+	var stored Sealed
+	created, err := st.create(ctx, SealKey(s.BatchID), s, &stored, &stored.SchemaVersion)
+	if created {
+		return s, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return &stored, false, nil
+}
+
+// Index lists batch id among every batch (Batches). Readers skip an entry
+// whose batch is not sealed.
+func (st *Store) Index(ctx context.Context, batchID string) error {
+	_, err := st.s.Put(ctx, IndexPrefix+batchID, []byte(batchID))
+	return err
+}
+
+// AwaitHandOff lists batch id among those waiting to be handed over
+// (PendingHandOffs).
+func (st *Store) AwaitHandOff(ctx context.Context, batchID string) error {
+	_, err := st.s.Put(ctx, HandOffPrefix+batchID, []byte(batchID))
+	return err
+}
+
+// AwaitsHandOff reports whether batch id is still listed as waiting to be
+// handed over.
+func (st *Store) AwaitsHandOff(ctx context.Context, batchID string) (bool, error) {
+	_, err := st.s.Stat(ctx, HandOffPrefix+batchID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// HandOffDone takes batch id off the list of those waiting to be handed
+// over.
+func (st *Store) HandOffDone(ctx context.Context, batchID string) error {
+	return st.s.Delete(ctx, HandOffPrefix+batchID)
+}
+
+// RecordHandover records that a batch was handed to its supplier. The
+// first hand-over is kept: a repeat gets the stored one back, with false.
+func (st *Store) RecordHandover(ctx context.Context, h Handover) (Handover, bool, error) {
+	h.SchemaVersion = SchemaVersion
+	h.At = h.At.UTC()
+	var stored Handover
+	created, err := st.create(ctx, HandoverKey(h.BatchID), h, &stored, &stored.SchemaVersion)
+	if created {
+		return h, true, nil
+	}
+	return stored, false, err
+}
+
+// RecordHandOffFailure records that a batch's hand-off failed for good,
+// replacing any earlier record.
+func (st *Store) RecordHandOffFailure(ctx context.Context, f HandOffFailure) error {
+	f.SchemaVersion = SchemaVersion
+	f.At = f.At.UTC()
+	_, err := st.s.Put(ctx, HandOffFailedKey(f.BatchID), marshal(f))
+	return err
+}
+
+// ClearHandOffFailure deletes the record of a failed hand-off, so that the
+// batch is tried again.
+func (st *Store) ClearHandOffFailure(ctx context.Context, batchID string) error {
+	return st.s.Delete(ctx, HandOffFailedKey(batchID))
+}
+
+// CutOffDone returns the record that cut-off cutOffID is done.
+func (st *Store) CutOffDone(ctx context.Context, cutOffID string) (CutOffDone, error) {
+	var d CutOffDone
+	return d, st.get(ctx, cutOffKey(cutOffID, "done.json"), &d, &d.SchemaVersion)
+}
+
+// MarkCutOffDone records that every batch of a cut-off is sealed. The
+// first record is kept.
+func (st *Store) MarkCutOffDone(ctx context.Context, d CutOffDone) (CutOffDone, bool, error) {
+	d.SchemaVersion = SchemaVersion
+	var stored CutOffDone
+	created, err := st.create(ctx, cutOffKey(CutOffID(d.CutOff), "done.json"), d, &stored, &stored.SchemaVersion)
+	if created {
+		return d, true, nil
+	}
+	return stored, false, err
+}
+
+// ClaimCutOff takes cut-off c.CutOff on for batcher c.Owner. The claim
+// that stands is returned: c, or the one of the batcher that took it
+// first (which may be c.Owner's own, from an earlier run).
+func (st *Store) ClaimCutOff(ctx context.Context, c CutOffClaim) (CutOffClaim, bool, error) {
+	c.SchemaVersion = SchemaVersion
+	var stored CutOffClaim
+	created, err := st.create(ctx, cutOffKey(CutOffID(c.CutOff), "claim.json"), c, &stored, &stored.SchemaVersion)
+	if created {
+		return c, true, nil
+	}
+	return stored, false, err
+}
+
+// Heartbeat records that batcher c.Owner is still working on cut-off
+// c.CutOff, at c.At.
+func (st *Store) Heartbeat(ctx context.Context, c CutOffClaim) error {
+	c.SchemaVersion = SchemaVersion
+	_, err := st.s.Put(ctx, cutOffKey(CutOffID(c.CutOff), "heartbeat.json"), marshal(c))
+	return err
+}
+
+// LastHeartbeat returns the latest heartbeat of cut-off cutOffID.
+func (st *Store) LastHeartbeat(ctx context.Context, cutOffID string) (CutOffClaim, error) {
+	var c CutOffClaim
+	return c, st.get(ctx, cutOffKey(cutOffID, "heartbeat.json"), &c, &c.SchemaVersion)
 }
