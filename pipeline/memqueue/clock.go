@@ -6,23 +6,10 @@ import (
 	"time"
 )
 
-// Clock tells the time and schedules retries. Tests inject a ManualClock
-// so that retry delays pass when the test says, not after real sleeps.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine (or, for a manual clock, in
-	// the goroutine that advances time) once d has passed.
-	AfterFunc(d time.Duration, f func())
-}
-
-// systemClock is the real time.
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                      { return time.Now() }
-func (systemClock) AfterFunc(d time.Duration, f func()) { time.AfterFunc(d, f) }
-
-// ManualClock is a Clock that moves only when Advance is called. It is safe
-// for concurrent use.
+// ManualClock is a clock.Clock that moves only when Advance is called, so
+// that tests of the queue, the worker and the batcher pass retry delays and
+// timeouts when the test says, not after real sleeps. It is safe for
+// concurrent use.
 type ManualClock struct {
 	mu     sync.Mutex
 	now    time.Time

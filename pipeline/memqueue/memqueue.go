@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/pipeline"
 )
 
@@ -55,7 +56,7 @@ type Config struct {
 	// is dead-lettered with reason "delivery-limit". Default 5.
 	DeliveryLimit int
 	// Clock times retry delays and stamps messages. Default: system time.
-	Clock Clock
+	Clock clock.Clock
 	// NewID returns a message id for Publish. Default: 26 random base32
 	// characters.
 	NewID func() string
@@ -99,7 +100,7 @@ func (c Config) withDefaults() Config {
 		c.DeliveryLimit = 5
 	}
 	if c.Clock == nil {
-		c.Clock = systemClock{}
+		c.Clock = clock.System
 	}
 	if c.NewID == nil {
 		c.NewID = rand.Text

@@ -8,6 +8,7 @@ import (
 	"time"
 	_ "time/tzdata" // the zone of the date-of-issue check, on any machine
 
+	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/events"
@@ -55,19 +56,6 @@ type CancelChecker interface {
 
 var _ CancelChecker = (*ledger.Store)(nil)
 
-// Clock tells the time and schedules the storage gate's probes. Tests use
-// *memqueue.ManualClock, which satisfies it.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f once d has passed.
-	AfterFunc(d time.Duration, f func())
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                      { return time.Now() }
-func (systemClock) AfterFunc(d time.Duration, f func()) { time.AfterFunc(d, f) }
-
 // Defaults for Config's zero values.
 const (
 	DefaultTimeout        = 2 * time.Minute
@@ -102,9 +90,9 @@ type Config struct {
 	// cancellation stands.
 	Cancels CancelChecker
 
-	// Clock stamps events and records and times the storage gate.
-	// Default: the system clock.
-	Clock Clock
+	// Clock stamps events and records and times the storage gate's
+	// probes. Tests use *memqueue.ManualClock. Default: the system clock.
+	Clock clock.Clock
 	// Zone is the time zone "tomorrow" is counted in when a request's
 	// dateOfIssue is checked against the Clock: the cut-off's zone.
 	// Default Europe/London.
@@ -167,7 +155,7 @@ func (c Config) validate() error {
 
 func (c Config) withDefaults() Config {
 	if c.Clock == nil {
-		c.Clock = systemClock{}
+		c.Clock = clock.System
 	}
 	if c.Zone == nil {
 		// time/tzdata is linked in, so this cannot fail.

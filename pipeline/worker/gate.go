@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quire-print/quire/internal/backoff"
+	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/pipeline/metrics"
 )
 
@@ -17,7 +18,7 @@ import (
 // backoff. The first ping that succeeds opens it again: the worker resumes
 // by itself.
 type gate struct {
-	clock    Clock
+	clock    clock.Clock
 	ping     func(context.Context) error
 	timeout  time.Duration
 	min, max time.Duration

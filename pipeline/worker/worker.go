@@ -32,6 +32,7 @@ import (
 	"runtime/debug"
 	"sync"
 
+	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/cancel"
@@ -100,7 +101,7 @@ type Worker struct {
 	render  Renderer
 	fit     request.Fitter // the Renderer, when it is one; else nil
 	events  *events.Publisher
-	clock   Clock
+	clock   clock.Clock
 	m       *metrics.Metrics
 	log     *slog.Logger
 	gate    *gate
