@@ -643,7 +643,7 @@ func (b *Batcher) afterSeal(ctx context.Context, s *ledger.Sealed) error {
 			return err
 		}
 		e := events.Batched(events.InBatch{EnvelopeID: m.EnvelopeID, BatchID: s.BatchID, Sequence: m.Sequence, Supplier: s.Supplier}, s.SealedAt)
-		if err := b.events.PublishPrint(ctx, e); err != nil {
+		if err := b.events.Publish(ctx, e); err != nil {
 			return err
 		}
 		return b.store.Delete(ctx, envelopes.ReadyKey(m.EnvelopeID))

@@ -153,7 +153,7 @@ func (b *Batcher) afterHandOff(ctx context.Context, id string) error {
 	}
 	err = each(ctx, b.cfg.Parallelism, len(s.Envelopes), func(ctx context.Context, i int) error {
 		m := s.Envelopes[i]
-		return b.events.PublishPrint(ctx, events.HandedOver(events.InBatch{EnvelopeID: m.EnvelopeID, BatchID: id,
+		return b.events.Publish(ctx, events.HandedOver(events.InBatch{EnvelopeID: m.EnvelopeID, BatchID: id,
 			Sequence: m.Sequence, Supplier: s.Supplier}, h.At))
 	})
 	if err != nil {

@@ -134,16 +134,27 @@ type Publisher struct {
 // in-process queue's events publisher).
 func NewPublisher(p pipeline.Publisher) *Publisher { return &Publisher{p: p} }
 
+// Message is an event of either shape: an Event, or a PrintEvent about an
+// envelope in a batch.
+type Message interface {
+	// routingKey is the event's type, which is also its routing key.
+	routingKey() string
+}
+
+func (e Event) routingKey() string      { return e.Type }
+func (e PrintEvent) routingKey() string { return e.Type }
+
 // Publish encodes e and publishes it with its type as routing key. An error
 // means the broker did not confirm it; the caller retries the work that
 // produced it.
-func (p *Publisher) Publish(ctx context.Context, e Event) error {
+func (p *Publisher) Publish(ctx context.Context, e Message) error {
+	typ := e.routingKey()
 	body, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", e.Type, err)
+		return fmt.Errorf("events: encode %s: %w", typ, err)
 	}
-	if err := p.p.Publish(ctx, e.Type, body); err != nil {
-		return fmt.Errorf("events: publish %s: %w", e.Type, err)
+	if err := p.p.Publish(ctx, typ, body); err != nil {
+		return fmt.Errorf("events: publish %s: %w", typ, err)
 	}
 	return nil
 }

@@ -1,8 +1,6 @@
 package events
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -99,17 +97,4 @@ func CancelRefused(b InBatch, sealedAt, handedOverAt, at time.Time) PrintEvent {
 	}
 	e.Reason = &Reason{Code: CodeTooLate, Detail: detail}
 	return e
-}
-
-// PublishPrint encodes e and publishes it with its type as routing key,
-// as Publish does.
-func (p *Publisher) PublishPrint(ctx context.Context, e PrintEvent) error {
-	body, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", e.Type, err)
-	}
-	if err := p.p.Publish(ctx, e.Type, body); err != nil {
-		return fmt.Errorf("events: publish %s: %w", e.Type, err)
-	}
-	return nil
 }

@@ -1,6 +1,10 @@
 package events_test
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +75,47 @@ func TestPrintSchemaRefusesWrongEvents(t *testing.T) {
 		if s.Validate(doc) == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// recorder is a pipeline.Publisher that keeps what it is given, and fails
+// when told to.
+type recorder struct {
+	keys   []string
+	bodies [][]byte
+	fail   error
+}
+
+func (r *recorder) Publish(ctx context.Context, key string, body []byte) error {
+	if r.fail != nil {
+		return r.fail
+	}
+	r.keys, r.bodies = append(r.keys, key), append(r.bodies, body)
+	return nil
+}
+
+// Both shapes of event go out the same way: the type as routing key, the
+// event as the body.
+func TestPublishBothShapes(t *testing.T) {
+	at := time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)
+	r := &recorder{}
+	p := events.NewPublisher(r)
+	in := events.InBatch{EnvelopeID: "env-1", BatchID: "20260302T173000Z-001", Sequence: 1, Supplier: "northprint"}
+	for _, e := range []events.Message{events.Accepted("env-1", at), events.Batched(in, at)} {
+		if err := p.Publish(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{events.TypeAccepted, events.TypeBatched}; !slices.Equal(r.keys, want) {
+		t.Fatalf("routing keys %q, want %q", r.keys, want)
+	}
+	var batched events.PrintEvent
+	if err := json.Unmarshal(r.bodies[1], &batched); err != nil || batched != events.Batched(in, at) {
+		t.Errorf("batched body %s (%v), want the event", r.bodies[1], err)
+	}
+
+	r.fail = errors.New("not confirmed")
+	if err := p.Publish(t.Context(), events.Batched(in, at)); !errors.Is(err, r.fail) || !strings.Contains(err.Error(), events.TypeBatched) {
+		t.Errorf("Publish when not confirmed = %v, want the broker's error naming the type", err)
 	}
 }

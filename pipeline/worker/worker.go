@@ -438,7 +438,7 @@ func (w *Worker) publish(ctx context.Context, e events.Event) error {
 func (w *Worker) publishPrint(ctx context.Context, e events.PrintEvent) error {
 	sctx, cancel := w.settleCtx(ctx)
 	defer cancel()
-	return w.events.PublishPrint(sctx, e)
+	return w.events.Publish(sctx, e)
 }
 
 // announceAndAck publishes the outcome event and, once it is confirmed,

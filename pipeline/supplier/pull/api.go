@@ -693,7 +693,7 @@ func (a *API) record(ctx context.Context, s *ledger.Sealed, rep Report, now time
 		}
 	}
 	in := events.InBatch{EnvelopeID: o.EnvelopeID, BatchID: s.BatchID, Sequence: o.Sequence, Supplier: s.Supplier}
-	if err := a.events.PublishPrint(ctx, events.Outcome(outcomes[o.Outcome], in, o.At, o.Code)); err != nil {
+	if err := a.events.Publish(ctx, events.Outcome(outcomes[o.Outcome], in, o.At, o.Code)); err != nil {
 		return false, err
 	}
 	return created, nil
