@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/service/servicetest"
@@ -80,14 +81,10 @@ func TestSIGKILLWhileHoldingUnackedEnvelopes(t *testing.T) {
 	}
 
 	first := serve(1)
-	deadline := time.Now().Add(time.Minute)
-	for len(up.Settled()) < 30 {
-		if time.Now().After(deadline) {
-			t.Fatal("the first serve rendered fewer than 30 envelopes within a minute")
-		}
+	waitfor.True(t, time.Minute, "the first serve to render 30 envelopes", func() bool {
 		up.Drain()
-		time.Sleep(5 * time.Millisecond) // polling interval
-	}
+		return len(up.Settled()) >= 30
+	})
 	depths, err := up.Broker.Depths(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/lifecycle"
 
 	"github.com/quire-print/quire/internal/syncbuf"
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
@@ -66,13 +67,12 @@ func TestServeBatchingStartsBeforeMinIO(t *testing.T) {
 	// weekday in the last few days): its done.json is the last thing
 	// written.
 	store := s3test.New(t, cfg)
-	deadline := time.Now().Add(time.Minute)
-	for !cutOffDone(t, store) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no cut-off done within a minute of MinIO starting:\n%s", logs.String())
+	waitfor.Until(t, time.Minute, func() error {
+		if !cutOffDone(t, store) {
+			return fmt.Errorf("no cut-off done since MinIO started:\n%s", logs.String())
 		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		return nil
+	})
 }
 
 func hasRule(cfg *lifecycle.Configuration, id string) bool {

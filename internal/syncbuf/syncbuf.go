@@ -4,10 +4,13 @@ package syncbuf
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/quire-print/quire/internal/waitfor"
 )
 
 // Buffer is safe for concurrent use. The zero value is empty and ready.
@@ -34,11 +37,10 @@ func (b *Buffer) String() string {
 // has not within a minute.
 func (b *Buffer) WaitFor(t testing.TB, want string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for strings.Count(b.String(), want) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("the log never said %q %d times:\n%s", want, n, b.String())
+	waitfor.Until(t, time.Minute, func() error {
+		if strings.Count(b.String(), want) < n {
+			return fmt.Errorf("the log did not say %q %d times:\n%s", want, n, b.String())
 		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		return nil
+	})
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/internal/pdftest"
 	"github.com/quire-print/quire/internal/syncbuf"
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
@@ -149,7 +150,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := up.Broker.Publish(ctx, pipeline.KindCancel, body); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the cancellation", func() bool {
+	waitfor.True(t, time.Minute, "the cancellation", func() bool {
 		up.Drain()
 		return slices.Contains(up.Settled()[cancelled], events.TypeCancelled)
 	})
@@ -202,7 +203,7 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := b.HandOffPending(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "batched and handed-over events", func() bool {
+	waitfor.True(t, time.Minute, "batched and handed-over events", func() bool {
 		up.Drain()
 		p := printEvents(up)
 		return slices.Equal(ids(p[events.TypeBatched]), members) && slices.Equal(ids(p[events.TypeHandedOver]), members)
@@ -219,7 +220,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := up.Broker.Publish(ctx, pipeline.KindCancel, body); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the cancel-refused event", func() bool {
+	waitfor.True(t, time.Minute, "the cancel-refused event", func() bool {
 		up.Drain()
 		return len(printEvents(up)[events.TypeCancelRefused]) == 1
 	})
@@ -337,7 +338,7 @@ func TestEndToEnd(t *testing.T) {
 	if status, data := call(token, "POST", pull.BasePath+"/batches/"+sealed.BatchID+"/outcomes", map[string]any{"outcomes": reports}); status != 200 {
 		t.Fatalf("outcomes: %d %s", status, data)
 	}
-	waitFor(t, "printed and posted events", func() bool {
+	waitfor.True(t, time.Minute, "printed and posted events", func() bool {
 		up.Drain()
 		p := printEvents(up)
 		return slices.Equal(ids(p[events.TypePrinted]), members) && slices.Equal(ids(p[events.TypePosted]), members)
@@ -371,18 +372,6 @@ func sealedIDs(s *ledger.Sealed) []string {
 		out = append(out, m.EnvelopeID)
 	}
 	return out
-}
-
-// waitFor polls cond until it holds, or fails t after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within a minute", what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval
-	}
 }
 
 // TestBatchersRacingOnS3: two batchers, each with its own S3 client, at

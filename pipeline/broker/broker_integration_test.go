@@ -17,6 +17,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/queuetest"
@@ -311,18 +312,22 @@ func TestDeadLetterHeaders(t *testing.T) {
 	}
 	ch := raw(t)
 	got := map[string]amqp.Delivery{}
-	deadline := time.Now().Add(queuetest.Timeout)
-	for len(got) < 2 && time.Now().Before(deadline) {
-		m, ok, err := ch.Get(b.Topology().Dead, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok {
+	waitfor.Until(t, queuetest.Timeout, func() error {
+		for {
+			m, ok, err := ch.Get(b.Topology().Dead, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
 			got[m.MessageId] = m
-		} else {
-			time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
 		}
-	}
+		if len(got) < 2 {
+			return fmt.Errorf("%d of 2 messages dead-lettered", len(got))
+		}
+		return nil
+	})
 	m, ok := got["env-1"]
 	if !ok {
 		t.Fatalf("rejected message not in %s (got %v)", b.Topology().Dead, got)
@@ -472,20 +477,16 @@ func TestDepthsCountsRetries(t *testing.T) {
 	case <-time.After(queuetest.Timeout):
 		t.Fatal("no delivery")
 	}
-	deadline := time.Now().Add(queuetest.Timeout)
-	for {
+	waitfor.Until(t, queuetest.Timeout, func() error {
 		d, err := b.Depths(ctx(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Retry == 1 && d.Render == 0 {
-			break
+		if d.Retry != 1 || d.Render != 0 {
+			return fmt.Errorf("Depths = %+v, want one message waiting in the retry path", d)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Depths = %+v, want one message waiting in the retry path", d)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
-	}
+		return nil
+	})
 	if s := b.Stats(); s.Retried != 1 {
 		t.Errorf("Stats.Retried = %d, want 1", s.Retried)
 	}
@@ -521,20 +522,16 @@ func TestRetriesSurviveRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(queuetest.Timeout)
-	for {
+	waitfor.Until(t, queuetest.Timeout, func() error {
 		d, err := b.Depths(ctx(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Retry == n {
-			break
+		if d.Retry != n {
+			return fmt.Errorf("Depths = %+v, want all %d waiting in the retry path", d, n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Depths = %+v, want all %d waiting in the retry path", d, n)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
-	}
+		return nil
+	})
 	start := servicetest.StopRabbitMQ(t)
 	start()
 	select {

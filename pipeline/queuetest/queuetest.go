@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/request"
 )
@@ -210,21 +211,18 @@ func drained(t *testing.T, h Harness) {
 
 func waitDeadLetters(t *testing.T, h Harness, n int) []DeadLetter {
 	t.Helper()
-	deadline := time.Now().Add(Timeout)
-	for {
-		dl, err := h.DeadLetters(ctxTimeout(t))
-		if err != nil {
+	var dl []DeadLetter
+	waitfor.Until(t, Timeout, func() error {
+		var err error
+		if dl, err = h.DeadLetters(ctxTimeout(t)); err != nil {
 			t.Fatalf("DeadLetters: %v", err)
 		}
-		if len(dl) >= n {
-			return dl
+		if len(dl) < n {
+			return fmt.Errorf("%d dead letters, want %d", len(dl), n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %d dead letters, want %d", Timeout, len(dl), n)
-		}
-		// Polling interval, not synchronisation: the deadline bounds it.
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return dl
 }
 
 func testPublishConsumeAck(t *testing.T, f Factory) {

@@ -14,6 +14,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/events"
@@ -133,14 +134,10 @@ func TestEndToEndOnRabbitMQAndMinIO(t *testing.T) {
 	if err := up.Broker.PublishMessage(ctx, broker.Message{Kind: pipeline.KindRender, MessageID: "e2e-late", Body: requestBody(t, "e2e-late")}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for len(up.Settled()["e2e-late"]) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the late envelope was not settled")
-		}
+	waitfor.True(t, time.Minute, "the late envelope to be settled", func() bool {
 		up.Drain()
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		return len(up.Settled()["e2e-late"]) >= 2
+	})
 
 	up.CheckRenderedOnce(good)
 	store := s3test.New(t, s3)
@@ -215,14 +212,10 @@ func TestSurvivesRabbitMQRestart(t *testing.T) {
 	before, after := ids("rmq", 400), ids("rmq-after", 50)
 	publishAll(t, up, before)
 
-	deadline := time.Now().Add(time.Minute)
-	for len(up.Settled()) < 20 {
-		if time.Now().After(deadline) {
-			t.Fatal("fewer than 20 envelopes rendered within a minute")
-		}
+	waitfor.True(t, time.Minute, "20 envelopes to be rendered", func() bool {
 		up.Drain()
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+		return len(up.Settled()) >= 20
+	})
 	start := servicetest.StopRabbitMQ(t)
 	waitReadyz(t, svc, "broker: not ready")
 	start()
@@ -238,17 +231,10 @@ func TestSurvivesRabbitMQRestart(t *testing.T) {
 		t.Errorf("%d dead letters, want 0", n)
 	}
 	// The consumer reconnects on its own backoff; wait for it to count.
-	deadline = time.Now().Add(time.Minute)
-	for {
+	waitfor.True(t, time.Minute, "reconnects to be counted", func() bool {
 		_, metrics := get(t, "http://"+svc.Addr()+"/metrics")
-		if strings.Contains(metrics, "\nquire_broker_reconnects_total ") && !strings.Contains(metrics, "\nquire_broker_reconnects_total 0\n") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("reconnects not counted")
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		return strings.Contains(metrics, "\nquire_broker_reconnects_total ") && !strings.Contains(metrics, "\nquire_broker_reconnects_total 0\n")
+	})
 	t.Logf("%d events for %d envelopes", len(up.Events()), len(all))
 }
 
@@ -266,14 +252,10 @@ func TestSurvivesMinIOOutage(t *testing.T) {
 	before, during := all[:40], all[40:]
 	publishAll(t, up, before)
 
-	deadline := time.Now().Add(time.Minute)
-	for len(up.Settled()) < 10 {
-		if time.Now().After(deadline) {
-			t.Fatal("fewer than 10 envelopes rendered within a minute")
-		}
+	waitfor.True(t, time.Minute, "10 envelopes to be rendered", func() bool {
 		up.Drain()
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+		return len(up.Settled()) >= 10
+	})
 	m.Kill()
 	// Published only now, so that there is work to fail on however fast
 	// the first half went: the gate closes on a failed store, not on the
@@ -375,30 +357,18 @@ func TestStorageRefusedAtStart(t *testing.T) {
 
 func waitReadyz(t *testing.T, s *service.Service, want string) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		code, body := readyz(t, s)
-		if code == 503 && strings.Contains(body, want) {
-			return
+	waitfor.Until(t, time.Minute, func() error {
+		if code, body := readyz(t, s); code != 503 || !strings.Contains(body, want) {
+			return fmt.Errorf("/readyz did not say %q; last %d %q", want, code, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz never said %q; last %d %q", want, code, body)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		return nil
+	})
 }
 
 func waitMetric(t *testing.T, s *service.Service, want string) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	waitfor.True(t, time.Minute, fmt.Sprintf("/metrics to show %q", want), func() bool {
 		_, body := get(t, "http://"+s.Addr()+"/metrics")
-		if strings.Contains(body, want+"\n") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics never showed %q", want)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		return strings.Contains(body, want+"\n")
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/events"
@@ -54,17 +55,6 @@ func (r *recorder) find(typ, id string) bool {
 	return false
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval
-	}
-}
-
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	return do(t, http.DefaultClient, "GET", url, "")
@@ -94,7 +84,7 @@ func TestEmbeddedServiceEndToEnd(t *testing.T) {
 	if err := c.Submit(context.Background(), pipeline.KindRender, id, body); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the rendered event", func() bool { return rec.find(events.TypeRendered, id) })
+	waitfor.True(t, 10*time.Second, "the rendered event", func() bool { return rec.find(events.TypeRendered, id) })
 	if _, err := s.Envelopes().Record(context.Background(), id); err != nil {
 		t.Errorf("record: %v", err)
 	}
@@ -105,7 +95,7 @@ func TestEmbeddedServiceEndToEnd(t *testing.T) {
 	if err := c.Submit(context.Background(), pipeline.KindCancel, id, []byte(`{"schemaVersion":1,"envelopeId":"`+id+`","code":"sent-in-error"}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the cancelled event", func() bool { return rec.find(events.TypeCancelled, id) })
+	waitfor.True(t, 10*time.Second, "the cancelled event", func() bool { return rec.find(events.TypeCancelled, id) })
 
 	if err := c.Submit(context.Background(), "envelope.print", "", []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "400") {
 		t.Errorf("an unknown kind: %v, want 400", err)
@@ -175,8 +165,8 @@ func TestCancelOfABatchedEnvelopeIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the refusal", func() bool { return rec.find(events.TypeCancelRefused, sealed.Envelopes[0].EnvelopeID) })
-	waitFor(t, "the cancellation", func() bool { return rec.find(events.TypeCancelled, "not-batched-1") })
+	waitfor.True(t, 10*time.Second, "the refusal", func() bool { return rec.find(events.TypeCancelRefused, sealed.Envelopes[0].EnvelopeID) })
+	waitfor.True(t, 10*time.Second, "the cancellation", func() bool { return rec.find(events.TypeCancelled, "not-batched-1") })
 	if rec.find(events.TypeCancelled, sealed.Envelopes[0].EnvelopeID) {
 		t.Error("an envelope in a sealed batch was announced cancelled")
 	}

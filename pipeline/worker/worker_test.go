@@ -23,6 +23,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/quire-print/quire/internal/syncbuf"
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/memqueue"
@@ -372,18 +373,7 @@ func (h *harness) settled() uint64 {
 // waitSettled polls, with a deadline, until n deliveries have been settled.
 func (h *harness) waitSettled(n uint64) {
 	h.t.Helper()
-	waitFor(h.t, fmt.Sprintf("%d settled deliveries", n), func() bool { return h.settled() >= n })
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond) // polling interval, not synchronisation
-	}
+	waitfor.True(h.t, 10*time.Second, fmt.Sprintf("%d settled deliveries", n), func() bool { return h.settled() >= n })
 }
 
 // eventsOf returns the events published so far, decoded, of one type ("" for all).
@@ -844,9 +834,9 @@ func TestStorageOutageRetriesStopsTakingWorkAndResumes(t *testing.T) {
 	// New work waits at the gate: handed over, but neither rendered nor
 	// settled.
 	h.publish(pipeline.KindRender, sample(t, "valid/twins.json", "E-10"))
-	waitFor(t, "E-10 handed to a handler", func() bool { return h.q.Stats().Consumed == 2 })
+	waitfor.True(t, 10*time.Second, "E-10 handed to a handler", func() bool { return h.q.Stats().Consumed == 2 })
 	h.clock.Advance(time.Minute) // probes fail while storage is down; the retry of E-9 comes back and waits too
-	waitFor(t, "E-9's retry handed to a handler", func() bool { return h.q.Stats().Consumed == 3 })
+	waitfor.True(t, 10*time.Second, "E-9's retry handed to a handler", func() bool { return h.q.Stats().Consumed == 3 })
 	if h.settled() != 1 || h.r.calls.Load() != 0 {
 		t.Fatalf("settled %d, rendered %d while storage is down; want 1 and 0", h.settled(), h.r.calls.Load())
 	}
@@ -908,7 +898,7 @@ func TestShutdownWhileStorageIsDownRetriesWaitingWork(t *testing.T) {
 	h.publish(pipeline.KindRender, sample(t, "valid/twins.json", "E-13"))
 	h.waitSettled(1)
 	h.publish(pipeline.KindRender, sample(t, "valid/twins.json", "E-14"))
-	waitFor(t, "E-14 at the gate", func() bool { return h.q.Stats().Consumed == 2 })
+	waitfor.True(t, 10*time.Second, "E-14 at the gate", func() bool { return h.q.Stats().Consumed == 2 })
 	h.stop()
 	if s := h.q.Stats(); s.Retried != 2 || s.Acked != 0 {
 		t.Errorf("stats %+v, want the waiting message sent round the retry path", s)

@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -22,6 +23,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/events"
 )
@@ -202,8 +204,7 @@ func (u *Upstream) Settled() map[string][]string {
 // t at the deadline.
 func (u *Upstream) WaitSettled(ids []string, within time.Duration) {
 	u.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	waitfor.Until(u.t, within, func() error {
 		u.Drain()
 		settled := u.Settled()
 		missing := 0
@@ -212,14 +213,11 @@ func (u *Upstream) WaitSettled(ids []string, within time.Duration) {
 				missing++
 			}
 		}
-		if missing == 0 {
-			return
+		if missing > 0 {
+			return fmt.Errorf("%d of %d envelopes not settled", missing, len(ids))
 		}
-		if time.Now().After(deadline) {
-			u.t.Fatalf("%d of %d envelopes not settled within %v", missing, len(ids), within)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval
-	}
+		return nil
+	})
 }
 
 // CheckRenderedOnce checks that each id has rendered events only, and that

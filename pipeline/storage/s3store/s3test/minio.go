@@ -2,6 +2,7 @@ package s3test
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quire-print/quire/internal/tlstest"
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
 )
 
@@ -116,24 +118,22 @@ func (m *MinIO) Start() {
 	// Not /minio/health/live: that answers 200 as soon as the listener is
 	// up, while S3 requests still fail with "Server not initialized yet";
 	// /minio/health/cluster answers 200 only once the object layer is.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := m.client.Get(scheme + m.Addr + readyPath)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
+	waitfor.Until(m.t, time.Minute, func() error {
 		select {
 		case <-m.done:
 			m.t.Fatalf("MinIO on %s exited while starting", m.Addr)
-		case <-time.After(100 * time.Millisecond): // polling interval
+		default:
 		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("MinIO on %s did not start within a minute", m.Addr)
+		resp, err := m.client.Get(scheme + m.Addr + readyPath)
+		if err != nil {
+			return fmt.Errorf("MinIO on %s did not start: %w", m.Addr, err)
 		}
-	}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("MinIO on %s did not start: %s answers %d", m.Addr, readyPath, resp.StatusCode)
+		}
+		return nil
+	})
 }
 
 // Kill stops the server as a crash would and waits for it to go.
