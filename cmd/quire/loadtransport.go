@@ -26,7 +26,7 @@ import (
 // rendered or hashed.
 //
 // Its rate is what this machine allows any pipeline that does the
-// messaging and storage the issue asks for. Where RabbitMQ, S3 and Quire
+// messaging and storage Quire's pipeline needs. Where RabbitMQ, S3 and Quire
 // share the cores, it bounds pipeline / raw PUT from above, so a run says
 // how much of the gap to the raw rate is Quire's and how much is the
 // messaging's.
