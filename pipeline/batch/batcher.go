@@ -541,8 +541,8 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 	}
 	b.log.Info("batch: sealed", "batch_id", id, "envelopes", len(s.Envelopes), "left_out", len(s.Left),
 		"files", len(s.Files), "pages", s.Pages, "sheets", s.Sheets)
-	b.metrics.sealed(s)
-	return s, nil
+	b.metrics.sealed(sealed)
+	return sealed, nil
 }
 
 // withRequests yields members with their stored requests, read and

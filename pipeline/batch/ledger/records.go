@@ -276,6 +276,23 @@ type CutOffDone struct {
 	At            time.Time `json:"at"`
 }
 
+// record is a pointer to one of the record types above, which says where
+// its schema version is, so that read and create can check and stamp it.
+type record[T any] interface {
+	*T
+	version() *int
+}
+
+func (r *Claim) version() *int          { return &r.SchemaVersion }
+func (r *Plan) version() *int           { return &r.SchemaVersion }
+func (r *Sealed) version() *int         { return &r.SchemaVersion }
+func (r *Handover) version() *int       { return &r.SchemaVersion }
+func (r *HandOffFailure) version() *int { return &r.SchemaVersion }
+func (r *Receipt) version() *int        { return &r.SchemaVersion }
+func (r *Outcome) version() *int        { return &r.SchemaVersion }
+func (r *CutOffClaim) version() *int    { return &r.SchemaVersion }
+func (r *CutOffDone) version() *int     { return &r.SchemaVersion }
+
 func marshal(v any) []byte {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {

@@ -33,32 +33,36 @@ func NewStore(s storage.Store) *Store { return &Store{s: s} }
 // Storage is the underlying store, for reading batch files.
 func (st *Store) Storage() storage.Store { return st.s }
 
-// get reads the record at key into v, strictly. A missing record is an
-// error wrapping ErrNotFound.
-func (st *Store) get(ctx context.Context, key string, v any, version *int) error {
+// read reads the record at key, strictly. A missing record is an error
+// wrapping ErrNotFound.
+func read[T any, P record[T]](ctx context.Context, st *Store, key string) (T, error) {
+	var v T
 	data, err := st.s.Get(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("%w: %s", ErrNotFound, key)
+		return v, fmt.Errorf("%w: %s", ErrNotFound, key)
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		err = unmarshal(key, data, &v, P(&v).version())
 	}
-	return unmarshal(key, data, v, version)
+	return v, err
 }
 
-// create creates the record at key. If one is there already it reads it
-// into existing (which must point to the same type as v) and returns
-// false.
-func (st *Store) create(ctx context.Context, key string, v any, existing any, version *int) (bool, error) {
+// create creates v at key, stamped with SchemaVersion, and returns it and
+// true. If a record is there already it returns that one instead, and
+// false: of any number of writers racing, one record stands.
+func create[T any, P record[T]](ctx context.Context, st *Store, key string, v T) (T, bool, error) {
+	*P(&v).version() = SchemaVersion
 	if _, err := st.s.Create(ctx, key, marshal(v)); err == nil {
-		return true, nil
+		return v, true, nil
 	} else if !errors.Is(err, storage.ErrExists) {
-		return false, err
+		var zero T
+		return zero, false, err
 	}
-	if err := st.get(ctx, key, existing, version); err != nil {
-		return false, fmt.Errorf("batch: reading the record that was there first: %w", err)
+	stored, err := read[T, P](ctx, st, key)
+	if err != nil {
+		return stored, false, fmt.Errorf("batch: reading the record that was there first: %w", err)
 	}
-	return false, nil
+	return stored, false, nil
 }
 
 // Claim returns the batch claim of envelope id.
@@ -66,8 +70,7 @@ func (st *Store) Claim(ctx context.Context, id string) (Claim, error) {
 	if err := envelopes.ValidID(id); err != nil {
 		return Claim{}, err
 	}
-	var c Claim
-	err := st.get(ctx, ClaimKey(id), &c, &c.SchemaVersion)
+	c, err := read[Claim](ctx, st, ClaimKey(id))
 	if err == nil && c.EnvelopeID != id {
 		err = fmt.Errorf("batch: the claim at %s is for envelope %q", ClaimKey(id), c.EnvelopeID)
 	}
@@ -79,8 +82,7 @@ func (st *Store) Plan(ctx context.Context, batchID string) (Plan, error) {
 	if err := ValidID(batchID); err != nil {
 		return Plan{}, err
 	}
-	var p Plan
-	return p, st.get(ctx, PlanKey(batchID), &p, &p.SchemaVersion)
+	return read[Plan](ctx, st, PlanKey(batchID))
 }
 
 // Sealed returns a sealed batch, or an error wrapping ErrNotFound if the
@@ -89,8 +91,8 @@ func (st *Store) Sealed(ctx context.Context, batchID string) (*Sealed, error) {
 	if err := ValidID(batchID); err != nil {
 		return nil, err
 	}
-	var s Sealed
-	if err := st.get(ctx, SealKey(batchID), &s, &s.SchemaVersion); err != nil {
+	s, err := read[Sealed](ctx, st, SealKey(batchID))
+	if err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -98,54 +100,38 @@ func (st *Store) Sealed(ctx context.Context, batchID string) (*Sealed, error) {
 
 // Handover returns the record of a batch's hand-over to its supplier.
 func (st *Store) Handover(ctx context.Context, batchID string) (Handover, error) {
-	var h Handover
-	return h, st.get(ctx, HandoverKey(batchID), &h, &h.SchemaVersion)
+	return read[Handover](ctx, st, HandoverKey(batchID))
 }
 
 // HandOffFailure returns the record of a hand-off that failed for good.
 func (st *Store) HandOffFailure(ctx context.Context, batchID string) (HandOffFailure, error) {
-	var f HandOffFailure
-	return f, st.get(ctx, HandOffFailedKey(batchID), &f, &f.SchemaVersion)
+	return read[HandOffFailure](ctx, st, HandOffFailedKey(batchID))
 }
 
 // Receipt returns the supplier's acknowledgement of a batch.
 func (st *Store) Receipt(ctx context.Context, batchID string) (Receipt, error) {
-	var r Receipt
-	return r, st.get(ctx, ReceiptKey(batchID), &r, &r.SchemaVersion)
+	return read[Receipt](ctx, st, ReceiptKey(batchID))
 }
 
 // Acknowledge records that the batch's supplier received it. The first
 // acknowledgement is kept; it and whether this call stored it are
 // returned.
 func (st *Store) Acknowledge(ctx context.Context, r Receipt) (Receipt, bool, error) {
-	r.SchemaVersion = SchemaVersion
 	r.At = r.At.UTC()
-	var stored Receipt
-	created, err := st.create(ctx, ReceiptKey(r.BatchID), r, &stored, &stored.SchemaVersion)
-	if created {
-		return r, true, nil
-	}
-	return stored, false, err
+	return create(ctx, st, ReceiptKey(r.BatchID), r)
 }
 
 // Outcome returns the stored report of one outcome for an envelope.
 func (st *Store) Outcome(ctx context.Context, batchID, envelopeID, outcome string) (Outcome, error) {
-	var o Outcome
-	return o, st.get(ctx, OutcomeKey(batchID, envelopeID, outcome), &o, &o.SchemaVersion)
+	return read[Outcome](ctx, st, OutcomeKey(batchID, envelopeID, outcome))
 }
 
 // RecordOutcome stores an outcome report. The first report of an outcome
 // for an envelope is kept: a repeated report gets the stored one back,
 // with false.
 func (st *Store) RecordOutcome(ctx context.Context, o Outcome) (Outcome, bool, error) {
-	o.SchemaVersion = SchemaVersion
 	o.At, o.ReportedAt = o.At.UTC(), o.ReportedAt.UTC()
-	var stored Outcome
-	created, err := st.create(ctx, OutcomeKey(o.BatchID, o.EnvelopeID, o.Outcome), o, &stored, &stored.SchemaVersion)
-	if created {
-		return o, true, nil
-	}
-	return stored, false, err
+	return create(ctx, st, OutcomeKey(o.BatchID, o.EnvelopeID, o.Outcome), o)
 }
 
 // Batches yields the ids of every batch that was sealed or is being
@@ -295,25 +281,13 @@ func (st *Store) CheckCancel(ctx context.Context, id string, at time.Time) (*eve
 // CreateClaim claims an envelope for c.BatchID. The claim that stands is
 // returned: c, or another batch's made first.
 func (st *Store) CreateClaim(ctx context.Context, c Claim) (Claim, bool, error) {
-	c.SchemaVersion = SchemaVersion
-	var stored Claim
-	created, err := st.create(ctx, ClaimKey(c.EnvelopeID), c, &stored, &stored.SchemaVersion)
-	if created {
-		return c, true, nil
-	}
-	return stored, false, err
+	return create(ctx, st, ClaimKey(c.EnvelopeID), c)
 }
 
 // CreatePlan fixes which envelopes batch p.BatchID is for. The plan that
 // stands is returned.
 func (st *Store) CreatePlan(ctx context.Context, p Plan) (Plan, bool, error) {
-	p.SchemaVersion = SchemaVersion
-	var stored Plan
-	created, err := st.create(ctx, PlanKey(p.BatchID), p, &stored, &stored.SchemaVersion)
-	if created {
-		return p, true, nil
-	}
-	return stored, false, err
+	return create(ctx, st, PlanKey(p.BatchID), p)
 }
 
 // Seal commits batch s.BatchID: after this, nothing about it changes. The
@@ -321,16 +295,11 @@ func (st *Store) CreatePlan(ctx context.Context, p Plan) (Plan, bool, error) {
 // List the batch (Index, and AwaitHandOff if it has envelopes) before
 // sealing it, so that no sealed batch is missing from the indexes.
 func (st *Store) Seal(ctx context.Context, s *Sealed) (*Sealed, bool, error) {
-	s.SchemaVersion = SchemaVersion
-	var stored Sealed
-	created, err := st.create(ctx, SealKey(s.BatchID), s, &stored, &stored.SchemaVersion)
-	if created {
-		return s, true, nil
-	}
+	stored, created, err := create(ctx, st, SealKey(s.BatchID), *s)
 	if err != nil {
 		return nil, false, err
 	}
-	return &stored, false, nil
+	return &stored, created, nil
 }
 
 // Index lists batch id among every batch (Batches). Readers skip an entry
@@ -366,14 +335,8 @@ func (st *Store) HandOffDone(ctx context.Context, batchID string) error {
 // RecordHandover records that a batch was handed to its supplier. The
 // first hand-over is kept: a repeat gets the stored one back, with false.
 func (st *Store) RecordHandover(ctx context.Context, h Handover) (Handover, bool, error) {
-	h.SchemaVersion = SchemaVersion
 	h.At = h.At.UTC()
-	var stored Handover
-	created, err := st.create(ctx, HandoverKey(h.BatchID), h, &stored, &stored.SchemaVersion)
-	if created {
-		return h, true, nil
-	}
-	return stored, false, err
+	return create(ctx, st, HandoverKey(h.BatchID), h)
 }
 
 // RecordHandOffFailure records that a batch's hand-off failed for good,
@@ -393,33 +356,20 @@ func (st *Store) ClearHandOffFailure(ctx context.Context, batchID string) error 
 
 // CutOffDone returns the record that cut-off cutOffID is done.
 func (st *Store) CutOffDone(ctx context.Context, cutOffID string) (CutOffDone, error) {
-	var d CutOffDone
-	return d, st.get(ctx, cutOffKey(cutOffID, "done.json"), &d, &d.SchemaVersion)
+	return read[CutOffDone](ctx, st, cutOffKey(cutOffID, "done.json"))
 }
 
 // MarkCutOffDone records that every batch of a cut-off is sealed. The
 // first record is kept.
 func (st *Store) MarkCutOffDone(ctx context.Context, d CutOffDone) (CutOffDone, bool, error) {
-	d.SchemaVersion = SchemaVersion
-	var stored CutOffDone
-	created, err := st.create(ctx, cutOffKey(CutOffID(d.CutOff), "done.json"), d, &stored, &stored.SchemaVersion)
-	if created {
-		return d, true, nil
-	}
-	return stored, false, err
+	return create(ctx, st, cutOffKey(CutOffID(d.CutOff), "done.json"), d)
 }
 
 // ClaimCutOff takes cut-off c.CutOff on for batcher c.Owner. The claim
 // that stands is returned: c, or the one of the batcher that took it
 // first (which may be c.Owner's own, from an earlier run).
 func (st *Store) ClaimCutOff(ctx context.Context, c CutOffClaim) (CutOffClaim, bool, error) {
-	c.SchemaVersion = SchemaVersion
-	var stored CutOffClaim
-	created, err := st.create(ctx, cutOffKey(CutOffID(c.CutOff), "claim.json"), c, &stored, &stored.SchemaVersion)
-	if created {
-		return c, true, nil
-	}
-	return stored, false, err
+	return create(ctx, st, cutOffKey(CutOffID(c.CutOff), "claim.json"), c)
 }
 
 // Heartbeat records that batcher c.Owner is still working on cut-off
@@ -432,6 +382,5 @@ func (st *Store) Heartbeat(ctx context.Context, c CutOffClaim) error {
 
 // LastHeartbeat returns the latest heartbeat of cut-off cutOffID.
 func (st *Store) LastHeartbeat(ctx context.Context, cutOffID string) (CutOffClaim, error) {
-	var c CutOffClaim
-	return c, st.get(ctx, cutOffKey(cutOffID, "heartbeat.json"), &c, &c.SchemaVersion)
+	return read[CutOffClaim](ctx, st, cutOffKey(cutOffID, "heartbeat.json"))
 }
