@@ -23,6 +23,7 @@ import (
 
 	"github.com/quire-print/quire/internal/clihelp"
 	"github.com/quire-print/quire/internal/syncbuf"
+	"github.com/quire-print/quire/internal/waitfor"
 )
 
 var (
@@ -198,28 +199,31 @@ func startServe(t *testing.T, o serveOpts) *serve {
 	}
 	// Wait for a listener to answer: the process has no other signal of
 	// being up that every version gives.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	up := false
+	defer func() {
+		if !up { // the wait failed the test
+			s.stop()
+		}
+	}()
+	waitfor.Until(t, time.Minute, func() error {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("quire serve exited before answering /healthz: %v\n%s", err, s.output())
+		default:
+		}
 		for _, addr := range s.addrs {
 			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
-					return s
+					return nil
 				}
 			}
 		}
-		select {
-		case err := <-exited:
-			exited <- err
-			s.stop()
-			t.Fatalf("quire serve exited before answering /healthz: %v\n%s", err, s.output())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			t.Fatalf("quire serve did not answer /healthz within 60s\n%s", s.output())
-		}
-	}
+		return fmt.Errorf("quire serve did not answer /healthz\n%s", s.output())
+	})
+	up = true
+	return s
 }
 
 func (s *serve) output() string { return s.out.String() }
