@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quire-print/quire/internal/waitfor"
 
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/events"
@@ -186,15 +189,11 @@ func TestDeadLettersListShowReplayDiscard(t *testing.T) {
 // waitRendered drains upstream's events until id's rendered event arrives.
 func waitRendered(t *testing.T, up *servicetest.Upstream, id string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	waitfor.Until(t, 30*time.Second, func() error {
 		up.Drain()
-		if slices.Contains(up.Settled()[id], events.TypeRendered) {
-			return
+		if !slices.Contains(up.Settled()[id], events.TypeRendered) {
+			return fmt.Errorf("%s was not rendered: events %v", id, up.Settled()[id])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s was not rendered: events %v", id, up.Settled()[id])
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval, as servicetest's
-	}
+		return nil
+	})
 }

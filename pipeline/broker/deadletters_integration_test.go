@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quire-print/quire/internal/waitfor"
+
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/quire-print/quire/pipeline/broker"
@@ -102,18 +104,14 @@ func TestWalkDeadLettersKeepsWhatItCannotReplay(t *testing.T) {
 	}
 	// The letter returns to the queue a moment after the walk's
 	// connection closes; a second walk finds it.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.Until(t, 10*time.Second, func() error {
 		res, err := b.WalkDeadLetters(ctx(t), 0, func(broker.DeadLetter) broker.Action { return broker.Keep })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Seen == 1 {
-			return
+		if res.Seen != 1 {
+			return errors.New("the dead letter is gone after a failed replay")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the dead letter is gone after a failed replay")
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		return nil
+	})
 }
