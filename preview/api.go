@@ -284,8 +284,19 @@ func (h *Handler) fail(w http.ResponseWriter, rec *record, err error) {
 // internal reports Quire's own failure. The error is logged: errors from
 // the renderer name templates and fields, never values.
 func (h *Handler) internal(w http.ResponseWriter, rec *record, err error) {
-	h.log.Error("preview failed", "err", err, "template", rec.template)
+	h.logFailure(rec, err)
 	writeProblem(w, problemInternal)
+}
+
+// logFailure logs why a preview could not be made, with the stack when
+// drawing it panicked.
+func (h *Handler) logFailure(rec *record, err error) {
+	var p *drawPanic
+	if errors.As(err, &p) {
+		h.log.Error("preview failed", "err", err, "template", rec.template, "stack", string(p.stack))
+		return
+	}
+	h.log.Error("preview failed", "err", err, "template", rec.template)
 }
 
 // send writes a successful response.

@@ -4,6 +4,9 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"github.com/quire-print/quire/renderer/raster"
@@ -31,6 +34,27 @@ const (
 // gave up before drawing (its client went away while it waited for a
 // slot). They try again themselves rather than fail for someone else.
 var errAbandoned = errors.New("preview: the request drawing this preview gave up")
+
+// drawPanic is what a preview's requests see when drawing it panicked: a
+// bug in Quire, answered with 500 rather than a dropped connection, and
+// never kept in the cache. Its text names the runtime error or the type
+// of the panic value only, since a value a renderer panics with might
+// quote what was typed; the stack names code, not input.
+type drawPanic struct {
+	what  string
+	stack []byte
+}
+
+func (p *drawPanic) Error() string { return "preview: drawing panicked: " + p.what }
+
+// newDrawPanic describes the value recovered from a panic.
+func newDrawPanic(v any) *drawPanic {
+	what := fmt.Sprintf("a %T", v)
+	if re, ok := v.(runtime.Error); ok {
+		what = re.Error()
+	}
+	return &drawPanic{what: what, stack: debug.Stack()}
+}
 
 // cache holds finished previews, least recently used first out, within a
 // byte budget, and makes sure each is drawn once: a request for a preview
@@ -78,7 +102,9 @@ func baseCost(b *raster.Base) int64 {
 // get returns the preview for k, drawing it with draw when it is neither
 // cached nor being drawn. draw runs on the caller's goroutine and should
 // return errAbandoned when the caller's context ends before it starts
-// work. Errors are not cached: the next request tries again.
+// work. Errors are not cached: the next request tries again. A panic in
+// draw becomes a *drawPanic for the caller and every waiter alike, and
+// leaves the entry free for the next request.
 func (c *cache[V]) get(ctx context.Context, k key, draw func() (V, error)) (V, outcome, error) {
 	for {
 		c.mu.Lock()
@@ -88,7 +114,7 @@ func (c *cache[V]) get(ctx context.Context, k key, draw func() (V, error)) (V, o
 			c.entries[k] = e
 			c.counts.Misses++
 			c.mu.Unlock()
-			val, err := draw()
+			val, err := drawRecovered(draw)
 			c.finish(e, val, err)
 			return val, outcomeMiss, err
 		}
@@ -122,6 +148,17 @@ func (c *cache[V]) get(ctx context.Context, k key, draw func() (V, error)) (V, o
 		}
 		return e.val, outcomeShared, e.err
 	}
+}
+
+// drawRecovered calls draw, turning a panic into an error.
+func drawRecovered[V any](draw func() (V, error)) (val V, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			var zero V
+			val, err = zero, newDrawPanic(v)
+		}
+	}()
+	return draw()
 }
 
 // finish records the result of drawing e and wakes its waiters. A failed

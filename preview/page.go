@@ -459,7 +459,7 @@ func (h *Handler) pageFailure(data *pageData, err error, rec *record) {
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		data.Busy = true
 	default:
-		h.log.Error("preview failed", "err", err, "template", rec.template)
+		h.logFailure(rec, err)
 		data.Busy = true
 	}
 }
