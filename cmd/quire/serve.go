@@ -117,6 +117,7 @@ func serviceFlags(s *envflag.Set) *service.Config {
 	s.Bool(&c.S3.PathStyle, "s3-path-style", "QUIRE_S3_PATH_STYLE", false, "path-style bucket addressing (Ceph RGW, MinIO without wildcard DNS)")
 	s.String(&c.S3.Encryption, "s3-sse", "QUIRE_S3_SSE", s3store.EncryptionNone, "server-side `encryption`: none, SSE-S3 or SSE-KMS")
 	s.String(&c.S3.KMSKeyID, "s3-kms-key-id", "QUIRE_S3_KMS_KEY_ID", "", "KMS `key id` for --s3-sse SSE-KMS")
+	s.Duration(&c.S3.RequestTimeout, "s3-request-timeout", "QUIRE_S3_REQUEST_TIMEOUT", s3store.DefaultRequestTimeout, "longest one S3 request may wait on the service without progress before it fails like a refused connection and closes the storage gate (`duration`)")
 	s.Bool(&c.S3.CreateBucket, "s3-create-bucket", "QUIRE_S3_CREATE_BUCKET", false, "create the bucket at start if it does not exist")
 	s.String(&c.DataDir, "data-dir", "QUIRE_DATA_DIR", service.DefaultDataDir, "`directory` of the filesystem store, without --s3-endpoint")
 	s.Int(&c.Concurrency, "concurrency", "QUIRE_CONCURRENCY", service.DefaultConcurrency, "envelopes handled at once (`n`)")

@@ -245,6 +245,30 @@ func TestSurvivesMinIOOutage(t *testing.T) {
 	m := s3test.StartMinIO(t)
 	s3 := m.Config()
 	s3.MaxAttempts, s3.DialTimeout, s3.ResponseTimeout = 1, time.Second, 5*time.Second // fail fast while MinIO is down
+	survivesStoreOutage(t, s3, m.Kill, m.Start)
+}
+
+// TestSurvivesHungMinIO stops the service's own MinIO with SIGSTOP mid-run:
+// connections are still accepted and nothing answers. The request timeout,
+// not the much longer work timeout, fails the calls, so the storage gate
+// closes as it does for a refused connection, with the default response
+// timeout and retries.
+func TestSurvivesHungMinIO(t *testing.T) {
+	m := s3test.StartMinIO(t)
+	s3 := m.Config()
+	s3.RequestTimeout = 2 * time.Second
+	paused := false
+	t.Cleanup(func() {
+		if paused {
+			m.Resume()
+		}
+	})
+	survivesStoreOutage(t, s3, func() { m.Pause(); paused = true }, func() { m.Resume(); paused = false })
+}
+
+// survivesStoreOutage runs envelopes through a service on s3, calling stop
+// once some are stored and start once the gate has closed.
+func survivesStoreOutage(t *testing.T, s3 s3store.Config, stop, start func()) {
 	prefix := servicetest.Prefix(t, testDelays)
 	up := servicetest.NewUpstream(t, prefix, testDelays)
 	svc := startService(t, prefix, s3)
@@ -256,14 +280,14 @@ func TestSurvivesMinIOOutage(t *testing.T) {
 		up.Drain()
 		return len(up.Settled()) >= 10
 	})
-	m.Kill()
+	stop()
 	// Published only now, so that there is work to fail on however fast
 	// the first half went: the gate closes on a failed store, not on the
 	// outage itself.
 	publishAll(t, up, during)
 	waitReadyz(t, svc, "storage: not ready")
 	waitMetric(t, svc, "quire_storage_gate_open 0")
-	m.Start()
+	start()
 	up.WaitSettled(all, 3*time.Minute)
 	waitMetric(t, svc, "quire_storage_gate_open 1")
 

@@ -27,6 +27,7 @@ const (
 const (
 	DefaultDialTimeout     = 5 * time.Second
 	DefaultResponseTimeout = 30 * time.Second
+	DefaultRequestTimeout  = 10 * time.Second
 	DefaultMaxAttempts     = 3
 	DefaultPartSize        = 16 << 20
 	// MinPartSize is S3's smallest part of a multipart upload.
@@ -106,6 +107,17 @@ type Config struct {
 	// upload or download takes; contexts do that. Default 30s.
 	ResponseTimeout time.Duration
 
+	// RequestTimeout bounds how long one request may wait on the service
+	// without progress: for it to take the next bytes of what is sent, to
+	// begin its answer, or to deliver the next bytes of it. A service that
+	// takes connections and answers nothing (a stopped process, a hung
+	// disk) then fails each call like a refused connection, after at most
+	// MaxAttempts times RequestTimeout, rather than holding the caller
+	// until the caller's own deadline. Time the caller spends producing or
+	// consuming bytes does not count, so large objects and slow readers
+	// are never cut off. Default 10s.
+	RequestTimeout time.Duration
+
 	// MaxAttempts is how many times minio-go sends one request that failed
 	// on the network or with a 5xx, including the first time, backing off
 	// briefly between them. 1 disables these retries. Streamed uploads are
@@ -130,6 +142,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ResponseTimeout == 0 {
 		c.ResponseTimeout = DefaultResponseTimeout
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultMaxAttempts
@@ -190,6 +205,9 @@ func (c Config) validate() error {
 	}
 	if c.ResponseTimeout < 0 {
 		add("response timeout cannot be negative")
+	}
+	if c.RequestTimeout < 0 {
+		add("request timeout cannot be negative")
 	}
 	if c.MaxAttempts < 1 {
 		add("max attempts cannot be less than 1")

@@ -135,7 +135,7 @@ func NewClient(cfg Config) (*minio.Client, error) {
 		Secure:       !cfg.DisableTLS,
 		Region:       cfg.Region,
 		BucketLookup: lookup,
-		Transport:    dateRecorder{tr},
+		Transport:    dateRecorder{stallGuard{rt: tr, timeout: cfg.RequestTimeout}},
 		// Needed for x-amz-checksum-* headers; v4 signatures only.
 		TrailingHeaders: true,
 		MaxRetries:      cfg.MaxAttempts,

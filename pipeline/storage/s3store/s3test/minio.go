@@ -1,6 +1,7 @@
 package s3test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,6 +136,43 @@ func (m *MinIO) Start() {
 		}
 		return nil
 	})
+}
+
+// Pause stops the server with SIGSTOP: it keeps its connections and port,
+// and the kernel still accepts new connections for it, but it answers
+// nothing, as a hung process or disk would. Resume undoes it; a test that
+// pauses the server resumes it before it ends, or Kill does.
+func (m *MinIO) Pause() {
+	m.t.Helper()
+	if err := m.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		m.t.Fatal(err)
+	}
+	// The signal stops every thread of the process a moment later, not at
+	// once: wait until the kernel says it is stopped.
+	stat := fmt.Sprintf("/proc/%d/stat", m.cmd.Process.Pid)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		// The state follows the command name in parentheses.
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && bytes.HasPrefix(b[i+1:], []byte(" T")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			m.t.Fatalf("MinIO on %s did not stop within 10s", m.Addr)
+		}
+		time.Sleep(time.Millisecond) // polling interval
+	}
+}
+
+// Resume lets a paused server go on with SIGCONT.
+func (m *MinIO) Resume() {
+	m.t.Helper()
+	if err := m.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		m.t.Fatal(err)
+	}
 }
 
 // Kill stops the server as a crash would and waits for it to go.
