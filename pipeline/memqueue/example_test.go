@@ -41,6 +41,6 @@ func Example() {
 	}
 	// Output:
 	// Consume returned: <nil>
-	// stats: {Published:2 Events:0 Consumed:2 Redelivered:0 Acked:1 Retried:0 DeadLettered:1 HandlerPanics:0 Reconnects:0}
+	// stats: {Published:2 Events:0 Consumed:2 Redelivered:0 Acked:1 Retried:0 DeadLettered:1 DeadDropped:0 HandlerPanics:0 Reconnects:0}
 	// dead letter: envelope.unknown unknown-kind
 }

@@ -41,6 +41,12 @@ var DefaultRetryDelays = []time.Duration{
 	time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute,
 }
 
+// Defaults of the dead-letter bounds in Config.
+const (
+	DefaultDeadLetterLimit = 1000
+	DefaultDeadLetterBytes = 8 << 20
+)
+
 // Config configures a Queue. The zero value is ready to use.
 type Config struct {
 	// Concurrency is the most handlers one Consume call runs at once.
@@ -63,6 +69,16 @@ type Config struct {
 	// EventLogSize is how many published events Events keeps, newest
 	// last. Default 1000.
 	EventLogSize int
+	// DeadLetterLimit and DeadLetterBytes bound the dead-letter list: at
+	// most DeadLetterLimit messages, whose bodies add up to at most
+	// DeadLetterBytes. Past either, the oldest dead letters are dropped
+	// first (as RabbitMQ's drop-head overflow would), and a body larger
+	// than DeadLetterBytes on its own is not kept at all: its dead letter
+	// keeps the kind, id, size and reason. Dead-lettered bodies hold
+	// personal data and nothing here would ever empty the list.
+	// Defaults 1000 and 8 MiB.
+	DeadLetterLimit int
+	DeadLetterBytes int
 	// OnEvent, if set, is called with every event published on Events,
 	// after it is recorded. The demo uses it to show progress.
 	OnEvent func(Message)
@@ -77,6 +93,12 @@ func (c Config) validate() error {
 	}
 	if c.DeliveryLimit < 0 {
 		errs = append(errs, fmt.Errorf("memqueue: DeliveryLimit cannot be negative (got %d)", c.DeliveryLimit))
+	}
+	if c.DeadLetterLimit < 0 {
+		errs = append(errs, fmt.Errorf("memqueue: DeadLetterLimit cannot be negative (got %d)", c.DeadLetterLimit))
+	}
+	if c.DeadLetterBytes < 0 {
+		errs = append(errs, fmt.Errorf("memqueue: DeadLetterBytes cannot be negative (got %d)", c.DeadLetterBytes))
 	}
 	if c.EventLogSize < 0 {
 		errs = append(errs, fmt.Errorf("memqueue: EventLogSize cannot be negative (got %d)", c.EventLogSize))
@@ -108,6 +130,12 @@ func (c Config) withDefaults() Config {
 	if c.EventLogSize == 0 {
 		c.EventLogSize = 1000
 	}
+	if c.DeadLetterLimit == 0 {
+		c.DeadLetterLimit = DefaultDeadLetterLimit
+	}
+	if c.DeadLetterBytes == 0 {
+		c.DeadLetterBytes = DefaultDeadLetterBytes
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -135,19 +163,25 @@ type DeadLetter struct {
 	Attempt int
 	// At is when it was dead-lettered, by the Clock.
 	At time.Time
+	// Size is the length of the body as published; Body is nil when it was
+	// too large to keep (see Config.DeadLetterBytes).
+	Size int
 }
 
 // Stats are the queue's counters since it was made. Reconnects is always
 // zero; it is there so that the metrics layer reads the same fields from
 // pipeline/broker and from here.
 type Stats struct {
-	Published     uint64 // messages published to the intake queue
-	Events        uint64 // events published on Events
-	Consumed      uint64 // deliveries handed to a handler
-	Redelivered   uint64 // of those, deliveries of a message returned unsettled
-	Acked         uint64
-	Retried       uint64 // sent round the retry path
-	DeadLettered  uint64 // rejected, out of retries or over the delivery limit
+	Published    uint64 // messages published to the intake queue
+	Events       uint64 // events published on Events
+	Consumed     uint64 // deliveries handed to a handler
+	Redelivered  uint64 // of those, deliveries of a message returned unsettled
+	Acked        uint64
+	Retried      uint64 // sent round the retry path
+	DeadLettered uint64 // rejected, out of retries or over the delivery limit
+	// DeadDropped were dropped from the dead-letter list, oldest first, to
+	// keep it within its bounds.
+	DeadDropped   uint64
 	HandlerPanics uint64
 	Reconnects    uint64
 }
@@ -172,10 +206,12 @@ type Queue struct {
 	wake     chan struct{}
 	retrying int
 	dead     []DeadLetter
+	// deadBytes is the length of the bodies in dead.
+	deadBytes int
 
 	events *Events
 
-	published, eventCount, consumed, redelivered, acked, retried, deadLettered, panics atomic.Uint64
+	published, eventCount, consumed, redelivered, acked, retried, deadLettered, deadDropped, panics atomic.Uint64
 }
 
 // entry is a message in the queue with its delivery state.
@@ -364,8 +400,25 @@ func (q *Queue) returnLocked(d *delivery) {
 }
 
 func (q *Queue) deadLetterLocked(e *entry, r pipeline.Reason) {
-	q.dead = append(q.dead, DeadLetter{Message: e.msg, Reason: r, Attempt: e.attempt, At: q.cfg.Clock.Now()})
+	dl := DeadLetter{Message: e.msg, Reason: r, Attempt: e.attempt, At: q.cfg.Clock.Now(), Size: len(e.msg.Body)}
+	if dl.Size > q.cfg.DeadLetterBytes {
+		dl.Body = nil
+	}
+	q.dead = append(q.dead, dl)
+	q.deadBytes += len(dl.Body)
 	q.deadLettered.Add(1)
+	drop := 0
+	for len(q.dead)-drop > q.cfg.DeadLetterLimit || q.deadBytes > q.cfg.DeadLetterBytes {
+		q.deadBytes -= len(q.dead[drop].Body)
+		q.dead[drop] = DeadLetter{} // let the body go
+		drop++
+	}
+	if drop > 0 {
+		q.dead = q.dead[drop:]
+		q.deadDropped.Add(uint64(drop))
+		q.cfg.Logger.Warn("memqueue: dead-letter list full; dropped the oldest", "dropped", drop,
+			"limit", q.cfg.DeadLetterLimit, "bytes", q.cfg.DeadLetterBytes)
+	}
 }
 
 // DeadLetters returns a copy of the dead-letter list, oldest first.
@@ -393,6 +446,7 @@ func (q *Queue) Stats() Stats {
 		Acked:         q.acked.Load(),
 		Retried:       q.retried.Load(),
 		DeadLettered:  q.deadLettered.Load(),
+		DeadDropped:   q.deadDropped.Load(),
 		HandlerPanics: q.panics.Load(),
 	}
 }

@@ -237,3 +237,40 @@ func TestManualClockOrder(t *testing.T) {
 		t.Errorf("Now = %v, Pending = %d", c.Now(), c.Pending())
 	}
 }
+
+// The dead-letter list keeps at most DeadLetterLimit messages and
+// DeadLetterBytes of bodies, dropping the oldest first; a body too large
+// on its own is not kept, though its dead letter is.
+func TestDeadLettersBounded(t *testing.T) {
+	q, err := memqueue.New(memqueue.Config{Concurrency: 1, RetryDelays: []time.Duration{}, DeadLetterLimit: 3, DeadLetterBytes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	bodies := []string{"aaaa", "bbbb", "cccc", "dddd", "this body is too large to keep", "ee"}
+	for _, b := range bodies {
+		_ = q.Publish(ctx, pipeline.KindRender, []byte(b))
+	}
+	ds, _, _ := consume(t, q)
+	for range bodies {
+		if err := next(t, ds).Reject(ctx, pipeline.Reason{Code: "invalid-request"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, d := range q.DeadLetters() {
+		got = append(got, fmt.Sprintf("%s/%d", d.Body, d.Size))
+	}
+	// "aaaa" and "bbbb" go for bytes, "cccc" for the count; the large
+	// body is kept as a size only.
+	if want := "[dddd/4 /30 ee/2]"; fmt.Sprint(got) != want {
+		t.Errorf("dead letters %v, want %s", got, want)
+	}
+	s := q.Stats()
+	if s.DeadLettered != uint64(len(bodies)) || int(s.DeadDropped)+len(got) != len(bodies) {
+		t.Errorf("Stats = %+v with %d kept", s, len(got))
+	}
+	if d, _ := q.Depths(ctx); d.Dead != len(got) {
+		t.Errorf("Depths.Dead = %d, want %d", d.Dead, len(got))
+	}
+}
