@@ -69,6 +69,25 @@ type Broker struct {
 	closed      chan struct{} // closed by Close; ends reconnect waits
 
 	stats stats
+	// deadWarned is set once the dead-letter queue has been found
+	// declared without its bounds, and said so.
+	deadWarned atomic.Bool
+}
+
+// declare declares the topology: the dead-letter queue on a channel of its
+// own, then the rest on ch.
+func (b *Broker) declare(conn *amqp.Connection, ch *amqp.Channel) error {
+	if err := b.topo.declareDead(conn, b.cfg.DeadLimit, b.cfg.DeadBytes, b.warnUnboundedDead); err != nil {
+		return err
+	}
+	return b.topo.declare(ch, b.cfg.DeliveryLimit)
+}
+
+func (b *Broker) warnUnboundedDead() {
+	if b.deadWarned.CompareAndSwap(false, true) {
+		b.cfg.Logger.Warn("broker: the dead-letter queue was declared without a length or size bound and is used as it is; "+
+			"bound it with a policy or drain and delete it (docs/topology.md)", "queue", b.topo.Dead)
+	}
 }
 
 var (
@@ -362,7 +381,7 @@ func (b *Broker) openPubSession(ctx context.Context) (*pubSession, error) {
 	}
 	ch, err := conn.Channel()
 	if err == nil {
-		err = b.topo.declare(ch, b.cfg.DeliveryLimit)
+		err = b.declare(conn, ch)
 	}
 	if err == nil {
 		err = ch.Confirm(false)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"regexp"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/quire-print/quire/internal/waitfor"
+	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/queuetest"
@@ -546,5 +548,86 @@ func TestRetriesSurviveRestart(t *testing.T) {
 		if attempt != 2 {
 			t.Errorf("%s acked on attempt %d, want 2", id, attempt)
 		}
+	}
+}
+
+// The dead-letter queue keeps at most DeadLimit messages, dropping the
+// oldest first, so a flood of poison messages cannot fill the broker.
+func TestDeadLettersBounded(t *testing.T) {
+	b := newBroker(t, broker.Config{Concurrency: 1, Prefetch: 1, DeadLimit: 2, RetryDelays: []time.Duration{}})
+	consume(t, b, func(c context.Context, d pipeline.Delivery) {
+		if err := d.Reject(c, pipeline.Reason{Code: "invalid-request"}); err != nil {
+			t.Errorf("Reject: %v", err)
+		}
+	})
+	for i := range 4 {
+		id := fmt.Sprintf("env-%d", i)
+		if err := b.PublishMessage(ctx(t), broker.Message{Kind: pipeline.KindRender, MessageID: id, Body: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(queuetest.Timeout)
+	for b.Stats().DeadLettered < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d dead-lettered", b.Stats().DeadLettered)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
+	}
+	ch := raw(t)
+	var ids []string
+	for {
+		m, ok, err := ch.Get(b.Topology().Dead, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		ids = append(ids, m.MessageId)
+	}
+	if fmt.Sprint(ids) != "[env-2 env-3]" {
+		t.Errorf("dead letters kept: %v, want the newest two", ids)
+	}
+}
+
+// A dead-letter queue declared before it was bounded cannot be
+// re-declared with bounds (RabbitMQ refuses to change a queue's
+// arguments): the broker uses it as it is, says so once, and dead letters
+// still reach it.
+func TestDeadQueueDeclaredWithoutBounds(t *testing.T) {
+	p := prefix(t)
+	ch := raw(t)
+	if _, err := ch.QueueDeclare(p+".dead", true, false, false, false, amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum}); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncbuf.Buffer{}
+	b := newBroker(t, broker.Config{Prefix: p, RetryDelays: []time.Duration{}, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	consume(t, b, func(c context.Context, d pipeline.Delivery) {
+		if err := d.Reject(c, pipeline.Reason{Code: "invalid-request"}); err != nil {
+			t.Errorf("Reject: %v", err)
+		}
+	})
+	if err := b.PublishMessage(ctx(t), broker.Message{Kind: pipeline.KindRender, MessageID: "env-1", Body: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(queuetest.Timeout)
+	for {
+		m, ok, err := ch.Get(b.Topology().Dead, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			if m.MessageId != "env-1" {
+				t.Errorf("dead letter %q", m.MessageId)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no dead letter")
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
+	}
+	if n := strings.Count(logs.String(), "declared without a length or size bound"); n != 1 {
+		t.Errorf("the unbounded queue was reported %d times, want once:\n%s", n, logs.String())
 	}
 }

@@ -49,6 +49,14 @@ type Config struct {
 	// panicked holding it, or lost its connection) before RabbitMQ
 	// dead-letters it. Default 5.
 	DeliveryLimit int
+	// DeadLimit and DeadBytes bound the dead-letter queue (x-max-length,
+	// x-max-length-bytes, with x-overflow drop-head: the oldest dead
+	// letters go first). Dead letters are copies for an operator, whose
+	// envelopes were already reported rejected; unbounded, a flood of
+	// poison messages would fill the broker's disk and stop every
+	// publisher. Defaults DefaultDeadLimit and DefaultDeadBytes.
+	DeadLimit int
+	DeadBytes int64
 	// ReconnectMin and ReconnectMax bound the exponential backoff, with
 	// jitter, between connection attempts. Defaults 250ms and 30s.
 	ReconnectMin, ReconnectMax time.Duration
@@ -90,6 +98,12 @@ func (c Config) validate() error {
 	if conc := cmp0(c.Concurrency, defaultConcurrency); c.Prefetch > 0 && c.Prefetch < conc {
 		add("Prefetch (%d) cannot be smaller than Concurrency (%d): the extra handlers would never get a message", c.Prefetch, conc)
 	}
+	if c.DeadLimit < 0 {
+		add("DeadLimit cannot be negative (got %d)", c.DeadLimit)
+	}
+	if c.DeadBytes < 0 {
+		add("DeadBytes cannot be negative (got %d)", c.DeadBytes)
+	}
 	if c.DeliveryLimit < 0 {
 		add("DeliveryLimit cannot be negative (got %d)", c.DeliveryLimit)
 	}
@@ -129,6 +143,8 @@ func (c Config) withDefaults() Config {
 		c.RetryDelays = DefaultRetryDelays
 	}
 	c.DeliveryLimit = cmp0(c.DeliveryLimit, 5)
+	c.DeadLimit = cmp0(c.DeadLimit, DefaultDeadLimit)
+	c.DeadBytes = cmp0(c.DeadBytes, DefaultDeadBytes)
 	c.ReconnectMin = cmp0(c.ReconnectMin, 250*time.Millisecond)
 	c.ReconnectMax = cmp0(c.ReconnectMax, 30*time.Second)
 	if c.ReconnectMax < c.ReconnectMin {

@@ -127,7 +127,7 @@ func (b *Broker) openConsumeSession(ctx context.Context) (*consumeSession, error
 		}
 		close(s.done)
 	}()
-	if err := b.topo.declare(s.ch, b.cfg.DeliveryLimit); err != nil {
+	if err := b.declare(conn, s.ch); err != nil {
 		return fail(err)
 	}
 	// Per-consumer prefetch: quorum queues do not support global QoS.

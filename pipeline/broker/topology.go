@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -112,7 +113,65 @@ func retryQueueArgs(delay time.Duration) amqp.Table {
 
 func quorum() amqp.Table { return amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum} }
 
-// declare declares the whole topology on ch. Every declaration is
+// Defaults of Config.DeadLimit and Config.DeadBytes.
+const (
+	DefaultDeadLimit = 10000
+	DefaultDeadBytes = 256 << 20
+)
+
+// deadQueueArgs are the arguments of the dead-letter queue: bounded, the
+// oldest dropped first.
+//
+// Not reject-publish: a dead letter refused by a full queue would nack
+// Quire's Reject, so the poison message would come back to its work queue
+// again and again, and the broker's own dead-lettering (at-least-once,
+// over the delivery limit) would hold it in the work queue until the dead
+// letters were cleared: a full dead-letter queue would clog the intake.
+// Every message Quire dead-letters has already been reported to upstream
+// with envelope.rejected; the dead letter is the operator's copy, and the
+// oldest copies are the ones an operator has most likely dealt with.
+func deadQueueArgs(limit int, bytes int64) amqp.Table {
+	return amqp.Table{
+		amqp.QueueTypeArg:        amqp.QueueTypeQuorum,
+		amqp.QueueMaxLenArg:      limit,
+		amqp.QueueMaxLenBytesArg: bytes,
+		amqp.QueueOverflowArg:    amqp.QueueOverflowDropHead,
+	}
+}
+
+// declareDead declares the dead-letter queue, bounded, on a channel of its
+// own. A queue declared before it was bounded has other arguments, which
+// RabbitMQ refuses to change (406 PRECONDITION_FAILED, closing the
+// channel): it is then used as it is, and warn is called, so that dead
+// letters are never refused for want of a bound. docs/topology.md says
+// how to bound it.
+func (t Topology) declareDead(conn *amqp.Connection, limit int, bytes int64, warn func()) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	_, err = ch.QueueDeclare(t.Dead, true, false, false, false, deadQueueArgs(limit, bytes))
+	var aerr *amqp.Error
+	if !errors.As(err, &aerr) || aerr.Code != amqp.PreconditionFailed {
+		if err == nil {
+			return ch.Close()
+		}
+		return fmt.Errorf("declare queue %s: %w", t.Dead, err)
+	}
+	// The failed declare closed ch.
+	if ch, err = conn.Channel(); err != nil {
+		return err
+	}
+	defer ch.Close()
+	if _, err := ch.QueueDeclarePassive(t.Dead, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("declare queue %s: %w", t.Dead, err)
+	}
+	warn()
+	return nil
+}
+
+// declare declares the whole topology but the dead-letter queue
+// (declareDead) on ch. Every declaration is
 // idempotent when the arguments match, so it runs at every (re)connect of
 // every process. A mismatch (another process with a different
 // DeliveryLimit, say) closes ch with 406 PRECONDITION_FAILED, which the
@@ -145,7 +204,6 @@ func (t Topology) declare(ch *amqp.Channel, deliveryLimit int) error {
 	queues := []queue{
 		{t.Render, workQueueArgs(t.Dead, deliveryLimit)},
 		{t.Cancel, workQueueArgs(t.Dead, deliveryLimit)},
-		{t.Dead, quorum()},
 		{t.EventsUnrouted, quorum()},
 	}
 	for _, s := range t.Retry {
