@@ -49,7 +49,7 @@ type Renderer interface {
 // Defaults and limits.
 const (
 	// DefaultCacheBytes is Options.CacheBytes when it is not set.
-	DefaultCacheBytes = 64 << 20
+	DefaultCacheBytes = 24 << 20
 	// DefaultQueueWait is Options.QueueWait when it is not set.
 	DefaultQueueWait = time.Second
 	// DefaultWidth is the width of a page image, in pixels, when a
@@ -73,8 +73,10 @@ type Options struct {
 	// how the cache answered, never what was sent. Nil means slog.Default().
 	Logger *slog.Logger
 	// CacheBytes bounds the memory held by finished previews, in bytes.
-	// Default DefaultCacheBytes (64 MiB: about a thousand page images).
-	// A quarter as much again holds each template's unchanging part, drawn
+	// Default DefaultCacheBytes (24 MiB: about four hundred page images),
+	// small enough that quire serve stays under 150 MB resident within its
+	// default memory limit.
+	// Half as much again holds each template's unchanging part, drawn
 	// once per image width (under 1 MiB at the default width).
 	CacheBytes int64
 	// MaxRenders is how many previews may be drawn at once. Drawing is
@@ -151,7 +153,7 @@ func New(opts Options) (*Handler, error) {
 		r:      opts.Renderer,
 		log:    opts.Logger,
 		cache:  newCache(opts.CacheBytes, bytesCost),
-		bases:  newCache(opts.CacheBytes/4, baseCost),
+		bases:  newCache(opts.CacheBytes/2, baseCost),
 		limit:  newLimiter(opts.MaxRenders, opts.MaxQueue, opts.QueueWait),
 		salt:   buildSalt(),
 		assets: assets,

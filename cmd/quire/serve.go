@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/quire-print/quire/internal/envflag"
+	"github.com/quire-print/quire/internal/memlimit"
 	"github.com/quire-print/quire/pipeline/service"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
 )
@@ -18,6 +19,7 @@ import (
 // environment.
 type serveSettings struct {
 	cfg      *service.Config
+	memory   string
 	logs     *logSettings
 	batching *batchSettings
 }
@@ -27,10 +29,17 @@ func serveFlags(w io.Writer) (*envflag.Set, *serveSettings) {
 	s := envflag.New("serve", w)
 	st := &serveSettings{cfg: serviceFlags(s)}
 	listenerFlags(s, st.cfg)
+	s.String(&st.memory, "memory-limit", "QUIRE_MEMORY_LIMIT", "", "soft memory `limit` of the Go runtime, e.g. 512MiB, or off; empty: GOMEMLIMIT if set, else "+
+		fmt.Sprint(memlimit.ContainerPercent)+"% of the container's cgroup limit, else "+fmt.Sprint(defaultMemoryLimit>>20)+"MiB")
 	st.logs = logFlags(s)
 	st.batching = batchFlags(s)
 	return s, st
 }
+
+// defaultMemoryLimit is quire serve's soft memory limit outside a container
+// with a limit: with GOGC at 300 and the preview cache full, the heap would
+// otherwise grow to several hundred MB under a load of new previews.
+const defaultMemoryLimit = 112 << 20
 
 // runServe implements "quire serve": it turns flags and environment into
 // a service.Config and runs the service until SIGINT or SIGTERM, then a
@@ -71,6 +80,12 @@ Flags:
 		return 2
 	}
 	cfg.Logger = logger
+	mem, err := memlimit.Apply(st.memory, defaultMemoryLimit, "/sys/fs/cgroup")
+	if err != nil {
+		fmt.Fprintf(stderr, "quire serve: QUIRE_MEMORY_LIMIT / --memory-limit: %v\n", err)
+		return 2
+	}
+	logger.Info("quire serve: memory limit", "bytes", mem.Bytes, "from", mem.Source)
 	if cfg.Batching, err = st.batching.config(); err != nil {
 		fmt.Fprintf(stderr, "quire serve: invalid configuration:\n%v\n", indent(err))
 		return 2
