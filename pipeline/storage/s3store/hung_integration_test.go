@@ -48,10 +48,10 @@ func TestHungServiceFailsWithinTheRequestTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	checks := map[string]func() error{
-		"Ping": func() error { return s.Ping(ctx) },
-		"Stat": func() error { _, err := s.Stat(ctx, "envelopes/E1/record.json"); return err },
-		"Get":  func() error { _, err := s.Get(ctx, "envelopes/E1/record.json"); return err },
-		"Put":  func() error { _, err := s.Put(ctx, "envelopes/E1/other", []byte("x")); return err },
+		"Ping":      func() error { return s.Ping(ctx) },
+		"Stat":      func() error { _, err := s.Stat(ctx, "envelopes/E1/record.json"); return err },
+		"Get":       func() error { _, err := s.Get(ctx, "envelopes/E1/record.json"); return err },
+		"Put":       func() error { _, err := s.Put(ctx, "envelopes/E1/other", []byte("x")); return err },
 		"Put large": func() error { _, err := s.Put(ctx, "envelopes/E1/large.pdf", big); return err },
 		"PutStream": func() error {
 			_, err := s.PutStream(ctx, "envelopes/E1/big.pdf", bytes.NewReader(big), int64(len(big)), hex.EncodeToString(sum[:]))
