@@ -372,6 +372,9 @@ type pubSession struct {
 	loopDone chan struct{}
 	mu       sync.Mutex
 	returned map[string]int // by returnKey
+	// blocked is set while the broker has blocked publishing on conn
+	// (connection.blocked: a memory or disk alarm).
+	blocked atomic.Bool
 }
 
 func (b *Broker) openPubSession(ctx context.Context) (*pubSession, error) {
@@ -399,6 +402,12 @@ func (b *Broker) openPubSession(ctx context.Context) (*pubSession, error) {
 		returned: map[string]int{},
 	}
 	go s.loop()
+	blocks := conn.NotifyBlocked(make(chan amqp.Blocking, 1))
+	go func() {
+		for b := range blocks {
+			s.blocked.Store(b.Active)
+		}
+	}()
 	return s, nil
 }
 
@@ -501,6 +510,65 @@ func (b *Broker) Depths(ctx context.Context) (Depths, error) {
 		return r.d, r.err
 	case <-ctx.Done():
 		return Depths{}, ctx.Err()
+	}
+}
+
+// Errors of Ready, whose words a readiness body may show.
+var (
+	// ErrBlocked: the broker has blocked publishing (a memory or disk
+	// alarm), so nothing Quire would publish gets through.
+	ErrBlocked = errors.New("publishing blocked by the broker (resource alarm)")
+	// ErrUnreachable: no connection to the broker could be opened.
+	ErrUnreachable = errors.New("cannot connect")
+)
+
+// Ready reports whether the broker takes work now, for a readiness check:
+// nil when the publishing connection is open, not blocked, and the work
+// queues answer a passive declare. It never waits for the publishing
+// connection's reconnect backoff: with no open connection it dials one of
+// its own, so it answers as soon as the broker is back, and its error
+// says what failed (ErrBlocked, or ErrUnreachable wrapping the dial's
+// error) rather than that its context ran out. A connection the broker
+// closes (as it does to every client when it shuts down) counts as gone
+// at once.
+func (b *Broker) Ready(ctx context.Context) error {
+	var s *pubSession
+	select {
+	case b.pubLock <- struct{}{}:
+		s = b.pub
+		<-b.pubLock
+	default:
+		// Someone is (re)connecting: ask the broker directly.
+	}
+	if s != nil && !s.ch.IsClosed() {
+		if s.blocked.Load() {
+			return ErrBlocked
+		}
+		return b.ping(ctx, s.conn)
+	}
+	conn, err := b.dial(ctx, "readiness")
+	if err != nil {
+		return fmt.Errorf("broker: %w: %w", ErrUnreachable, err)
+	}
+	defer conn.Close()
+	return b.ping(ctx, conn)
+}
+
+// ping checks the work queues with a passive declare on conn, within ctx.
+func (b *Broker) ping(ctx context.Context, conn *amqp.Connection) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.depths(conn)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("broker: queues: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("broker: queues did not answer: %w", ctx.Err())
 	}
 }
 

@@ -631,3 +631,42 @@ func TestDeadQueueDeclaredWithoutBounds(t *testing.T) {
 		t.Errorf("the unbounded queue was reported %d times, want once:\n%s", n, logs.String())
 	}
 }
+
+// Ready says the broker cannot be reached while RabbitMQ is stopped, and
+// answers nil as soon as it is back, without waiting for the publishing
+// connection's reconnect backoff.
+func TestReadyFollowsTheBroker(t *testing.T) {
+	b := newBroker(t, broker.Config{ReconnectMin: 10 * time.Second, ReconnectMax: 10 * time.Second})
+	if err := b.Ready(ctx(t)); err != nil {
+		t.Fatalf("Ready with the broker up: %v", err)
+	}
+	start := servicetest.StopRabbitMQ(t)
+	// A publish fails and puts the publishing connection into its backoff.
+	pctx, cancel := context.WithTimeout(ctx(t), 2*time.Second)
+	_ = b.PublishMessage(pctx, broker.Message{Kind: pipeline.KindRender, MessageID: "env-1", Body: []byte(`{}`)})
+	cancel()
+	rctx, cancel := context.WithTimeout(ctx(t), 5*time.Second)
+	err := b.Ready(rctx)
+	cancel()
+	if !errors.Is(err, broker.ErrUnreachable) {
+		t.Errorf("Ready with the broker stopped: %v, want ErrUnreachable", err)
+	}
+	start()
+	began := time.Now()
+	deadline := began.Add(queuetest.Timeout)
+	for {
+		rctx, cancel := context.WithTimeout(ctx(t), 2*time.Second)
+		err := b.Ready(rctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Ready after the broker came back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval, bounded by the deadline
+	}
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("Ready took %v to see the broker back", took)
+	}
+}

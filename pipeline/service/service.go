@@ -196,7 +196,11 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 		}
 		return nil
 	}}
-	broker := health.Watch("broker", func(ctx context.Context) error { _, err := queue.Depths(ctx); return err }, cfg.Logger)
+	brokerReady := func(ctx context.Context) error { _, err := queue.Depths(ctx); return err }
+	if s.brk != nil {
+		brokerReady = func(ctx context.Context) error { return brokerReason(s.brk.Ready(ctx)) }
+	}
+	broker := health.Watch("broker", brokerReady, cfg.Logger)
 	store := health.Watch("storage", s.store.Ping, cfg.Logger)
 	checks := map[Audience][]health.Check{
 		Public:   {stopping},
@@ -485,4 +489,16 @@ func issueZone(name string) *time.Location {
 		return nil
 	}
 	return loc
+}
+
+// brokerReason adds to the broker's readiness error the words /readyz may
+// show, keeping the error itself for the log.
+func brokerReason(err error) error {
+	switch {
+	case errors.Is(err, broker.ErrBlocked):
+		return fmt.Errorf("%w: %w", health.Reason("publishing blocked by a resource alarm"), err)
+	case errors.Is(err, broker.ErrUnreachable):
+		return fmt.Errorf("%w: %w", health.Reason("cannot connect"), err)
+	}
+	return err
 }
