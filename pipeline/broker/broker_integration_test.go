@@ -18,8 +18,8 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/internal/syncbuf"
+	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/queuetest"
@@ -566,13 +566,12 @@ func TestDeadLettersBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(queuetest.Timeout)
-	for b.Stats().DeadLettered < 4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d dead-lettered", b.Stats().DeadLettered)
+	waitfor.Until(t, queuetest.Timeout, func() error {
+		if n := b.Stats().DeadLettered; n < 4 {
+			return fmt.Errorf("only %d dead-lettered", n)
 		}
-		time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
-	}
+		return nil
+	})
 	ch := raw(t)
 	var ids []string
 	for {
@@ -610,23 +609,19 @@ func TestDeadQueueDeclaredWithoutBounds(t *testing.T) {
 	if err := b.PublishMessage(ctx(t), broker.Message{Kind: pipeline.KindRender, MessageID: "env-1", Body: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(queuetest.Timeout)
-	for {
+	waitfor.Until(t, queuetest.Timeout, func() error {
 		m, ok, err := ch.Get(b.Topology().Dead, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok {
-			if m.MessageId != "env-1" {
-				t.Errorf("dead letter %q", m.MessageId)
-			}
-			break
+		if !ok {
+			return errors.New("no dead letter")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no dead letter")
+		if m.MessageId != "env-1" {
+			t.Errorf("dead letter %q", m.MessageId)
 		}
-		time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
-	}
+		return nil
+	})
 	if n := strings.Count(logs.String(), "declared without a length or size bound"); n != 1 {
 		t.Errorf("the unbounded queue was reported %d times, want once:\n%s", n, logs.String())
 	}
