@@ -265,6 +265,9 @@ func TestPreviewPageWithoutJavaScript(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("babyName"), "Robin"),
 		chromedp.SendKeys(chromedp.ID("dateOfLoss-year"), "2019"),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]:not([formaction])`)),
+		// The page before posting has a summary list too, but no image:
+		// the image is what says the answer to the post has arrived.
+		chromedp.WaitVisible(chromedp.CSS(`#preview img`)),
 		chromedp.WaitVisible(chromedp.CSS(`.summary-list`)),
 	)
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#preview dl")))
