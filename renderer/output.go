@@ -1,33 +1,17 @@
 package renderer
 
-// Document kinds.
+import "github.com/quire-print/quire/renderer/rendered"
+
+// Document kinds, as rendered.Document.Kind.
 const (
-	KindLetter      = "letter"
-	KindCertificate = "certificate"
+	KindLetter      = rendered.KindLetter
+	KindCertificate = rendered.KindCertificate
 )
 
 // Envelope is the rendered output of one envelope request: the carriage
-// letter first, then one document per certificate in request order.
+// letter first, then one document per certificate in request order. Its
+// documents are what storage keeps (pipeline/storage/envelopes).
 type Envelope struct {
 	EnvelopeID string
-	Documents  []Document
-}
-
-// Document is one rendered, print-ready PDF.
-type Document struct {
-	// Kind is KindLetter or KindCertificate.
-	Kind string
-	// Name is a file name unique within the envelope: "letter.pdf",
-	// "certificate-1.pdf", "certificate-2.pdf", …
-	Name string
-	// TemplateID and TemplateVersion record exactly which template laid the
-	// document out, so a later copy can be made identical to this one.
-	TemplateID      string
-	TemplateVersion int
-	// Pages is the number of A4 pages; Sheets the number of sheets of paper
-	// they print on.
-	Pages  int
-	Sheets int
-	// PDF is the document itself.
-	PDF []byte
+	Documents  []rendered.Document
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/quire-print/quire/renderer/display"
 	"github.com/quire-print/quire/renderer/layout"
 	"github.com/quire-print/quire/renderer/pdf"
+	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 	"github.com/quire-print/quire/templates"
 )
@@ -56,14 +57,14 @@ func (r *Renderer) RenderEnvelope(env *request.Envelope) (*Envelope, error) {
 
 // Draw draws laid-out documents as PDF, naming them as RenderEnvelope does.
 func (r *Renderer) Draw(envelopeID string, docs []*display.Document) (*Envelope, error) {
-	out := &Envelope{EnvelopeID: envelopeID, Documents: make([]Document, len(docs))}
+	out := &Envelope{EnvelopeID: envelopeID, Documents: make([]rendered.Document, len(docs))}
 	var buf bytes.Buffer
 	for i, d := range docs {
 		buf.Reset()
 		if err := r.pdf.Write(&buf, d); err != nil {
 			return nil, err
 		}
-		out.Documents[i] = Document{
+		out.Documents[i] = rendered.Document{
 			Kind:            d.Kind,
 			Name:            documentName(d.Kind, i),
 			TemplateID:      d.TemplateID,

@@ -22,6 +22,7 @@ import (
 	"github.com/quire-print/quire/internal/variety"
 	"github.com/quire-print/quire/renderer"
 	"github.com/quire-print/quire/renderer/layout"
+	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
 
@@ -60,7 +61,7 @@ func decodeBytes(t testing.TB, name string, data []byte) *request.Envelope {
 // expectedWords lists, in reading order, the words each document must
 // show: every filled field of every certificate, as its template writes
 // it in its language, and the letter's address.
-func expectedWords(t *testing.T, r *renderer.Renderer, env *request.Envelope, d renderer.Document, index int) []string {
+func expectedWords(t *testing.T, r *renderer.Renderer, env *request.Envelope, d rendered.Document, index int) []string {
 	t.Helper()
 	if d.Kind == renderer.KindLetter {
 		return append([]string{env.Recipient.Name}, env.Recipient.Address...)
@@ -106,7 +107,7 @@ func TestRenderedPDFsPassRealTools(t *testing.T) {
 
 // checkInfo checks page count and size, and that metadata carries no
 // personal data.
-func checkInfo(t *testing.T, name, out string, d renderer.Document, env *request.Envelope) {
+func checkInfo(t *testing.T, name, out string, d rendered.Document, env *request.Envelope) {
 	t.Helper()
 	if !strings.Contains(out, fmt.Sprintf("Pages:           %d\n", d.Pages)) {
 		t.Errorf("%s: pdfinfo disagrees with %d pages:\n%s", name, d.Pages, out)

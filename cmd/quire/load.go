@@ -26,8 +26,8 @@ import (
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/service"
 	"github.com/quire-print/quire/pipeline/storage"
-	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
+	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
 
@@ -311,7 +311,7 @@ func pct(sorted []time.Duration, p int) time.Duration {
 	return sorted[min(max(i-1, 0), len(sorted)-1)].Round(time.Millisecond / 10)
 }
 
-func sizes(docs []envelopes.RenderedDocument, req []byte) string {
+func sizes(docs []rendered.Document, req []byte) string {
 	s := []string{fmt.Sprint(len(req))}
 	for _, d := range docs {
 		s = append(s, fmt.Sprint(len(d.PDF)))
@@ -324,7 +324,7 @@ func sizes(docs []envelopes.RenderedDocument, req []byte) string {
 // its record last, as the commit protocol does. It returns the objects
 // written, the PUT rate and the CPU per envelope of the watched processes,
 // and hands its store to later, to be emptied after the run.
-func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []envelopes.RenderedDocument, req []byte, n, conc int, watch cpuWatch, later func(storage.Store)) (int, float64, string, error) {
+func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []rendered.Document, req []byte, n, conc int, watch cpuWatch, later func(storage.Store)) (int, float64, string, error) {
 	cfg.Prefix = prefix
 	cfg.CreateBucket = true
 	st, err := s3store.New(ctx, cfg)
@@ -373,7 +373,7 @@ func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []enve
 // envelopeObjects returns what Commit writes for an envelope of these
 // documents and request, as the baseline writes it: the request, each PDF
 // and the ready entry, then a record of about a render record's size.
-func envelopeObjects(docs []envelopes.RenderedDocument, req []byte) (payloads [][]byte, record []byte) {
+func envelopeObjects(docs []rendered.Document, req []byte) (payloads [][]byte, record []byte) {
 	payloads = [][]byte{req}
 	for _, d := range docs {
 		payloads = append(payloads, d.PDF)

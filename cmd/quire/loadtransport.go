@@ -15,6 +15,7 @@ import (
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
+	"github.com/quire-print/quire/renderer/rendered"
 )
 
 // transportOnly is the load harness's third phase: the pipeline's
@@ -43,7 +44,7 @@ type transportOnly struct {
 
 // newTransportOnly describes the phase for envelopes of these documents
 // and request, under prefix, with cfg.Concurrency already worked out.
-func newTransportOnly(cfg service.Config, prefix string, docs []envelopes.RenderedDocument, req []byte) transportOnly {
+func newTransportOnly(cfg service.Config, prefix string, docs []rendered.Document, req []byte) transportOnly {
 	t := transportOnly{url: cfg.AMQPURL, prefix: prefix, concurrency: cfg.Concurrency,
 		prefetch: cfg.Prefetch, s3: cfg.S3}
 	t.s3.Prefix = prefix + "/"

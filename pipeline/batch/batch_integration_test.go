@@ -45,6 +45,7 @@ import (
 	"github.com/quire-print/quire/pipeline/supplier/adapters"
 	"github.com/quire-print/quire/pipeline/supplier/pull"
 	"github.com/quire-print/quire/renderer"
+	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
 
@@ -53,17 +54,12 @@ var testDelays = []time.Duration{200 * time.Millisecond, time.Second}
 // workerRenderer gives the worker the real renderer, as cmd/quire does.
 type workerRenderer struct{ r *renderer.Renderer }
 
-func (w workerRenderer) Render(env *request.Envelope) ([]envelopes.RenderedDocument, error) {
+func (w workerRenderer) Render(env *request.Envelope) ([]rendered.Document, error) {
 	out, err := w.r.RenderEnvelope(env)
 	if err != nil {
 		return nil, err
 	}
-	var docs []envelopes.RenderedDocument
-	for _, d := range out.Documents {
-		docs = append(docs, envelopes.RenderedDocument{Kind: d.Kind, Name: d.Name, TemplateID: d.TemplateID,
-			TemplateVersion: d.TemplateVersion, Pages: d.Pages, Sheets: d.Sheets, PDF: d.PDF})
-	}
-	return docs, nil
+	return out.Documents, nil
 }
 
 func sampleRequest(t *testing.T, name, id string) []byte {

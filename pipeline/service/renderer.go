@@ -3,8 +3,8 @@ package service
 import (
 	"fmt"
 
-	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/renderer"
+	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
 
@@ -27,17 +27,10 @@ func NewRenderer() (Renderer, error) {
 }
 
 // Render implements worker.Renderer.
-func (r Renderer) Render(env *request.Envelope) ([]envelopes.RenderedDocument, error) {
+func (r Renderer) Render(env *request.Envelope) ([]rendered.Document, error) {
 	out, err := r.RenderEnvelope(env)
 	if err != nil {
 		return nil, err
 	}
-	docs := make([]envelopes.RenderedDocument, len(out.Documents))
-	for i, d := range out.Documents {
-		docs[i] = envelopes.RenderedDocument{
-			Kind: d.Kind, Name: d.Name, TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion,
-			Pages: d.Pages, Sheets: d.Sheets, PDF: d.PDF,
-		}
-	}
-	return docs, nil
+	return out.Documents, nil
 }

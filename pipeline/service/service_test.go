@@ -17,16 +17,16 @@ import (
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/service"
-	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
+	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
 
 type fakeRenderer struct{}
 
-func (fakeRenderer) Render(env *request.Envelope) ([]envelopes.RenderedDocument, error) {
-	return []envelopes.RenderedDocument{{Kind: "letter", Name: "letter.pdf", TemplateID: "carriage-letter",
+func (fakeRenderer) Render(env *request.Envelope) ([]rendered.Document, error) {
+	return []rendered.Document{{Kind: "letter", Name: "letter.pdf", TemplateID: "carriage-letter",
 		TemplateVersion: 1, Pages: 1, Sheets: 1, PDF: []byte("%PDF-fake " + env.ContentHash())}}, nil
 }
 

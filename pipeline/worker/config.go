@@ -14,6 +14,7 @@ import (
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/metrics"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
 
@@ -27,7 +28,7 @@ import (
 // problems as it is decoded, so that its rejection lists layout problems
 // with them.
 type Renderer interface {
-	Render(env *request.Envelope) ([]envelopes.RenderedDocument, error)
+	Render(env *request.Envelope) ([]rendered.Document, error)
 }
 
 // Store is where the worker commits envelopes and cancellations:

@@ -40,6 +40,7 @@ import (
 	"github.com/quire-print/quire/pipeline/metrics"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
 
@@ -544,7 +545,7 @@ func safeDecode(body []byte, fit request.Fitter) (env *request.Envelope, err err
 	return request.Decoder{Fit: fit, FitOnlyWithProblems: true}.Decode(body)
 }
 
-func (w *Worker) safeRender(env *request.Envelope) (docs []envelopes.RenderedDocument, err error) {
+func (w *Worker) safeRender(env *request.Envelope) (docs []rendered.Document, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			docs, err = nil, &errPanic{value: r, stack: debug.Stack()}

@@ -32,6 +32,7 @@ import (
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
 	"github.com/quire-print/quire/pipeline/worker"
+	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 	"github.com/quire-print/quire/schemas"
 )
@@ -49,7 +50,7 @@ type fakeRenderer struct {
 	started chan string
 }
 
-func (r *fakeRenderer) Render(env *request.Envelope) ([]envelopes.RenderedDocument, error) {
+func (r *fakeRenderer) Render(env *request.Envelope) ([]rendered.Document, error) {
 	r.calls.Add(1)
 	if r.started != nil {
 		r.started <- env.EnvelopeID
@@ -66,10 +67,10 @@ func (r *fakeRenderer) Render(env *request.Envelope) ([]envelopes.RenderedDocume
 	case strings.HasPrefix(id, "broken-"):
 		return nil, fmt.Errorf("pdf: cannot draw %q", env.Recipient.Name) // quotes personal data, as a careless error might
 	}
-	docs := []envelopes.RenderedDocument{{Kind: "letter", Name: "letter.pdf", TemplateID: "carriage-letter",
+	docs := []rendered.Document{{Kind: "letter", Name: "letter.pdf", TemplateID: "carriage-letter",
 		TemplateVersion: 1, Pages: 2, Sheets: 1, PDF: []byte("%PDF-fake letter " + env.ContentHash())}}
 	for i := range env.Certificates {
-		docs = append(docs, envelopes.RenderedDocument{Kind: "certificate", Name: fmt.Sprintf("certificate-%d.pdf", i+1),
+		docs = append(docs, rendered.Document{Kind: "certificate", Name: fmt.Sprintf("certificate-%d.pdf", i+1),
 			TemplateID: "baby-loss-certificate", TemplateVersion: 1, Pages: 1, Sheets: 1,
 			PDF: []byte(fmt.Sprintf("%%PDF-fake certificate %d %s", i+1, env.ContentHash()))})
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
 
@@ -67,7 +68,7 @@ func Commit(t testing.TB, s storage.Store, id string, renderedAt time.Time) enve
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := []envelopes.RenderedDocument{
+	docs := []rendered.Document{
 		{Kind: "letter", Name: "letter.pdf", TemplateID: "carriage-letter", TemplateVersion: 1, Pages: 2, Sheets: 1,
 			PDF: []byte("%PDF-1.7 letter for " + id + "\n")},
 		{Kind: "certificate", Name: "certificate-1.pdf", TemplateID: "baby-loss-certificate", TemplateVersion: 1, Pages: 1, Sheets: 1,

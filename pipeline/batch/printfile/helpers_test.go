@@ -111,13 +111,8 @@ func commit(t testing.TB, ctx context.Context, r *renderer.Renderer, st storage.
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := envelopes.Rendered{EnvelopeID: env.EnvelopeID, RequestHash: env.ContentHash(), Request: normalised, RenderedAt: created}
-	for _, d := range rendered.Documents {
-		in.Documents = append(in.Documents, envelopes.RenderedDocument{
-			Kind: d.Kind, Name: d.Name, TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion,
-			Pages: d.Pages, Sheets: d.Sheets, PDF: d.PDF,
-		})
-	}
+	in := envelopes.Rendered{EnvelopeID: env.EnvelopeID, RequestHash: env.ContentHash(), Request: normalised,
+		Documents: rendered.Documents, RenderedAt: created}
 	if _, _, err := es.Commit(ctx, in); err != nil {
 		t.Fatal(err)
 	}

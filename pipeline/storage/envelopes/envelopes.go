@@ -35,6 +35,7 @@ import (
 
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/internal/checksum"
+	"github.com/quire-print/quire/renderer/rendered"
 )
 
 // SchemaVersion is the version of the record and marker formats written
@@ -106,7 +107,7 @@ type File struct {
 
 // Document is one rendered document in a render record.
 type Document struct {
-	// Kind is "letter" or "certificate" (renderer.KindLetter, …).
+	// Kind is "letter" or "certificate" (rendered.KindLetter, …).
 	Kind string `json:"kind"`
 	// Name is the document's file name within the envelope, e.g.
 	// "certificate-1.pdf".
@@ -154,8 +155,8 @@ type Rendered struct {
 	RequestHash string
 	// Request is the normalised request as JSON.
 	Request []byte
-	// Documents in envelope order.
-	Documents []RenderedDocument
+	// Documents in envelope order, as the renderer made them.
+	Documents []rendered.Document
 	// RenderedAt is when rendering finished, by the caller's clock.
 	RenderedAt time.Time
 	// SkipLookup says the caller looked for the envelope's record just
@@ -166,18 +167,6 @@ type Rendered struct {
 	// an envelope whose files retention has deleted from writing them
 	// again.
 	SkipLookup bool
-}
-
-// RenderedDocument is one document of a Rendered envelope; it mirrors
-// renderer.Document.
-type RenderedDocument struct {
-	Kind            string
-	Name            string
-	TemplateID      string
-	TemplateVersion int
-	Pages           int
-	Sheets          int
-	PDF             []byte
 }
 
 // Cancellation is what an envelope's cancel.json holds. It carries no

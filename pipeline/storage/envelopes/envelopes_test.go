@@ -16,6 +16,7 @@ import (
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
+	"github.com/quire-print/quire/renderer/rendered"
 )
 
 // The tests run on any storage.Store; envelopes_integration_test.go runs
@@ -70,16 +71,16 @@ func hash(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// rendered builds an envelope for id; variant changes the PDFs, as a
+// renderedEnv builds an envelope for id; variant changes the PDFs, as a
 // different template version would, and parent changes the request.
-func rendered(id, parent string, variant int, at time.Time) envelopes.Rendered {
+func renderedEnv(id, parent string, variant int, at time.Time) envelopes.Rendered {
 	req := requestJSON(id, parent)
 	return envelopes.Rendered{
 		EnvelopeID:  id,
 		RequestHash: hash(req),
 		Request:     req,
 		RenderedAt:  at,
-		Documents: []envelopes.RenderedDocument{
+		Documents: []rendered.Document{
 			{Kind: "letter", Name: "letter.pdf", TemplateID: "carriage-letter", TemplateVersion: 1 + variant, Pages: 2, Sheets: 1,
 				PDF: fmt.Appendf(nil, "%%PDF letter to %s v%d", parent, variant)},
 			{Kind: "certificate", Name: "certificate-1.pdf", TemplateID: "baby-loss-certificate", TemplateVersion: 3, Pages: 1, Sheets: 1,
@@ -145,7 +146,7 @@ func recordsEqual(a, b envelopes.Record) bool {
 func testCommit(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	es := envelopes.New(s)
-	r := rendered("E-1", "Alex Smith", 0, t0)
+	r := renderedEnv("E-1", "Alex Smith", 0, t0)
 	rec, created, err := es.Commit(ctx, r)
 	if err != nil || !created {
 		t.Fatalf("Commit = %v, %v; want created", created, err)
@@ -196,13 +197,13 @@ func testCommit(t *testing.T, s storage.Store) {
 func testRedelivery(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	es := envelopes.New(s)
-	first, created, err := es.Commit(ctx, rendered("E-2", "Alex Smith", 0, t0))
+	first, created, err := es.Commit(ctx, renderedEnv("E-2", "Alex Smith", 0, t0))
 	if err != nil || !created {
 		t.Fatalf("first Commit = %v, %v", created, err)
 	}
 	before := keys(t, s, "")
 	// Rendered again later, by a newer template: still the first record.
-	again, created, err := es.Commit(ctx, rendered("E-2", "Alex Smith", 1, t0.Add(time.Hour)))
+	again, created, err := es.Commit(ctx, renderedEnv("E-2", "Alex Smith", 1, t0.Add(time.Hour)))
 	if err != nil || created {
 		t.Fatalf("second Commit = %v, %v; want not created", created, err)
 	}
@@ -234,7 +235,7 @@ func testSkipLookup(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	rc := &readCounter{Store: s}
 	es := envelopes.New(rc)
-	fresh := rendered("E-9", "Alex Smith", 0, t0)
+	fresh := renderedEnv("E-9", "Alex Smith", 0, t0)
 	fresh.SkipLookup = true
 	first, created, err := es.Commit(ctx, fresh)
 	if err != nil || !created {
@@ -244,7 +245,7 @@ func testSkipLookup(t *testing.T, s storage.Store) {
 		t.Errorf("a commit skipping the look-up read storage %d times, want 0", n)
 	}
 	before := keys(t, s, "")
-	late := rendered("E-9", "Alex Smith", 1, t0.Add(time.Minute))
+	late := renderedEnv("E-9", "Alex Smith", 1, t0.Add(time.Minute))
 	late.SkipLookup = true
 	again, created, err := es.Commit(ctx, late)
 	if err != nil || created || !recordsEqual(again, first) {
@@ -253,7 +254,7 @@ func testSkipLookup(t *testing.T, s storage.Store) {
 	if after := keys(t, s, ""); !slices.Equal(after, before) {
 		t.Errorf("the losing commit left %q, want %q", after, before)
 	}
-	other := rendered("E-9", "Sam Jones", 0, t0)
+	other := renderedEnv("E-9", "Sam Jones", 0, t0)
 	other.SkipLookup = true
 	if _, _, err := es.Commit(ctx, other); !errors.Is(err, envelopes.ErrConflict) {
 		t.Errorf("Commit of another request = %v, want ErrConflict", err)
@@ -264,11 +265,11 @@ func testSkipLookup(t *testing.T, s storage.Store) {
 func testConflict(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	es := envelopes.New(s)
-	first, _, err := es.Commit(ctx, rendered("E-3", "Alex Smith", 0, t0))
+	first, _, err := es.Commit(ctx, renderedEnv("E-3", "Alex Smith", 0, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, created, err := es.Commit(ctx, rendered("E-3", "Sam Jones", 0, t0))
+	_, created, err := es.Commit(ctx, renderedEnv("E-3", "Sam Jones", 0, t0))
 	if !errors.Is(err, envelopes.ErrConflict) || created {
 		t.Fatalf("Commit of other content under the same id = %v, %v; want ErrConflict", created, err)
 	}
@@ -295,7 +296,7 @@ func testCompetingWorkers(t *testing.T, s storage.Store) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			r := rendered("E-4", "Alex Smith", i, t0.Add(time.Duration(i)*time.Second))
+			r := renderedEnv("E-4", "Alex Smith", i, t0.Add(time.Duration(i)*time.Second))
 			rec, created, err := es.Commit(t.Context(), r)
 			results[i] = result{rec, created, err}
 		})
@@ -339,7 +340,7 @@ func testCompetingConflicts(t *testing.T, s storage.Store) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			rec, c, err := es.Commit(t.Context(), rendered("E-5", parents[i%2], 0, t0))
+			rec, c, err := es.Commit(t.Context(), renderedEnv("E-5", parents[i%2], 0, t0))
 			recs[i], errs[i] = rec, err
 			if c {
 				created.Add(1)
@@ -356,7 +357,7 @@ func testCompetingConflicts(t *testing.T, s storage.Store) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		same := rendered("E-5", parents[i%2], 0, t0).RequestHash == stored.RequestHash
+		same := renderedEnv("E-5", parents[i%2], 0, t0).RequestHash == stored.RequestHash
 		switch {
 		case same && errs[i] != nil:
 			t.Errorf("worker %d with the committed request: %v", i, errs[i])
@@ -397,13 +398,13 @@ func testRetryAfterFailure(t *testing.T, s storage.Store) {
 	f := &faultyStore{Store: s}
 	f.failCreate.Store(1)
 	es := envelopes.New(f)
-	if _, _, err := es.Commit(t.Context(), rendered("E-6", "Alex Smith", 0, t0)); !errors.Is(err, errInjected) {
+	if _, _, err := es.Commit(t.Context(), renderedEnv("E-6", "Alex Smith", 0, t0)); !errors.Is(err, errInjected) {
 		t.Fatalf("Commit = %v, want the injected failure", err)
 	}
 	if _, err := es.Record(t.Context(), "E-6"); !errors.Is(err, envelopes.ErrNotFound) {
 		t.Fatalf("Record after a failed commit = %v, want ErrNotFound", err)
 	}
-	rec, created, err := es.Commit(t.Context(), rendered("E-6", "Alex Smith", 0, t0.Add(time.Minute)))
+	rec, created, err := es.Commit(t.Context(), renderedEnv("E-6", "Alex Smith", 0, t0.Add(time.Minute)))
 	if err != nil || !created {
 		t.Fatalf("retry = %v, %v; want created", created, err)
 	}
@@ -416,7 +417,7 @@ func testRetryAfterFailure(t *testing.T, s storage.Store) {
 func testLostAnswer(t *testing.T, s storage.Store) {
 	f := &faultyStore{Store: s}
 	f.lostAnswer.Store(true)
-	r := rendered("E-7", "Alex Smith", 0, t0)
+	r := renderedEnv("E-7", "Alex Smith", 0, t0)
 	rec, created, err := envelopes.New(f).Commit(t.Context(), r)
 	if err != nil || created {
 		t.Fatalf("Commit = %v, %v; want a duplicate", created, err)
@@ -430,7 +431,7 @@ func testLostAnswer(t *testing.T, s storage.Store) {
 func testVerify(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	es := envelopes.New(s)
-	rec, _, err := es.Commit(ctx, rendered("E-8", "Alex Smith", 0, t0))
+	rec, _, err := es.Commit(ctx, renderedEnv("E-8", "Alex Smith", 0, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +517,7 @@ func testInvalid(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	es := envelopes.New(s)
 	for _, id := range []string{"", ".", "..", "a/b", "a b", strings.Repeat("x", 65)} {
-		r := rendered(id, "Alex Smith", 0, t0)
+		r := renderedEnv(id, "Alex Smith", 0, t0)
 		if _, _, err := es.Commit(ctx, r); !errors.Is(err, envelopes.ErrInvalid) {
 			t.Errorf("Commit(id %q) = %v, want ErrInvalid", id, err)
 		}
@@ -541,7 +542,7 @@ func testInvalid(t *testing.T, s storage.Store) {
 		"version 0":      func(r *envelopes.Rendered) { r.Documents[0].TemplateVersion = 0 },
 		"upper-case sum": func(r *envelopes.Rendered) { r.RequestHash = strings.ToUpper(r.RequestHash) },
 	} {
-		r := rendered("E-11", "Alex Smith", 0, t0)
+		r := renderedEnv("E-11", "Alex Smith", 0, t0)
 		change(&r)
 		if _, _, err := es.Commit(ctx, r); !errors.Is(err, envelopes.ErrInvalid) {
 			t.Errorf("%s: Commit = %v, want ErrInvalid", name, err)

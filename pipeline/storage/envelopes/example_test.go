@@ -28,7 +28,7 @@ func Example() {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 2, 17, 4, 5, 0, time.UTC) // the worker's clock
 
-	r := rendered("E-42", "Alex Smith", 0, now)
+	r := renderedEnv("E-42", "Alex Smith", 0, now)
 	for attempt := 1; attempt <= 2; attempt++ { // the second is a redelivery
 		if _, err := es.Cancellation(ctx, r.EnvelopeID); err == nil {
 			fmt.Println("cancelled: ack without rendering")

@@ -117,13 +117,7 @@ func commit(ctx context.Context, r *renderer.Renderer, es *envelopes.Store, env 
 		return err
 	}
 	in := envelopes.Rendered{EnvelopeID: env.EnvelopeID, RequestHash: env.ContentHash(), Request: normalised,
-		RenderedAt: time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)}
-	for _, d := range out.Documents {
-		in.Documents = append(in.Documents, envelopes.RenderedDocument{
-			Kind: d.Kind, Name: d.Name, TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion,
-			Pages: d.Pages, Sheets: d.Sheets, PDF: d.PDF,
-		})
-	}
+		Documents: out.Documents, RenderedAt: time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)}
 	_, _, err = es.Commit(ctx, in)
 	return err
 }
