@@ -48,6 +48,10 @@ func runAll(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Cancel", testCancel},
 		{"CancelRace", testCancelRace},
 		{"ForgetCancellationReason", testForgetCancellationReason},
+		{"Lookup", testLookup},
+		{"CancelFirst", testCancelFirst},
+		{"CancelRacesCommit", testCancelRacesCommit},
+		{"RequestsPerEnvelope", testRequestsPerEnvelope},
 		{"Invalid", testInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
