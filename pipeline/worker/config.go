@@ -31,13 +31,13 @@ type Renderer interface {
 	Render(env *request.Envelope) ([]rendered.Document, error)
 }
 
-// Store is where the worker commits envelopes and cancellations:
-// *envelopes.Store, whose commit protocol makes every write idempotent.
+// Store is where the worker looks up and commits envelopes and
+// cancellations: *envelopes.Store, whose commit protocol makes every write
+// idempotent.
 type Store interface {
+	Lookup(ctx context.Context, id string) (envelopes.Found, error)
 	Commit(ctx context.Context, r envelopes.Rendered) (envelopes.Record, bool, error)
-	Record(ctx context.Context, id string) (envelopes.Record, error)
 	Cancel(ctx context.Context, c envelopes.Cancellation) (envelopes.Cancellation, bool, error)
-	Cancellation(ctx context.Context, id string) (envelopes.Cancellation, error)
 }
 
 var _ Store = (*envelopes.Store)(nil)

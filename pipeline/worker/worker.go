@@ -30,7 +30,6 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
-	"sync"
 
 	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/pipeline"
@@ -38,7 +37,6 @@ import (
 	"github.com/quire-print/quire/pipeline/cancel"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/metrics"
-	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
@@ -106,6 +104,9 @@ type Worker struct {
 	m       *metrics.Metrics
 	log     *slog.Logger
 	gate    *gate
+	// inFlight holds back a second delivery of an envelope this process
+	// is rendering until the first is stored.
+	inFlight inFlight
 }
 
 // New checks cfg and returns a Worker.
@@ -157,146 +158,64 @@ func (w *Worker) StorageOpen() bool { return w.gate.isOpen() }
 func (w *Worker) Handle(ctx context.Context, d pipeline.Delivery, stop <-chan struct{}) {
 	w.m.InFlight.Inc()
 	defer w.m.InFlight.Dec()
+	var o outcome
 	switch d.Kind() {
 	case pipeline.KindRender:
 		w.m.Consumed.WithLabelValues("render").Inc()
-		w.handleRender(ctx, d, stop)
+		o = w.handleRender(ctx, d, stop)
 	case pipeline.KindCancel:
 		w.m.Consumed.WithLabelValues("cancel").Inc()
-		w.handleCancel(ctx, d, stop)
+		o = w.handleCancel(ctx, d, stop)
 	default:
 		// The kind is not echoed: a stranger's string has no place in a
 		// reason that operators and upstream read.
 		w.m.Consumed.WithLabelValues("unknown").Inc()
-		w.reject(ctx, d, "", pipeline.Reason{Code: CodeUnknownKind,
-			Detail: "kind is neither " + pipeline.KindRender + " nor " + pipeline.KindCancel}, false)
+		o = deadLetter("", pipeline.Reason{Code: CodeUnknownKind,
+			Detail: "kind is neither " + pipeline.KindRender + " nor " + pipeline.KindCancel})
 	}
+	w.settle(ctx, d, o)
 }
 
-func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-chan struct{}) {
-	env, err := safeDecode(d.Body(), w.fit)
-	if err != nil {
-		var fe request.Errors
-		switch {
-		case errors.As(err, &fe) && env == nil:
-			w.reject(ctx, d, "", pipeline.Reason{Code: CodeMalformed, Detail: "not a JSON object", Fields: fe}, true)
-		case errors.As(err, &fe):
-			w.reject(ctx, d, env.EnvelopeID, pipeline.Reason{Code: CodeInvalidRequest, Detail: problems(len(fe)), Fields: fe}, true)
-		default:
-			w.log.Error("worker: decoding a request panicked", "message_id", safeID(d.MessageID()), "panic", panicText(err))
-			w.reject(ctx, d, "", pipeline.Reason{Code: CodeInternal, Detail: "reading the request failed inside Quire"}, true)
-		}
-		return
+// handleRender takes an envelope request through its steps: decode, check
+// the dates of issue, wait for storage, look up what is stored, render,
+// commit. Each step either lets the next go on or returns the message's
+// outcome.
+func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-chan struct{}) outcome {
+	env, o := w.decode(d)
+	if o.final() {
+		return o
 	}
-	id := env.EnvelopeID
-	if err := envelopes.ValidID(id); err != nil {
-		// request's rule lets "." and ".." through; they cannot be keys.
-		w.reject(ctx, d, "", pipeline.Reason{Code: CodeInvalidRequest, Detail: problems(1),
-			Fields: []request.FieldError{{Field: "envelopeId", Problem: "cannot be \".\" or \"..\""}}}, true)
-		return
+	if o := w.checkIssueDates(env); o.final() {
+		return o
 	}
-	// Checked here, when the request arrives, and never when a stored
-	// request is rendered again: the rule depends on the clock.
-	if fe := request.CheckIssueDates(env, w.clock.Now(), w.cfg.Zone); len(fe) > 0 {
-		w.reject(ctx, d, id, pipeline.Reason{Code: CodeInvalidRequest, Detail: problems(len(fe)), Fields: fe}, true)
-		return
-	}
+	id, hash := env.EnvelopeID, env.ContentHash()
 	if !w.gate.wait(stop) {
-		w.retry(ctx, d, id, ReasonStorageUnavailable)
-		return
+		return retry(id, ReasonStorageUnavailable, nil)
 	}
 	wctx, cancelWork := context.WithTimeout(ctx, w.cfg.Timeout)
 	defer cancelWork()
-
-	// Both lookups at once: each is a round trip to storage, and most
-	// envelopes have neither.
-	hash := env.ContentHash()
-	var (
-		c                 envelopes.Cancellation
-		rec               envelopes.Record
-		cancelErr, recErr error
-		lookups           sync.WaitGroup
-	)
-	lookups.Go(func() { c, cancelErr = w.store.Cancellation(wctx, id) })
-	lookups.Go(func() { rec, recErr = w.store.Record(wctx, id) })
-	lookups.Wait()
-	if cancelErr == nil && w.cancels != nil && !errors.Is(recErr, storage.ErrNotFound) {
-		// Cancelled and stored, so perhaps in a sealed batch with its
-		// cancellation refused: then it will be printed, and the request
-		// sent again is answered as the stored envelope it is, never as
-		// cancelled.
-		if recErr != nil {
-			w.storageFailed(ctx, d, id, recErr)
-			return
-		}
-		refusal, ok := w.checkCancel(ctx, wctx, d, c)
-		if !ok {
-			return
-		}
-		if refusal != nil {
-			w.settleCommitted(ctx, d, rec, hash)
-			return
-		}
+	leave, err := w.inFlight.enter(wctx, id)
+	if err != nil {
+		return retry(id, ReasonStorageUnavailable, nil)
 	}
-	switch {
-	case cancelErr == nil:
-		// A cancel that arrived first wins: the envelope is never rendered.
-		w.m.Cancelled.WithLabelValues("skipped").Inc()
-		w.log.Info("worker: envelope cancelled before rendering; not rendered", "envelope_id", id, "code", c.Code)
-		w.announceAndAck(ctx, d, id, events.Cancelled(c))
-		return
-	case !errors.Is(cancelErr, storage.ErrNotFound):
-		w.storageFailed(ctx, d, id, cancelErr)
-		return
-	case recErr == nil:
-		w.settleCommitted(ctx, d, rec, hash)
-		return
-	case !errors.Is(recErr, storage.ErrNotFound):
-		w.storageFailed(ctx, d, id, recErr)
-		return
+	defer leave()
+	if o := w.lookUp(wctx, id, hash); o.final() {
+		return o
 	}
 
 	// The accepted event's confirm is awaited alongside rendering and
 	// storing, not before them: it is a round trip that holds up nothing
-	// but the rendered event, which is published only after it. If it is
-	// not confirmed the message is retried; the retry finds the record.
+	// but the outcome, which settle applies only once it is confirmed.
 	accepted := make(chan error, 1)
-	go func() { accepted <- w.publish(ctx, events.Accepted(id, w.clock.Now())) }()
-	awaitAccepted := func() bool {
-		if err := <-accepted; err != nil {
-			w.eventFailed(ctx, d, id, err)
-			return false
-		}
-		return true
+	go func() {
+		e := events.Accepted(id, w.clock.Now())
+		accepted <- w.publish(ctx, func(ctx context.Context) error { return w.events.Publish(ctx, e) })
+	}()
+	docs, normalised, o := w.renderEnvelope(env)
+	if o.final() {
+		return o.after(accepted)
 	}
-
 	start := w.clock.Now()
-	docs, err := w.safeRender(env)
-	metrics.Since(w.m.RenderDuration, start, w.clock.Now())
-	if err != nil {
-		if !awaitAccepted() {
-			return
-		}
-		var fe request.Errors
-		if errors.As(err, &fe) {
-			w.reject(ctx, d, id, pipeline.Reason{Code: CodeUnprintable, Detail: problems(len(fe)), Fields: fe}, true)
-			return
-		}
-		// Renderer errors and panics can quote what they were drawing:
-		// log only what kind of failure it was.
-		w.log.Error("worker: rendering failed", "envelope_id", id, "err", panicText(err))
-		w.reject(ctx, d, id, pipeline.Reason{Code: CodeRenderFailed, Detail: "rendering failed inside Quire"}, true)
-		return
-	}
-	normalised, err := json.Marshal(env)
-	if err != nil {
-		if awaitAccepted() {
-			w.reject(ctx, d, id, pipeline.Reason{Code: CodeInternal, Detail: "encoding the request failed inside Quire"}, true)
-		}
-		return
-	}
-
-	start = w.clock.Now()
 	rec, created, err := w.store.Commit(wctx, envelopes.Rendered{
 		EnvelopeID:  id,
 		RequestHash: hash,
@@ -306,62 +225,158 @@ func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-c
 		SkipLookup:  true, // looked up above
 	})
 	metrics.Since(w.m.StoreDuration, start, w.clock.Now())
-	if !awaitAccepted() {
-		return // committed or not, the retry settles it
+	return w.committed(wctx, id, hash, rec, created, err).after(accepted)
+}
+
+// decode reads a render message's request. A request that can never be
+// rendered is rejected at once, never retried.
+func (w *Worker) decode(d pipeline.Delivery) (*request.Envelope, outcome) {
+	env, err := safeDecode(d.Body(), w.fit)
+	var fe request.Errors
+	switch {
+	case err == nil:
+	case errors.As(err, &fe) && env == nil:
+		return nil, reject("", pipeline.Reason{Code: CodeMalformed, Detail: "not a JSON object", Fields: fe})
+	case errors.As(err, &fe):
+		return nil, reject(env.EnvelopeID, pipeline.Reason{Code: CodeInvalidRequest, Detail: problems(len(fe)), Fields: fe})
+	default:
+		w.log.Error("worker: decoding a request panicked", "message_id", safeID(d.MessageID()), "panic", panicText(err))
+		return nil, reject("", pipeline.Reason{Code: CodeInternal, Detail: "reading the request failed inside Quire"})
+	}
+	if err := envelopes.ValidID(env.EnvelopeID); err != nil {
+		// request's rule lets "." and ".." through; they cannot be keys.
+		return nil, reject("", pipeline.Reason{Code: CodeInvalidRequest, Detail: problems(1),
+			Fields: []request.FieldError{{Field: "envelopeId", Problem: "cannot be \".\" or \"..\""}}})
+	}
+	return env, outcome{}
+}
+
+// checkIssueDates refuses a request whose dateOfIssue is later than
+// tomorrow in the configured zone. Checked here, when the request arrives,
+// and never when a stored request is rendered again: the rule depends on
+// the clock.
+func (w *Worker) checkIssueDates(env *request.Envelope) outcome {
+	if fe := request.CheckIssueDates(env, w.clock.Now(), w.cfg.Zone); len(fe) > 0 {
+		return reject(env.EnvelopeID, pipeline.Reason{Code: CodeInvalidRequest, Detail: problems(len(fe)), Fields: fe})
+	}
+	return outcome{}
+}
+
+// lookUp answers a request for an envelope that storage already knows:
+// cancelled, or committed (a redelivery). For one it does not know, it
+// returns the zero outcome: render it.
+func (w *Worker) lookUp(ctx context.Context, id, hash string) outcome {
+	found, err := w.store.Lookup(ctx, id)
+	if err != nil {
+		return storageFailed(id, err)
+	}
+	c, rec := found.Cancellation, found.Record
+	if c != nil && rec != nil && w.cancels != nil {
+		// Cancelled and stored, so perhaps in a sealed batch with its
+		// cancellation refused: then it will be printed, and the request
+		// sent again is answered as the stored envelope it is, never as
+		// cancelled.
+		refusal, o := w.checkCancel(ctx, *c)
+		if o.final() {
+			return o
+		}
+		if refusal != nil {
+			return w.redelivered(*rec, hash)
+		}
 	}
 	switch {
+	case c != nil:
+		// A cancel that arrived first wins: the envelope is never stored.
+		w.m.Cancelled.WithLabelValues("skipped").Inc()
+		w.log.Info("worker: envelope cancelled before it was stored; not stored", "envelope_id", id, "code", c.Code)
+		return ack(id, events.Cancelled(*c))
+	case rec != nil:
+		return w.redelivered(*rec, hash)
+	}
+	return outcome{}
+}
+
+// redelivered answers a delivery of an envelope already committed: the
+// same request is a redelivery, announced again and acked; a different
+// one is a conflict.
+func (w *Worker) redelivered(rec envelopes.Record, hash string) outcome {
+	if rec.RequestHash != hash {
+		return reject(rec.EnvelopeID, conflictReason())
+	}
+	w.m.Duplicates.Inc()
+	w.log.Info("worker: envelope already stored; announcing it again", "envelope_id", rec.EnvelopeID)
+	return ack(rec.EnvelopeID, events.Rendered(rec))
+}
+
+// renderEnvelope renders env's documents and its normalised request, the
+// two things a commit stores.
+func (w *Worker) renderEnvelope(env *request.Envelope) ([]rendered.Document, []byte, outcome) {
+	id := env.EnvelopeID
+	start := w.clock.Now()
+	docs, err := w.safeRender(env)
+	metrics.Since(w.m.RenderDuration, start, w.clock.Now())
+	var fe request.Errors
+	switch {
+	case errors.As(err, &fe):
+		return nil, nil, reject(id, pipeline.Reason{Code: CodeUnprintable, Detail: problems(len(fe)), Fields: fe})
+	case err != nil:
+		// Renderer errors and panics can quote what they were drawing:
+		// log only what kind of failure it was.
+		w.log.Error("worker: rendering failed", "envelope_id", id, "err", panicText(err))
+		return nil, nil, reject(id, pipeline.Reason{Code: CodeRenderFailed, Detail: "rendering failed inside Quire"})
+	}
+	normalised, err := json.Marshal(env)
+	if err != nil {
+		return nil, nil, reject(id, pipeline.Reason{Code: CodeInternal, Detail: "encoding the request failed inside Quire"})
+	}
+	return docs, normalised, outcome{}
+}
+
+// committed answers what Commit returned.
+func (w *Worker) committed(ctx context.Context, id, hash string, rec envelopes.Record, created bool, err error) outcome {
+	switch {
+	case errors.Is(err, envelopes.ErrCancelled):
+		// A cancellation took the record's key while this rendered:
+		// answer as the look-up now does.
+		if o := w.lookUp(ctx, id, hash); o.final() {
+			return o
+		}
+		return storageFailed(id, err)
 	case errors.Is(err, envelopes.ErrConflict):
-		w.reject(ctx, d, id, conflictReason(), true)
-		return
+		return reject(id, conflictReason())
 	case errors.Is(err, envelopes.ErrInvalid):
 		w.log.Error("worker: the store refused a rendered envelope", "envelope_id", id, "err", err)
-		w.reject(ctx, d, id, pipeline.Reason{Code: CodeInternal, Detail: "the store refused the rendered envelope"}, true)
-		return
+		return reject(id, pipeline.Reason{Code: CodeInternal, Detail: "the store refused the rendered envelope"})
 	case err != nil:
-		w.storageFailed(ctx, d, id, err)
-		return
-	}
-	if created {
+		return storageFailed(id, err)
+	case created:
 		w.m.Rendered.Inc()
 		w.log.Info("worker: envelope rendered and stored", "envelope_id", id, "documents", len(rec.Documents))
-	} else {
+	default:
 		// Another worker, or this message's earlier delivery, got there
 		// first with the same request.
 		w.m.Duplicates.Inc()
 		w.log.Info("worker: envelope already stored by an earlier delivery", "envelope_id", id)
 	}
-	w.announceAndAck(ctx, d, id, events.Rendered(rec))
-}
-
-// settleCommitted answers a delivery of an envelope already committed:
-// the same request is a redelivery, announced again and acked; a
-// different one is a conflict.
-func (w *Worker) settleCommitted(ctx context.Context, d pipeline.Delivery, rec envelopes.Record, hash string) {
-	if rec.RequestHash != hash {
-		w.reject(ctx, d, rec.EnvelopeID, conflictReason(), true)
-		return
-	}
-	w.m.Duplicates.Inc()
-	w.log.Info("worker: envelope already stored; announcing it again", "envelope_id", rec.EnvelopeID)
-	w.announceAndAck(ctx, d, rec.EnvelopeID, events.Rendered(rec))
+	return ack(id, events.Rendered(rec))
 }
 
 func conflictReason() pipeline.Reason {
 	return pipeline.Reason{Code: CodeConflict, Detail: "envelope id already stored with a different request"}
 }
 
-func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-chan struct{}) {
+// handleCancel takes a cancel message through its steps: decode, wait for
+// storage, store the marker, ask the batch records whether it came in time.
+func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-chan struct{}) outcome {
 	c, err := cancel.Decode(d.Body())
 	if err != nil {
 		var fe request.Errors
 		errors.As(err, &fe)
-		w.reject(ctx, d, "", pipeline.Reason{Code: CodeInvalidCancel, Detail: problems(len(fe)), Fields: fe}, false)
-		return
+		return deadLetter("", pipeline.Reason{Code: CodeInvalidCancel, Detail: problems(len(fe)), Fields: fe})
 	}
 	id := c.EnvelopeID
 	if !w.gate.wait(stop) {
-		w.retry(ctx, d, id, ReasonStorageUnavailable)
-		return
+		return retry(id, ReasonStorageUnavailable, nil)
 	}
 	wctx, cancelWork := context.WithTimeout(ctx, w.cfg.Timeout)
 	defer cancelWork()
@@ -370,11 +385,9 @@ func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-c
 	})
 	switch {
 	case errors.Is(err, envelopes.ErrInvalid):
-		w.reject(ctx, d, "", pipeline.Reason{Code: CodeInvalidCancel, Detail: "the store refused the cancellation"}, false)
-		return
+		return deadLetter("", pipeline.Reason{Code: CodeInvalidCancel, Detail: "the store refused the cancellation"})
 	case err != nil:
-		w.storageFailed(ctx, d, id, err)
-		return
+		return storageFailed(id, err)
 	}
 	if created {
 		w.m.Cancelled.WithLabelValues("marker").Inc()
@@ -384,16 +397,15 @@ func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-c
 		// batcher creates the claim first and reads the marker second. So
 		// at least one of the two sees the other, and the seal says which
 		// (docs/batching.md).
-		refusal, ok := w.checkCancel(ctx, wctx, d, stored)
-		if !ok {
-			return
+		refusal, o := w.checkCancel(wctx, stored)
+		if o.final() {
+			return o
 		}
 		if refusal != nil {
 			w.m.Cancelled.WithLabelValues("refused").Inc()
 			w.log.Info("worker: cancellation refused: the envelope is in a sealed batch and will be printed",
 				"envelope_id", id, "batch_id", refusal.BatchID, "code", stored.Code)
-			w.ackAfter(ctx, d, id, w.publishPrint(ctx, *refusal))
-			return
+			return ackRefusal(id, *refusal)
 		}
 	}
 	if created {
@@ -401,113 +413,25 @@ func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-c
 	} else {
 		w.log.Info("worker: envelope was already cancelled; announcing the first cancellation again", "envelope_id", id, "code", stored.Code)
 	}
-	w.announceAndAck(ctx, d, id, events.Cancelled(stored))
+	return ack(id, events.Cancelled(stored))
 }
 
 // checkCancel asks the batch records whether the stored cancellation c
 // still stops its envelope from being printed. It returns the event
-// refusing c if the envelope is in a sealed batch, or nil if c stands;
-// ok is false when it has sent d round the retry path instead, because
-// the batch is being sealed or storage failed. The stored time, not now,
-// is passed on, so that every delivery publishes the same refusal.
-func (w *Worker) checkCancel(ctx, wctx context.Context, d pipeline.Delivery, c envelopes.Cancellation) (refusal *events.PrintEvent, ok bool) {
-	refusal, err := w.cancels.CheckCancel(wctx, c.EnvelopeID, c.At)
+// refusing c if the envelope is in a sealed batch, or nil if c stands; or
+// the message's outcome instead, a retry, when the batch is being sealed
+// or storage failed. The stored time, not now, is passed on, so that every
+// delivery publishes the same refusal.
+func (w *Worker) checkCancel(ctx context.Context, c envelopes.Cancellation) (*events.PrintEvent, outcome) {
+	refusal, err := w.cancels.CheckCancel(ctx, c.EnvelopeID, c.At)
 	switch {
 	case errors.Is(err, ledger.ErrSealing):
 		// Not a storage failure: the gate stays open.
-		w.retry(ctx, d, c.EnvelopeID, ReasonBatchSealing)
-		return nil, false
+		return nil, retry(c.EnvelopeID, ReasonBatchSealing, nil)
 	case err != nil:
-		w.storageFailed(ctx, d, c.EnvelopeID, err)
-		return nil, false
+		return nil, storageFailed(c.EnvelopeID, err)
 	}
-	return refusal, true
-}
-
-// settleCtx is the context for publishing events and settling: it outlives
-// the work's timeout and the worker's stop, bounded by SettleTimeout.
-func (w *Worker) settleCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), w.cfg.SettleTimeout)
-}
-
-func (w *Worker) publish(ctx context.Context, e events.Event) error {
-	sctx, cancel := w.settleCtx(ctx)
-	defer cancel()
-	return w.events.Publish(sctx, e)
-}
-
-func (w *Worker) publishPrint(ctx context.Context, e events.PrintEvent) error {
-	sctx, cancel := w.settleCtx(ctx)
-	defer cancel()
-	return w.events.Publish(sctx, e)
-}
-
-// announceAndAck publishes the outcome event and, once it is confirmed,
-// acks.
-func (w *Worker) announceAndAck(ctx context.Context, d pipeline.Delivery, id string, e events.Event) {
-	w.ackAfter(ctx, d, id, w.publish(ctx, e))
-}
-
-// ackAfter settles d once its outcome event was published: published is
-// the publish's error. An unconfirmed event sends the message round the
-// retry path: the next delivery finds the stored outcome and announces it
-// again.
-func (w *Worker) ackAfter(ctx context.Context, d pipeline.Delivery, id string, published error) {
-	if published != nil {
-		w.eventFailed(ctx, d, id, published)
-		return
-	}
-	sctx, cancel := w.settleCtx(ctx)
-	defer cancel()
-	if err := d.Ack(sctx); err != nil {
-		// The outcome is stored; the redelivery will find it.
-		w.log.Warn("worker: ack failed; the message will be redelivered and found done", "envelope_id", id, "err", err)
-	}
-}
-
-// reject dead-letters d with r, after publishing a rejected event when
-// event is set (for envelope requests; not for cancels or unknown kinds).
-func (w *Worker) reject(ctx context.Context, d pipeline.Delivery, id string, r pipeline.Reason, event bool) {
-	if event {
-		if err := w.publish(ctx, events.Rejected(id, d.MessageID(), r, w.clock.Now())); err != nil {
-			w.eventFailed(ctx, d, safeID(id), err)
-			return
-		}
-	}
-	sctx, cancel := w.settleCtx(ctx)
-	defer cancel()
-	if err := d.Reject(sctx, r); err != nil {
-		w.log.Warn("worker: dead-lettering failed; the message will come back", "envelope_id", safeID(id),
-			"message_id", safeID(d.MessageID()), "code", r.Code, "err", err)
-		return
-	}
-	w.m.Rejected.WithLabelValues(r.Code).Inc()
-	w.log.Info("worker: message dead-lettered", "envelope_id", safeID(id), "message_id", safeID(d.MessageID()),
-		"code", r.Code, "problems", len(r.Fields))
-}
-
-// retry sends d round the retry path for a transient reason.
-func (w *Worker) retry(ctx context.Context, d pipeline.Delivery, id, reason string) {
-	w.m.Failed.WithLabelValues(reason).Inc()
-	sctx, cancel := w.settleCtx(ctx)
-	defer cancel()
-	if err := d.Retry(sctx, reason); err != nil {
-		// Unsettled, it goes back to the queue when its channel closes.
-		w.log.Warn("worker: retry failed; the message will be redelivered", "envelope_id", id, "reason", reason, "err", err)
-		return
-	}
-	w.log.Info("worker: message sent round the retry path", "envelope_id", id, "reason", reason, "attempt", d.Attempt())
-}
-
-func (w *Worker) storageFailed(ctx context.Context, d pipeline.Delivery, id string, err error) {
-	w.log.Warn("worker: storage failed", "envelope_id", id, "err", err)
-	w.gate.trip()
-	w.retry(ctx, d, id, ReasonStorageUnavailable)
-}
-
-func (w *Worker) eventFailed(ctx context.Context, d pipeline.Delivery, id string, err error) {
-	w.log.Warn("worker: status event not confirmed", "envelope_id", id, "err", err)
-	w.retry(ctx, d, id, ReasonEventsUnavailable)
+	return refusal, outcome{}
 }
 
 // errPanic carries a recovered panic.
