@@ -1,56 +1,35 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
-	"strings"
-	"sync"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
+	"github.com/quire-print/quire/cmd/quire/internal/loadtest"
 	"github.com/quire-print/quire/internal/envflag"
-	"github.com/quire-print/quire/internal/variety"
-	"github.com/quire-print/quire/pipeline"
-	"github.com/quire-print/quire/pipeline/broker"
-	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/service"
-	"github.com/quire-print/quire/pipeline/storage"
-	"github.com/quire-print/quire/pipeline/storage/s3store"
-	"github.com/quire-print/quire/renderer/rendered"
-	"github.com/quire-print/quire/request"
 )
 
-// runLoad implements "quire load": publishes N envelopes through RabbitMQ
-// to a quire serve (by default one started in this process, under a fresh
-// prefix), waits for each one's rendered event, and reports envelopes/s end
-// to end, p50/p99 latency (publish to rendered event), and the raw S3 PUT
-// rate for the same objects measured in the same run.
+// runLoad implements "quire load": its flags, then loadtest.Run.
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := envflag.New("load", stderr)
 	fs := e.FlagSet()
-	cfg := serviceFlags(e)
-	n := fs.Int("n", 1000, "envelopes to publish (at most 100000)")
-	rate := fs.Float64("rate", 0, "publish at this many envelopes per `second`; 0: as fast as possible")
-	rawN := fs.Int("raw-n", 300, "envelopes' worth of objects to PUT straight to S3 for the baseline")
-	sample := fs.String("sample", filepath.Join("testdata", "requests", "valid", "twins.json"), "request `file` to publish (its envelope id is replaced)")
-	startServe := fs.Bool("start-serve", true, "start a quire serve in this process under a fresh prefix; false: load a running one at --amqp-prefix")
+	svc := serviceFlags(e)
+	c := loadtest.Config{Watch: loadtest.Processes{}}
+	fs.IntVar(&c.N, "n", 1000, "envelopes to publish (at most 100000)")
+	fs.Float64Var(&c.Rate, "rate", 0, "publish at this many envelopes per `second`; 0: as fast as possible")
+	fs.IntVar(&c.RawN, "raw-n", 300, "envelopes' worth of objects to PUT straight to S3 for the baseline")
+	fs.StringVar(&c.Sample, "sample", filepath.Join("testdata", "requests", "valid", "twins.json"), "request `file` to publish (its envelope id is replaced)")
+	fs.BoolVar(&c.StartServe, "start-serve", true, "start a quire serve in this process under a fresh prefix; false: load a running one at --amqp-prefix")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this `duration`")
-	same := fs.Bool("same", false, "publish the sample itself every time (by default each envelope names different people)")
-	keep := fs.Bool("keep", false, "keep the run's envelopes in S3 (by default they are deleted after the run)")
-	transport := fs.Bool("transport", true, "also run the pipeline's RabbitMQ and S3 traffic without Quire's work, for the most any pipeline could reach on this machine")
-	watch := cpuWatch{}
-	fs.Var(watch, "cpu-of", "also report the CPU per envelope of the process `name=pid` (e.g. minio=1234; repeatable; Linux)")
+	fs.BoolVar(&c.Same, "same", false, "publish the sample itself every time (by default each envelope names different people)")
+	fs.BoolVar(&c.Keep, "keep", false, "keep the run's envelopes in S3 (by default they are deleted after the run)")
+	fs.BoolVar(&c.Transport, "transport", true, "also run the pipeline's RabbitMQ and S3 traffic without Quire's work, for the most any pipeline could reach on this machine")
+	fs.Var(c.Watch, "cpu-of", "also report the CPU per envelope of the process `name=pid` (e.g. minio=1234; repeatable; Linux)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the in-process serve included) to `file`")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: quire load --amqp-url URL --s3-endpoint HOST:PORT --s3-bucket B [flags]
@@ -68,18 +47,18 @@ Flags:
 	if code, ok := parseFlags(e, args); !ok {
 		return code
 	}
-	switch {
-	case cfg.AMQPURL == "" || cfg.S3.Endpoint == "":
-		fmt.Fprintln(stderr, "quire load: --amqp-url and --s3-endpoint are required: the harness measures RabbitMQ and S3")
-		return 2
-	case *n < 1 || *n > 100000 || *rawN < 1 || *rawN > 100000:
-		fmt.Fprintln(stderr, "quire load: --n and --raw-n must be between 1 and 100000")
-		return 2
-	case *rate < 0:
-		fmt.Fprintln(stderr, "quire load: --rate cannot be negative")
+	c.Service = *svc
+	r, err := service.NewRenderer()
+	if err != nil {
+		fmt.Fprintf(stderr, "quire load: %v\n", err)
+		return 1
+	}
+	c.Renderer = r
+	if err := c.Validate(); err != nil {
+		fmt.Fprintf(stderr, "quire load: %v\n", err)
 		return 2
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := c.Service.Validate(); err != nil {
 		fmt.Fprintf(stderr, "quire load: invalid configuration:\n%v\n", indent(err))
 		return 2
 	}
@@ -98,434 +77,9 @@ Flags:
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := load(ctx, stdout, stderr, *cfg, *n, *rawN, *rate, *sample, *same, *startServe, *keep, *transport, watch); err != nil {
+	if err := loadtest.Run(ctx, c, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "quire load: %v\n", err)
 		return 1
 	}
 	return 0
-}
-
-func load(ctx context.Context, stdout, stderr io.Writer, cfg service.Config, n, rawN int, rate float64, sampleFile string, same, startServe, keep, transport bool, watch cpuWatch) error {
-	run := strings.ToLower(rand.Text()[:8])
-	// Worked out once: the serve, the transport-only phase and the raw
-	// phase all run this many envelopes at a time.
-	cfg.Concurrency = cmp.Or(cfg.Concurrency, service.DefaultConcurrency)
-	conc := cfg.Concurrency
-	// Each phase's objects are deleted after the last phase, not after
-	// their own: on some file systems an S3 server's writes slow down for
-	// a while after deletes, and that must not land on the next phase.
-	var leftovers []storage.Store
-	later := func(st storage.Store) { leftovers = append(leftovers, st) }
-	defer func() {
-		for _, st := range leftovers {
-			deleteAll(context.WithoutCancel(ctx), st, 4*conc)
-		}
-	}()
-	if startServe {
-		cfg.Prefix = "quire-load-" + run
-		cfg.S3.Prefix = "quire-load-" + run + "/"
-	}
-	sample, err := os.ReadFile(sampleFile)
-	if err != nil {
-		return err
-	}
-	// Each envelope names a different family at a different address, as
-	// real traffic does, unless --same: what Quire reuses between
-	// documents must not be measured on one request repeated.
-	body := func(id string, i int) ([]byte, error) {
-		if same {
-			i = 0
-		}
-		b, err := variety.Request(sample, id, i)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", sampleFile, err)
-		}
-		return b, nil
-	}
-	probe, err := body("probe", 0)
-	if err != nil {
-		return err
-	}
-
-	b, err := broker.New(broker.Config{URL: cfg.AMQPURL, Prefix: cfg.Prefix, ConnectionName: "quire load"})
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	if _, err := b.Depths(ctx); err != nil { // declares the topology
-		return err
-	}
-	defer deleteLoadTopology(cfg.AMQPURL, b.Topology(), cfg.Prefix+".load-events-"+run, startServe)
-	rendered, stopEvents, err := watchRendered(ctx, cfg.AMQPURL, b.Topology().Events, cfg.Prefix+".load-events-"+run, n)
-	if err != nil {
-		return err
-	}
-	defer stopEvents()
-
-	if startServe {
-		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		cfg.Listen = "127.0.0.1:0"
-		cfg.S3.CreateBucket = true
-		r, err := service.NewRenderer()
-		if err != nil {
-			return err
-		}
-		svc, err := service.New(cfg, r)
-		if err != nil {
-			return err
-		}
-		sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan error, 1)
-		go func() { done <- svc.Run(sctx) }()
-		defer func() { stop(); <-done }()
-	}
-
-	fmt.Fprintf(stdout, "quire load: %d envelopes (%s) through RabbitMQ prefix %s, concurrency %d, rate %s\n",
-		n, filepath.Base(sampleFile), cfg.Prefix, conc, rateText(rate))
-	// The requests are made before the clock starts: making them is the
-	// harness's work, not the pipeline's, and it runs in this process.
-	ids := make([]string, n)
-	bodies := make([][]byte, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("load-%s-%06d", run, i)
-		if bodies[i], err = body(ids[i], i); err != nil {
-			return err
-		}
-	}
-	cpuBegin := watch.sample()
-	lat, elapsed, err := drive(ctx, b, rendered, ids, bodies, rate)
-	if err != nil {
-		return err
-	}
-	cpuEnd := watch.sample()
-	pipelineRate := float64(n) / elapsed.Seconds()
-	if rc := b.Stats().Reconnects; rc > 0 {
-		fmt.Fprintf(stdout, "note: the broker connection was lost and re-established %d time(s) during the run\n", rc)
-	}
-	fmt.Fprintf(stdout, "end to end:  %d envelopes in %.2fs = %.1f envelopes/s; latency p50 %v, p99 %v, max %v\n",
-		n, elapsed.Seconds(), pipelineRate, pct(lat, 50), pct(lat, 99), lat[len(lat)-1])
-	if s := cpuBegin.perEnvelope(cpuEnd, n); s != "" {
-		fmt.Fprintf(stdout, "             CPU per envelope: %s\n", s)
-	}
-
-	// The same objects, with the messaging and without Quire's work; then
-	// the baseline: the objects alone, PUT straight to S3 by as many
-	// envelopes at once as the service handles, as Commit writes them.
-	var env request.Envelope
-	if err := json.Unmarshal(probe, &env); err != nil {
-		return err
-	}
-	r, err := service.NewRenderer()
-	if err != nil {
-		return err
-	}
-	docs, err := r.Render(&env)
-	if err != nil {
-		return err
-	}
-	var transportRate float64
-	if transport {
-		t := newTransportOnly(cfg, "quire-load-"+run+"-transport", docs, probe)
-		var cpu string
-		if transportRate, cpu, err = t.run(ctx, ids, bodies, rate, watch, later); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "transport only: %d envelopes at %.1f envelopes/s: the same RabbitMQ and S3 traffic, nothing decoded, looked up or rendered\n", n, transportRate)
-		if cpu != "" {
-			fmt.Fprintf(stdout, "             CPU per envelope: %s\n", cpu)
-		}
-	}
-	objs, puts, cpu, err := rawPuts(ctx, cfg.S3, "quire-load-"+run+"-raw/", docs, probe, rawN, conc, watch, later)
-	if err != nil {
-		return err
-	}
-	rawRate := puts * float64(rawN) / float64(objs)
-	fmt.Fprintf(stdout, "raw S3 PUT:  %d objects (sizes %s) at %.0f PUT/s = %.1f envelopes/s\n", objs, sizes(docs, probe), puts, rawRate)
-	if cpu != "" {
-		fmt.Fprintf(stdout, "             CPU per envelope: %s\n", cpu)
-	}
-	fmt.Fprintf(stdout, "pipeline / raw PUT: %.0f%%\n", 100*pipelineRate/rawRate)
-	if transport {
-		fmt.Fprintf(stdout, "transport only / raw PUT: %.0f%% (the most any pipeline could reach here)\n", 100*transportRate/rawRate)
-	}
-	if startServe && !keep {
-		// The run's envelopes are under its own prefix.
-		if st, err := s3store.New(ctx, cfg.S3); err == nil {
-			later(st)
-		}
-	}
-	return nil
-}
-
-// drive publishes the requests through b, paced at rate envelopes/s (0:
-// as fast as it can), and waits for each one's rendered event. It returns
-// each envelope's latency, sorted, and the time from the first publish to
-// the last event. The context's cause is returned if it ends first.
-func drive(ctx context.Context, b *broker.Broker, rendered <-chan renderedEvent, ids []string, bodies [][]byte, rate float64) ([]time.Duration, time.Duration, error) {
-	published := make(map[string]time.Time, len(ids))
-	begin := time.Now()
-	for i := range ids {
-		if rate > 0 {
-			next := begin.Add(time.Duration(float64(i) / rate * float64(time.Second)))
-			if d := time.Until(next); d > 0 {
-				select {
-				case <-time.After(d):
-				case <-ctx.Done():
-					return nil, 0, context.Cause(ctx)
-				}
-			}
-		}
-		published[ids[i]] = time.Now()
-		if err := b.PublishMessage(ctx, broker.Message{Kind: pipeline.KindRender, MessageID: ids[i], Body: bodies[i]}); err != nil {
-			return nil, 0, err
-		}
-	}
-	var lat []time.Duration
-	var last time.Time
-	for len(lat) < len(ids) {
-		select {
-		case ev := <-rendered:
-			at, ok := published[ev.id]
-			delete(published, ev.id) // a repeated event counts once
-			if ok {
-				lat = append(lat, ev.at.Sub(at))
-				last = ev.at
-			}
-		case <-ctx.Done():
-			return nil, 0, fmt.Errorf("only %d of %d envelopes rendered: %w", len(lat), len(ids), context.Cause(ctx))
-		}
-	}
-	slices.Sort(lat)
-	return lat, last.Sub(begin), nil
-}
-
-func rateText(r float64) string {
-	if r == 0 {
-		return "unpaced"
-	}
-	return fmt.Sprintf("%.0f/s", r)
-}
-
-func pct(sorted []time.Duration, p int) time.Duration {
-	i := (len(sorted)*p + 99) / 100
-	return sorted[min(max(i-1, 0), len(sorted)-1)].Round(time.Millisecond / 10)
-}
-
-func sizes(docs []rendered.Document, req []byte) string {
-	s := []string{fmt.Sprint(len(req))}
-	for _, d := range docs {
-		s = append(s, fmt.Sprint(len(d.PDF)))
-	}
-	return strings.Join(s, ", ") + " bytes, plus two small index objects"
-}
-
-// rawPuts writes n envelopes' worth of the same objects straight to S3,
-// conc envelopes at a time, each envelope's objects in parallel and then
-// its record last, as the commit protocol does. It returns the objects
-// written, the PUT rate and the CPU per envelope of the watched processes,
-// and hands its store to later, to be emptied after the run.
-func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []rendered.Document, req []byte, n, conc int, watch cpuWatch, later func(storage.Store)) (int, float64, string, error) {
-	cfg.Prefix = prefix
-	cfg.CreateBucket = true
-	st, err := s3store.New(ctx, cfg)
-	if err != nil {
-		return 0, 0, "", err
-	}
-	later(st)
-	payloads, record := envelopeObjects(docs, req)
-	work := make(chan int)
-	errs := make(chan error, conc)
-	var wg sync.WaitGroup
-	cpuBegin := watch.sample()
-	begin := time.Now()
-	for range conc {
-		wg.Go(func() {
-			for i := range work {
-				if err := putEnvelope(ctx, st, fmt.Sprintf("e%06d/", i), payloads, record); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	for i := range n {
-		select {
-		case work <- i:
-		case err := <-errs:
-			close(work)
-			wg.Wait()
-			return 0, 0, "", err
-		}
-	}
-	close(work)
-	wg.Wait()
-	elapsed := time.Since(begin)
-	cpu := cpuBegin.perEnvelope(watch.sample(), n)
-	select {
-	case err := <-errs:
-		return 0, 0, "", err
-	default:
-	}
-	objs := n * (len(payloads) + 1)
-	return objs, float64(objs) / elapsed.Seconds(), cpu, nil
-}
-
-// envelopeObjects returns what Commit writes for an envelope of these
-// documents and request, as the baseline writes it: the request, each PDF
-// and the ready entry, then a record of about a render record's size.
-func envelopeObjects(docs []rendered.Document, req []byte) (payloads [][]byte, record []byte) {
-	payloads = [][]byte{req}
-	for _, d := range docs {
-		payloads = append(payloads, d.PDF)
-	}
-	payloads = append(payloads, []byte(`{"schemaVersion":1,"envelopeId":"x"}`))
-	return payloads, make([]byte, 900)
-}
-
-// putEnvelope writes payloads under prefix in parallel, then creates the
-// record, as the commit protocol does.
-func putEnvelope(ctx context.Context, st storage.Store, prefix string, payloads [][]byte, record []byte) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(payloads))
-	for j, p := range payloads {
-		wg.Go(func() { _, errs[j] = st.Put(ctx, fmt.Sprintf("%sf%d", prefix, j), p) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	_, err := st.Create(ctx, prefix+"record.json", record)
-	return err
-}
-
-// deleteAll deletes every object in st, conc at a time, so that a run
-// leaves nothing behind for the next to share the S3 server's time with
-// (MinIO's background scanner walks every object).
-func deleteAll(ctx context.Context, st storage.Store, conc int) {
-	keys := make(chan string)
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Go(func() {
-			for k := range keys {
-				_ = st.Delete(ctx, k)
-			}
-		})
-	}
-	for info, err := range st.List(ctx, "") {
-		if err != nil {
-			break
-		}
-		keys <- info.Key
-	}
-	close(keys)
-	wg.Wait()
-}
-
-type renderedEvent struct {
-	id string
-	at time.Time
-}
-
-// watchRendered binds a durable queue of the run's own to the events
-// exchange and sends each rendered event's envelope id with its arrival
-// time. It reconnects after a broker restart: the queue keeps the events
-// published meanwhile. The channel holds n events: nothing reads it until
-// every envelope is published, and an event must be timed when it arrives,
-// not when there is room for it.
-func watchRendered(ctx context.Context, url, exchange, queue string, n int) (<-chan renderedEvent, func(), error) {
-	open := func() (*amqp.Connection, <-chan amqp.Delivery, error) {
-		conn, err := amqp.Dial(url)
-		if err != nil {
-			return nil, nil, err
-		}
-		ch, err := conn.Channel()
-		if err == nil {
-			// Durable, so that events published while the broker restarts
-			// are kept; classic, as an upstream consumer's queue may well
-			// be. Every event type is bound, as upstream binds them: an
-			// unbound type would go to the events' alternate exchange and
-			// be counted against Quire.
-			_, err = ch.QueueDeclare(queue, true, false, false, false, amqp.Table{"x-queue-type": "classic"})
-		}
-		if err == nil {
-			err = ch.QueueBind(queue, "#", exchange, false, nil)
-		}
-		var deliveries <-chan amqp.Delivery
-		if err == nil {
-			deliveries, err = ch.Consume(queue, "", true, false, false, false, nil)
-		}
-		if err != nil {
-			conn.Close()
-			return nil, nil, err
-		}
-		return conn, deliveries, nil
-	}
-	conn, deliveries, err := open()
-	if err != nil {
-		return nil, nil, err
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	out := make(chan renderedEvent, n)
-	go func() {
-		for {
-			for d := range deliveries {
-				at := time.Now()
-				if d.RoutingKey != events.TypeRendered {
-					continue
-				}
-				var e events.Event
-				if json.Unmarshal(d.Body, &e) == nil {
-					select {
-					case out <- renderedEvent{e.EnvelopeID, at}:
-					case <-wctx.Done():
-						conn.Close()
-						return
-					}
-				}
-			}
-			conn.Close()
-			for { // the broker went away: reconnect, once a second
-				select {
-				case <-wctx.Done():
-					return
-				case <-time.After(time.Second):
-				}
-				if conn, deliveries, err = open(); err == nil {
-					break
-				}
-			}
-		}
-	}()
-	return out, cancel, nil
-}
-
-// deleteLoadTopology removes the run's events queue and, when the run
-// had its own prefix, its queues and exchanges.
-func deleteLoadTopology(url string, topo broker.Topology, eventsQueue string, all bool) {
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	do := func(f func(ch *amqp.Channel) error) {
-		if ch, err := conn.Channel(); err == nil {
-			_ = f(ch)
-			_ = ch.Close()
-		}
-	}
-	queues := []string{eventsQueue}
-	var exchanges []string
-	if all {
-		queues = append(queues, topo.Render, topo.Cancel, topo.Dead, topo.EventsUnrouted)
-		exchanges = []string{topo.Requests, topo.RequestsUnrouted, topo.Dead, topo.Events, topo.EventsUnrouted}
-		for _, s := range topo.Retry {
-			queues, exchanges = append(queues, s.Name), append(exchanges, s.Name)
-		}
-	}
-	for _, q := range queues {
-		do(func(ch *amqp.Channel) error { _, err := ch.QueueDelete(q, false, false, false); return err })
-	}
-	for _, e := range exchanges {
-		do(func(ch *amqp.Channel) error { return ch.ExchangeDelete(e, false, false) })
-	}
 }

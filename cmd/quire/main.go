@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/quire-print/quire/cmd/quire/internal/loadtest"
 	"github.com/quire-print/quire/internal/buildinfo"
 	"github.com/quire-print/quire/internal/envflag"
 )
@@ -61,7 +62,7 @@ func commands() []command {
 		{"deadletters", "dead letters for support: list, show (personal data redacted), replay to the intake, discard", runDeadLetters,
 			func(w io.Writer) *envflag.Set { s, _ := deadLettersFlags(w); return s }},
 		{"load", "load harness: envelopes/s and latency through RabbitMQ and S3", runLoad, nil},
-		{"previewload", "load harness: the preview endpoints under many clients", runPreviewLoad, nil},
+		{"previewload", "load harness: the preview endpoints under many clients", loadtest.RunPreview, nil},
 		{"version", "show the version, VCS revision and Go version (also --version)", runVersion, nil},
 		{"help", "show this help, or a command's (quire help <command>)", nil, nil},
 	}

@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 func TestPreviewLoadReportsAShortRun(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"previewload", "-clients", "4", "-n", "60", "-miss", "0.5", "-hot", "3", "-width", "300", "-rate", "2000", "-renders", "1"}, &stdout, &stderr)
+	code := RunPreview(t.Context(), []string{"-clients", "4", "-n", "60", "-miss", "0.5", "-hot", "3", "-width", "300", "-rate", "2000", "-renders", "1"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr.String(), stdout.String())
 	}
@@ -39,7 +39,7 @@ func TestPreviewLoadStaysOnLoopback(t *testing.T) {
 		{"-rate", "-1"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := run(append([]string{"previewload"}, args...), &stdout, &stderr); code != 2 {
+		if code := RunPreview(t.Context(), args, &stdout, &stderr); code != 2 {
 			t.Errorf("%s: exit %d, want 2 (usage)", strings.Join(args, " "), code)
 		}
 	}

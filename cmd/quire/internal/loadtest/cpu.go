@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"fmt"
@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-// cpuWatch names processes whose CPU time the load harness reports per
+// Processes names processes whose CPU time the load harness reports per
 // envelope, beside its own: on a shared machine the rate is bounded by
 // the CPU Quire, S3 and RabbitMQ use between them, so the split says
-// where an envelope's cost goes.
-type cpuWatch map[string]int // name → pid
+// where an envelope's cost goes. It is a flag.Value of name=pid.
+type Processes map[string]int // name → pid
 
 // String implements flag.Value.
-func (w cpuWatch) String() string {
+func (w Processes) String() string {
 	var s []string
 	for name, pid := range w {
 		s = append(s, fmt.Sprintf("%s=%d", name, pid))
@@ -26,7 +26,7 @@ func (w cpuWatch) String() string {
 }
 
 // Set implements flag.Value: name=pid.
-func (w cpuWatch) Set(v string) error {
+func (w Processes) Set(v string) error {
 	name, p, ok := strings.Cut(v, "=")
 	pid, err := strconv.Atoi(p)
 	if !ok || name == "" || err != nil || pid < 1 {
@@ -43,7 +43,7 @@ func (w cpuWatch) Set(v string) error {
 // one.
 type cpuSample map[string]time.Duration
 
-func (w cpuWatch) sample() cpuSample {
+func (w Processes) sample() cpuSample {
 	s := cpuSample{}
 	if d, err := procCPU(os.Getpid()); err == nil {
 		s["quire"] = d

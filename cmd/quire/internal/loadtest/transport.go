@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"context"
@@ -64,7 +64,7 @@ func newTransportOnly(cfg service.Config, prefix string, docs []rendered.Documen
 // returns the rate end to end and the CPU per envelope of the watched
 // processes. It deletes its queues and exchanges and hands its store to
 // later, to be emptied after the run.
-func (t transportOnly) run(ctx context.Context, ids []string, bodies [][]byte, rate float64, watch cpuWatch, later func(storage.Store)) (float64, string, error) {
+func (t transportOnly) run(ctx context.Context, ids []string, bodies [][]byte, rate float64, watch Processes, later func(storage.Store)) (float64, string, error) {
 	st, err := s3store.New(ctx, t.s3)
 	if err != nil {
 		return 0, "", err

@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"context"
@@ -30,10 +30,11 @@ const (
 	maxPreviewDuration = 5 * time.Minute
 )
 
-// runPreviewLoad implements "quire previewload": concurrent clients ask a
-// preview server on loopback for certificate previews, a mix of cached and
-// new ones, and it reports previews/s and latency percentiles.
-func runPreviewLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// RunPreview is "quire previewload" with its arguments: concurrent clients
+// ask a preview server on loopback for certificate previews, a mix of
+// cached and new ones, and it reports previews/s and latency percentiles.
+// It returns the exit code: 0, 1 for a failed run, 2 for a usage error.
+func RunPreview(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("previewload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	clients := fs.Int("clients", 32, "concurrent `clients`, each sending one request at a time")
