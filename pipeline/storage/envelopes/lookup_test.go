@@ -1,13 +1,14 @@
 package envelopes_test
 
 import (
-	"context"
 	"errors"
+	"maps"
 	"sync"
 	"testing"
 
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/storagetest"
 )
 
 func testLookup(t *testing.T, s storage.Store) {
@@ -128,58 +129,12 @@ func testCancelRacesCommit(t *testing.T, s storage.Store) {
 	}
 }
 
-// countingStore counts the requests made of the store under it.
-type countingStore struct {
-	storage.Store
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *countingStore) count(op string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n[op]++
-}
-
-func (c *countingStore) take() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.n
-	c.n = map[string]int{}
-	return n
-}
-
-func (c *countingStore) Put(ctx context.Context, k string, d []byte) (storage.Info, error) {
-	c.count("put")
-	return c.Store.Put(ctx, k, d)
-}
-
-func (c *countingStore) Create(ctx context.Context, k string, d []byte) (storage.Info, error) {
-	c.count("create")
-	return c.Store.Create(ctx, k, d)
-}
-
-func (c *countingStore) Get(ctx context.Context, k string) ([]byte, error) {
-	c.count("get")
-	return c.Store.Get(ctx, k)
-}
-
-func (c *countingStore) Stat(ctx context.Context, k string) (storage.Info, error) {
-	c.count("stat")
-	return c.Store.Stat(ctx, k)
-}
-
-func (c *countingStore) Delete(ctx context.Context, k string) error {
-	c.count("delete")
-	return c.Store.Delete(ctx, k)
-}
-
 // testRequestsPerEnvelope counts what a worker's path costs the store: a
 // look-up, then a commit of an envelope of two documents; and a
 // redelivery of it.
 func testRequestsPerEnvelope(t *testing.T, s storage.Store) {
 	ctx := t.Context()
-	cs := &countingStore{Store: s, n: map[string]int{}}
+	cs := storagetest.NewCounting(s)
 	es := envelopes.New(cs)
 	r := renderedEnv("L-4", "Alex Smith", 0, t0)
 	if found, err := es.Lookup(ctx, r.EnvelopeID); err != nil || found.Record != nil {
@@ -190,26 +145,14 @@ func testRequestsPerEnvelope(t *testing.T, s storage.Store) {
 		t.Fatal(created, err)
 	}
 	// One read, the request and two PDFs, the ready entry, the record.
-	if got, want := cs.take(), map[string]int{"get": 1, "put": 4, "create": 1}; !equalCounts(got, want) {
+	if got, want := cs.Take(), map[string]int{"get": 1, "put": 4, "create": 1}; !maps.Equal(got, want) {
 		t.Errorf("a new envelope cost %v, want %v", got, want)
 	}
 	if found, err := es.Lookup(ctx, r.EnvelopeID); err != nil || found.Record == nil {
 		t.Fatal(found, err)
 	}
 	// The record, and the cancellation marker beside it: nothing written.
-	if got, want := cs.take(), map[string]int{"get": 2}; !equalCounts(got, want) {
+	if got, want := cs.Take(), map[string]int{"get": 2}; !maps.Equal(got, want) {
 		t.Errorf("a redelivery cost %v, want %v", got, want)
 	}
-}
-
-func equalCounts(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
