@@ -204,7 +204,7 @@ func Run(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		if transportRate, cpu, err = t.run(ctx, ids, bodies, c.Rate, c.Watch, later); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "transport only: %d envelopes at %.1f envelopes/s: the same RabbitMQ and S3 traffic, nothing decoded, looked up or rendered\n", c.N, transportRate)
+		fmt.Fprintf(stdout, "transport only: %d envelopes at %.1f envelopes/s: the same RabbitMQ and S3 traffic, nothing decoded or rendered\n", c.N, transportRate)
 		if cpu != "" {
 			fmt.Fprintf(stdout, "             CPU per envelope: %s\n", cpu)
 		}

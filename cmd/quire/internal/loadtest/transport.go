@@ -18,12 +18,13 @@ import (
 	"github.com/quire-print/quire/renderer/rendered"
 )
 
-// transportOnly is the load harness's third phase: the pipeline's
+// transportOnly is the load harness's second phase: the pipeline's
 // RabbitMQ and S3 traffic with none of Quire's own work. Quire's broker
 // code, under a topology of the phase's own, consumes the same requests;
-// each is answered as the worker answers it (the accepted event published
-// alongside the PUTs of the same objects Commit writes, then the rendered
-// event, each confirmed, then the ack), but nothing is decoded, looked up,
+// each is answered with the S3 requests and events the worker makes for a
+// new envelope (the look-up, then the accepted event published alongside
+// the PUTs of the same objects Commit writes, then the record, then the
+// rendered event, each confirmed, then the ack), but nothing is decoded,
 // rendered or hashed.
 //
 // Its rate is what this machine allows any pipeline that does the
@@ -88,14 +89,13 @@ func (t transportOnly) run(ctx context.Context, ids []string, bodies [][]byte, r
 	defer stopEvents()
 
 	ev := events.NewPublisher(b.Events())
+	envs := envelopes.New(st)
 	pctx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
 	handle := func(ctx context.Context, d pipeline.Delivery) {
 		id := d.MessageID()
-		accepted := make(chan error, 1)
-		go func() { accepted <- ev.Publish(ctx, events.Accepted(id, time.Now())) }()
-		err := putEnvelope(ctx, st, id+"/", t.payloads, t.record)
-		err = errors.Join(err, <-accepted)
+		accepted := func(ctx context.Context) error { return ev.Publish(ctx, events.Accepted(id, time.Now())) }
+		err := t.store(ctx, envs, st, id, accepted)
 		if err == nil {
 			rec := t.rendered
 			rec.EnvelopeID, rec.RenderedAt = id, time.Now()
@@ -120,4 +120,22 @@ func (t transportOnly) run(ctx context.Context, ids []string, bodies [][]byte, r
 		return 0, "", err
 	}
 	return float64(len(ids)) / elapsed.Seconds(), cpuBegin.perEnvelope(watch.sample(), len(ids)), nil
+}
+
+// store makes the S3 requests the worker makes for a new envelope id, in
+// its order: the look-up, then the objects Commit writes, in parallel, and
+// the record last. publishAccepted runs alongside the writes, as the
+// accepted event does in the worker.
+func (t transportOnly) store(ctx context.Context, envs *envelopes.Store, st storage.Store, id string, publishAccepted func(context.Context) error) error {
+	found, err := envs.Lookup(ctx, id)
+	if err != nil {
+		return err
+	}
+	if found.Record != nil || found.Cancellation != nil {
+		return fmt.Errorf("envelope %s is already stored", id)
+	}
+	accepted := make(chan error, 1)
+	go func() { accepted <- publishAccepted(ctx) }()
+	err = putEnvelope(ctx, st, envelopes.EnvelopesPrefix+id+"/", t.payloads, t.record)
+	return errors.Join(err, <-accepted)
 }

@@ -1,0 +1,123 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/quire-print/quire/internal/variety"
+	"github.com/quire-print/quire/pipeline"
+	"github.com/quire-print/quire/pipeline/service"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/fsstore"
+	"github.com/quire-print/quire/pipeline/storage/storagetest"
+	"github.com/quire-print/quire/pipeline/worker"
+	"github.com/quire-print/quire/renderer"
+	"github.com/quire-print/quire/renderer/rendered"
+	"github.com/quire-print/quire/request"
+)
+
+// TestTransportOnlyMakesTheWorkersRequests: the transport-only phase is a
+// ceiling for the pipeline only if it asks S3 for what the worker asks for
+// a new envelope. Both are counted on the same kind of store.
+func TestTransportOnlyMakesTheWorkersRequests(t *testing.T) {
+	r, err := renderer.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "testdata", "requests", "valid", "two-parents-all-boxes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := variety.Request(sample, "load-1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The worker, handling the request.
+	ws := newCountingStore(t)
+	w, err := worker.New(worker.Config{Source: idleSource{}, Store: envelopes.New(ws), Ping: ws.Ping,
+		Renderer: rendererOf{r}, Events: noEvents{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &delivery{body: body}
+	w.Handle(t.Context(), d, nil)
+	if !d.acked {
+		t.Fatal("the worker did not ack the envelope")
+	}
+	workerRequests := ws.Take()
+
+	// The transport-only phase, for the same envelope's objects.
+	env, err := request.Decode(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.RenderEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newCountingStore(t)
+	tr := newTransportOnly(service.Config{Concurrency: 1}, "transport", out.Documents, body)
+	if err := tr.store(t.Context(), envelopes.New(ts), ts, "load-1", func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	transportRequests := ts.Take()
+
+	if !maps.Equal(workerRequests, transportRequests) {
+		t.Errorf("S3 requests for one new envelope: worker %v, transport only %v", workerRequests, transportRequests)
+	}
+	// A letter and one certificate: one read, the request, two PDFs and
+	// the ready entry, then the record.
+	if want := map[string]int{"get": 1, "put": 4, "create": 1}; !maps.Equal(workerRequests, want) {
+		t.Errorf("the worker made %v, want %v", workerRequests, want)
+	}
+}
+
+func newCountingStore(t *testing.T) *storagetest.Counting {
+	fs, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return storagetest.NewCounting(fs)
+}
+
+type rendererOf struct{ r *renderer.Renderer }
+
+func (a rendererOf) Render(env *request.Envelope) ([]rendered.Document, error) {
+	out, err := a.r.RenderEnvelope(env)
+	if err != nil {
+		return nil, err
+	}
+	return out.Documents, nil
+}
+
+type delivery struct {
+	body  []byte
+	acked bool
+}
+
+func (d *delivery) Kind() string                        { return pipeline.KindRender }
+func (d *delivery) Body() []byte                        { return d.body }
+func (d *delivery) MessageID() string                   { return "" }
+func (d *delivery) Attempt() int                        { return 1 }
+func (d *delivery) Ack(context.Context) error           { d.acked = true; return nil }
+func (d *delivery) Retry(context.Context, string) error { return errors.New("retried") }
+func (d *delivery) Reject(context.Context, pipeline.Reason) error {
+	return errors.New("rejected")
+}
+
+type idleSource struct{}
+
+func (idleSource) Consume(ctx context.Context, _ pipeline.Handler) error {
+	<-ctx.Done()
+	return nil
+}
+
+type noEvents struct{}
+
+func (noEvents) Publish(context.Context, string, []byte) error { return nil }
