@@ -55,6 +55,16 @@ func (r *Renderer) RenderEnvelope(env *request.Envelope) (*Envelope, error) {
 	return r.Draw(env.EnvelopeID, docs)
 }
 
+// Render is RenderEnvelope's documents alone: what a render worker stores
+// (pipeline/worker.Renderer).
+func (r *Renderer) Render(env *request.Envelope) ([]rendered.Document, error) {
+	out, err := r.RenderEnvelope(env)
+	if err != nil {
+		return nil, err
+	}
+	return out.Documents, nil
+}
+
 // Draw draws laid-out documents as PDF, naming them as RenderEnvelope does.
 func (r *Renderer) Draw(envelopeID string, docs []*display.Document) (*Envelope, error) {
 	out := &Envelope{EnvelopeID: envelopeID, Documents: make([]rendered.Document, len(docs))}

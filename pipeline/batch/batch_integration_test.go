@@ -45,22 +45,9 @@ import (
 	"github.com/quire-print/quire/pipeline/supplier/adapters"
 	"github.com/quire-print/quire/pipeline/supplier/pull"
 	"github.com/quire-print/quire/renderer"
-	"github.com/quire-print/quire/renderer/rendered"
-	"github.com/quire-print/quire/request"
 )
 
 var testDelays = []time.Duration{200 * time.Millisecond, time.Second}
-
-// workerRenderer gives the worker the real renderer, as cmd/quire does.
-type workerRenderer struct{ r *renderer.Renderer }
-
-func (w workerRenderer) Render(env *request.Envelope) ([]rendered.Document, error) {
-	out, err := w.r.RenderEnvelope(env)
-	if err != nil {
-		return nil, err
-	}
-	return out.Documents, nil
-}
 
 func sampleRequest(t *testing.T, name, id string) []byte {
 	t.Helper()
@@ -118,7 +105,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Cleanup(func() { batchtest.CheckNoPersonalData(t, "the logs", logs.String()) })
 
 	svc, err := service.New(service.Config{AMQPURL: servicetest.AMQPURL(t), Prefix: prefix, RetryDelays: testDelays,
-		S3: s3, Listen: "127.0.0.1:0", Logger: logger}, workerRenderer{r})
+		S3: s3, Listen: "127.0.0.1:0", Logger: logger}, r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,12 @@ import (
 	"fmt"
 
 	"github.com/quire-print/quire/renderer"
-	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
 
 // Renderer is Quire's renderer as the service uses it: it renders
-// envelopes for the worker (a worker.Renderer) and lays out and draws
+// envelopes for the worker (a worker.Renderer, through
+// renderer.Renderer.Render) and lays out and draws
 // single documents for the preview and print files (a DocumentRenderer).
 type Renderer struct{ *renderer.Renderer }
 
@@ -24,13 +24,4 @@ func NewRenderer() (Renderer, error) {
 		return Renderer{}, fmt.Errorf("starting the renderer: %w", err)
 	}
 	return Renderer{r}, nil
-}
-
-// Render implements worker.Renderer.
-func (r Renderer) Render(env *request.Envelope) ([]rendered.Document, error) {
-	out, err := r.RenderEnvelope(env)
-	if err != nil {
-		return nil, err
-	}
-	return out.Documents, nil
 }

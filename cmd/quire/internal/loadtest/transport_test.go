@@ -17,7 +17,6 @@ import (
 	"github.com/quire-print/quire/pipeline/storage/storagetest"
 	"github.com/quire-print/quire/pipeline/worker"
 	"github.com/quire-print/quire/renderer"
-	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
 
@@ -41,7 +40,7 @@ func TestTransportOnlyMakesTheWorkersRequests(t *testing.T) {
 	// The worker, handling the request.
 	ws := newCountingStore(t)
 	w, err := worker.New(worker.Config{Source: idleSource{}, Store: envelopes.New(ws), Ping: ws.Ping,
-		Renderer: rendererOf{r}, Events: noEvents{}, Logger: slog.New(slog.DiscardHandler)})
+		Renderer: r, Events: noEvents{}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,16 +83,6 @@ func newCountingStore(t *testing.T) *storagetest.Counting {
 		t.Fatal(err)
 	}
 	return storagetest.NewCounting(fs)
-}
-
-type rendererOf struct{ r *renderer.Renderer }
-
-func (a rendererOf) Render(env *request.Envelope) ([]rendered.Document, error) {
-	out, err := a.r.RenderEnvelope(env)
-	if err != nil {
-		return nil, err
-	}
-	return out.Documents, nil
 }
 
 type delivery struct {
