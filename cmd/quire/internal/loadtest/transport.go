@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/quire-print/quire/pipeline"
@@ -38,9 +39,15 @@ type transportOnly struct {
 	concurrency int
 	prefetch    int
 	s3          s3store.Config
-	payloads    [][]byte
+	files       []file // the request and the documents, named as Commit names them
 	record      []byte
 	rendered    envelopes.Record // the rendered event's record, id and time replaced
+}
+
+// file is one of an envelope's files: its key under envelopes/<id>/.
+type file struct {
+	name string
+	data []byte
 }
 
 // newTransportOnly describes the phase for envelopes of these documents
@@ -50,13 +57,18 @@ func newTransportOnly(cfg service.Config, prefix string, docs []rendered.Documen
 		prefetch: cfg.Prefetch, s3: cfg.S3}
 	t.s3.Prefix = prefix + "/"
 	t.s3.CreateBucket = true
-	t.payloads, t.record = envelopeObjects(docs, req)
+	_, t.record = envelopeObjects(docs, req)
+	// Hashed here, once: the keys are the ones Commit makes, files/<the
+	// SHA-256 of the content>/<name>, so that S3 gets the same requests.
+	hash := func(b []byte) string { sum := sha256.Sum256(b); return hex.EncodeToString(sum[:]) }
+	t.files = []file{{"files/" + hash(req) + "/request.json", req}}
 	for _, d := range docs {
+		sum := hash(d.PDF)
+		t.files = append(t.files, file{"files/" + sum + "/" + d.Name, d.PDF})
 		// The rendered event carries each file's hash and size, not its key.
-		sum := sha256.Sum256(d.PDF)
 		t.rendered.Documents = append(t.rendered.Documents, envelopes.Document{Kind: d.Kind, Name: d.Name,
 			TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion, Pages: d.Pages, Sheets: d.Sheets,
-			File: envelopes.File{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(d.PDF))}})
+			File: envelopes.File{SHA256: sum, Size: int64(len(d.PDF))}})
 	}
 	return t
 }
@@ -123,9 +135,9 @@ func (t transportOnly) run(ctx context.Context, ids []string, bodies [][]byte, r
 }
 
 // store makes the S3 requests the worker makes for a new envelope id, in
-// its order: the look-up, then the objects Commit writes, in parallel, and
-// the record last. publishAccepted runs alongside the writes, as the
-// accepted event does in the worker.
+// its order and with its keys: the look-up; then the files and the ready
+// entry, in parallel; then the record. publishAccepted runs alongside the
+// writes, as the accepted event does in the worker.
 func (t transportOnly) store(ctx context.Context, envs *envelopes.Store, st storage.Store, id string, publishAccepted func(context.Context) error) error {
 	found, err := envs.Lookup(ctx, id)
 	if err != nil {
@@ -136,6 +148,18 @@ func (t transportOnly) store(ctx context.Context, envs *envelopes.Store, st stor
 	}
 	accepted := make(chan error, 1)
 	go func() { accepted <- publishAccepted(ctx) }()
-	err = putEnvelope(ctx, st, envelopes.EnvelopesPrefix+id+"/", t.payloads, t.record)
-	return errors.Join(err, <-accepted)
+	errs := make([]error, len(t.files)+1)
+	var wg sync.WaitGroup
+	for i, f := range t.files {
+		wg.Go(func() { _, errs[i] = st.Put(ctx, envelopes.EnvelopesPrefix+id+"/"+f.name, f.data) })
+	}
+	wg.Go(func() {
+		_, errs[len(t.files)] = st.Put(ctx, envelopes.ReadyKey(id), []byte(`{"schemaVersion":1,"envelopeId":"`+id+`"}`))
+	})
+	wg.Wait()
+	if err := errors.Join(errs...); err == nil {
+		_, err = st.Create(ctx, envelopes.RecordKey(id), t.record)
+		errs = append(errs, err)
+	}
+	return errors.Join(append(errs, <-accepted)...)
 }
