@@ -225,7 +225,7 @@ func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-c
 		SkipLookup:  true, // looked up above
 	})
 	metrics.Since(w.m.StoreDuration, start, w.clock.Now())
-	return w.committed(wctx, id, hash, rec, created, err).after(accepted)
+	return w.committed(id, rec, created, err).after(accepted)
 }
 
 // decode reads a render message's request. A request that can never be
@@ -286,9 +286,9 @@ func (w *Worker) lookUp(ctx context.Context, id, hash string) outcome {
 	}
 	switch {
 	case c != nil:
-		// A cancel that arrived first wins: the envelope is never stored.
+		// A cancel that arrived first wins: the envelope is never rendered.
 		w.m.Cancelled.WithLabelValues("skipped").Inc()
-		w.log.Info("worker: envelope cancelled before it was stored; not stored", "envelope_id", id, "code", c.Code)
+		w.log.Info("worker: envelope cancelled before rendering; not rendered", "envelope_id", id, "code", c.Code)
 		return ack(id, events.Cancelled(*c))
 	case rec != nil:
 		return w.redelivered(*rec, hash)
@@ -333,15 +333,8 @@ func (w *Worker) renderEnvelope(env *request.Envelope) ([]rendered.Document, []b
 }
 
 // committed answers what Commit returned.
-func (w *Worker) committed(ctx context.Context, id, hash string, rec envelopes.Record, created bool, err error) outcome {
+func (w *Worker) committed(id string, rec envelopes.Record, created bool, err error) outcome {
 	switch {
-	case errors.Is(err, envelopes.ErrCancelled):
-		// A cancellation took the record's key while this rendered:
-		// answer as the look-up now does.
-		if o := w.lookUp(ctx, id, hash); o.final() {
-			return o
-		}
-		return storageFailed(id, err)
 	case errors.Is(err, envelopes.ErrConflict):
 		return reject(id, conflictReason())
 	case errors.Is(err, envelopes.ErrInvalid):

@@ -42,17 +42,10 @@ import (
 // here. A reader refuses a version it does not know.
 const SchemaVersion = 1
 
-// Statuses of what record.json holds. StatusRendered is a committed
-// render record. StatusCancelled is the record a cancellation leaves for an
-// envelope not committed yet, so that the one look-up before rendering
-// answers both "already stored?" and "cancelled?", and so that a render
-// that races the cancellation loses at the commit point. Records are
+// StatusRendered is the status of a committed render record. Records are
 // immutable; later states (batched, posted, …) are kept by their own
 // markers.
-const (
-	StatusRendered  = "rendered"
-	StatusCancelled = "cancelled"
-)
+const StatusRendered = "rendered"
 
 // Limits on cancellation markers.
 const (
@@ -71,9 +64,6 @@ var (
 	// ErrNotFound: no record or marker for the id. It wraps
 	// storage.ErrNotFound.
 	ErrNotFound = fmt.Errorf("envelopes: %w", storage.ErrNotFound)
-	// ErrCancelled: Commit found the envelope cancelled before it was
-	// committed. Nothing is stored; Lookup returns the cancellation.
-	ErrCancelled = errors.New("envelope cancelled before it was committed")
 )
 
 // Prefixes of the layout. Personal data lives under EnvelopesPrefix only.
@@ -212,14 +202,12 @@ func New(s storage.Store) *Store { return &Store{s: s} }
 //     again is harmless; counting it again is not.
 //   - an error wrapping ErrConflict: the id was committed with a different
 //     request. Nothing is changed.
-//   - an error wrapping ErrCancelled: the envelope was cancelled before it
-//     was committed. Nothing is stored.
 //
 // Unless r.SkipLookup, it first looks for the record. Then it writes the
-// files and the ready index entry, then creates record.json, which is the
-// commit point: an envelope without a record is not committed, whatever
-// files it has, and is written again by the next attempt. Files left by a
-// losing attempt are deleted.
+// files, then the ready index entry, then creates record.json, which is
+// the commit point: an envelope without a record is not committed,
+// whatever files it has, and is written again by the next attempt. Files
+// left by a losing attempt are deleted.
 func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 	if err := r.validate(); err != nil {
 		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", r.EnvelopeID, err)
@@ -228,7 +216,7 @@ func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 
 	// Most redeliveries find the record: answer them without writing.
 	if !r.SkipLookup {
-		if stored, err := s.stored(ctx, id); err == nil {
+		if stored, err := s.Record(ctx, id); err == nil {
 			return s.settle(ctx, r, stored, nil)
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return Record{}, false, err
@@ -243,7 +231,7 @@ func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 		RenderedAt:    r.RenderedAt.UTC(),
 	}
 	rec.Request = fileFor(id, "request.json", r.Request)
-	writes := []write{{rec.Request.Key, r.Request}}
+	writes := []write{{rec.Request, r.Request}}
 	for _, d := range r.Documents {
 		doc := Document{
 			Kind: d.Kind, Name: d.Name,
@@ -252,26 +240,26 @@ func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 			File: fileFor(id, d.Name, d.PDF),
 		}
 		rec.Documents = append(rec.Documents, doc)
-		writes = append(writes, write{doc.Key, d.PDF})
+		writes = append(writes, write{doc.File, d.PDF})
 	}
-	// The ready entry is written with the files, before the record, so
-	// that no committed envelope is ever missing from the index; an entry
-	// without a record is ignored by the batcher and rewritten by the next
-	// attempt.
-	writes = append(writes, write{ReadyKey(id), readyEntry(id)})
 
-	// All in parallel: they are independent, and an envelope's latency is
-	// the slowest of them plus the record.
-	errs := make([]error, len(writes))
+	// The files and the ready entry go in parallel: they are independent,
+	// and an envelope's latency is the slowest of them plus the record.
+	errs := make([]error, len(writes)+1)
 	var wg sync.WaitGroup
 	for i, w := range writes {
 		wg.Go(func() {
-			// Put, not Create: a file's key names its content, so whoever
-			// wrote it before wrote the same bytes; the ready entry is the
-			// same for every attempt.
-			_, errs[i] = s.s.Put(ctx, w.key, w.data)
+			// Put, not Create: the key names its content, so whoever wrote
+			// it before wrote the same bytes.
+			_, errs[i] = s.s.Put(ctx, w.file.Key, w.data)
 		})
 	}
+	wg.Go(func() {
+		// Written before the record so that no committed envelope is ever
+		// missing from the index; an entry without a record is ignored by
+		// the batcher and rewritten by the next attempt.
+		_, errs[len(writes)] = s.s.Put(ctx, ReadyKey(id), readyEntry(id))
+	})
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", id, err)
@@ -287,55 +275,51 @@ func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", id, err)
 	}
 
-	// Someone committed first, or a cancellation did. (Or this very
-	// Create succeeded, its answer was lost and its retry found the
-	// record: then the record is ours, but identical bytes cannot prove
-	// it, since two workers may render identically, so it is answered as a
-	// duplicate. An envelope may go uncounted that way, as when a worker
-	// dies just after committing; it is never counted twice.)
-	stored, err := s.stored(ctx, id)
+	// Someone committed first. (Or this very Create succeeded, its answer
+	// was lost and its retry found the record: then the record is ours, but
+	// identical bytes cannot prove it, since two workers may render
+	// identically, so it is answered as a duplicate. An envelope may go
+	// uncounted that way, as when a worker dies just after committing;
+	// it is never counted twice.)
+	stored, err := s.Record(ctx, id)
 	if err != nil {
 		return Record{}, false, fmt.Errorf("envelopes: commit %s: reading the committed record: %w", id, err)
 	}
-	return s.settle(ctx, r, stored, writes)
+	return s.settle(ctx, r, stored, &rec)
 }
 
-// settle answers a Commit that found stored at the record's key, deleting
-// what mine (the writes of this attempt, if it made any) wrote and stored
-// does not use. Once record.json exists nothing else can take its place,
-// so nothing else will ever refer to them.
-func (s *Store) settle(ctx context.Context, r Rendered, stored storedRecord, mine []write) (Record, bool, error) {
-	keep := map[string]bool{}
-	if stored.cancelled == nil {
-		keep[ReadyKey(r.EnvelopeID)] = true
-		for _, f := range stored.rec.Files() {
+// settle answers a Commit that found stored already committed, deleting the
+// files that mine (if it wrote any) wrote and stored does not use. Once a
+// record exists no other record can, so nothing else will ever refer to
+// them.
+func (s *Store) settle(ctx context.Context, r Rendered, stored Record, mine *Record) (Record, bool, error) {
+	if mine != nil {
+		keep := map[string]bool{}
+		for _, f := range stored.Files() {
 			keep[f.Key] = true
 		}
-	}
-	var errs []error
-	for _, w := range mine {
-		if !keep[w.key] {
-			errs = append(errs, s.s.Delete(ctx, w.key))
+		var errs []error
+		for _, f := range mine.Files() {
+			if !keep[f.Key] {
+				errs = append(errs, s.s.Delete(ctx, f.Key))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			// Reported, so that the message is retried: the retry answers
+			// from the record, and these files are left to the retention
+			// sweep.
+			return Record{}, false, fmt.Errorf("envelopes: commit %s: removing files of the losing attempt: %w", r.EnvelopeID, err)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		// Reported, so that the message is retried: the retry answers
-		// from the record, and these files are left to the retention
-		// sweep.
-		return Record{}, false, fmt.Errorf("envelopes: commit %s: removing files of the losing attempt: %w", r.EnvelopeID, err)
-	}
-	switch {
-	case stored.cancelled != nil:
-		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", r.EnvelopeID, ErrCancelled)
-	case stored.rec.RequestHash != r.RequestHash:
+	if stored.RequestHash != r.RequestHash {
 		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w (committed request %s, this request %s)",
-			r.EnvelopeID, ErrConflict, stored.rec.RequestHash, r.RequestHash)
+			r.EnvelopeID, ErrConflict, stored.RequestHash, r.RequestHash)
 	}
-	return stored.rec, false, nil
+	return stored, false, nil
 }
 
 type write struct {
-	key  string
+	file File
 	data []byte
 }
 
@@ -362,84 +346,48 @@ type Found struct {
 	Cancellation *Cancellation
 }
 
-// Lookup reads what storage knows of envelope id: for a worker about to
-// render it. One read answers an envelope never seen, and one cancelled
-// before it was committed (the cancellation's record is at the record's
-// key). A committed envelope costs a second read, for a cancellation
-// stored after the commit.
+// Lookup reads what storage knows of envelope id, for a worker about to
+// render it: its record and its cancellation marker, both at once (two
+// reads, one round trip). For almost every request it finds neither.
 func (s *Store) Lookup(ctx context.Context, id string) (Found, error) {
-	stored, err := s.stored(ctx, id)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return Found{}, nil
-	case err != nil:
-		return Found{}, err
-	case stored.cancelled != nil:
-		return Found{Cancellation: stored.cancelled}, nil
+	var (
+		found          Found
+		rec            Record
+		c              Cancellation
+		recErr, canErr error
+		wg             sync.WaitGroup
+	)
+	wg.Go(func() { rec, recErr = s.Record(ctx, id) })
+	wg.Go(func() { c, canErr = s.Cancellation(ctx, id) })
+	wg.Wait()
+	for _, err := range []error{recErr, canErr} {
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return Found{}, err
+		}
 	}
-	found := Found{Record: &stored.rec}
-	if c, err := s.Cancellation(ctx, id); err == nil {
+	if recErr == nil {
+		found.Record = &rec
+	}
+	if canErr == nil {
 		found.Cancellation = &c
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return Found{}, err
 	}
 	return found, nil
 }
 
 // Record returns id's render record, or an error wrapping ErrNotFound if it
-// has not been committed (including when it was cancelled first).
+// has not been committed.
 func (s *Store) Record(ctx context.Context, id string) (Record, error) {
-	stored, err := s.stored(ctx, id)
-	if err != nil {
-		return Record{}, err
-	}
-	if stored.cancelled != nil {
-		return Record{}, fmt.Errorf("%w: envelope %s was cancelled before it was committed", ErrNotFound, id)
-	}
-	return stored.rec, nil
-}
-
-// storedRecord is what record.json holds: a render record, or the record
-// of a cancellation that came first.
-type storedRecord struct {
-	rec       Record
-	cancelled *Cancellation
-}
-
-// cancelledRecord is the record a cancellation leaves at the record's key
-// of an envelope not committed yet. A Quire that does not know it refuses
-// it (an unknown field), rather than take it for a render record.
-type cancelledRecord struct {
-	SchemaVersion int          `json:"schemaVersion"`
-	EnvelopeID    string       `json:"envelopeId"`
-	Status        string       `json:"status"`
-	Cancellation  Cancellation `json:"cancellation"`
-}
-
-// stored reads id's record.json, or returns an error wrapping ErrNotFound.
-func (s *Store) stored(ctx context.Context, id string) (storedRecord, error) {
 	if err := ValidID(id); err != nil {
-		return storedRecord{}, err
+		return Record{}, err
 	}
 	data, err := s.s.Get(ctx, RecordKey(id))
 	if errors.Is(err, storage.ErrNotFound) {
-		return storedRecord{}, fmt.Errorf("%w: no record for envelope %s", ErrNotFound, id)
+		return Record{}, fmt.Errorf("%w: no record for envelope %s", ErrNotFound, id)
 	}
 	if err != nil {
-		return storedRecord{}, err
+		return Record{}, err
 	}
-	var status struct {
-		Status string `json:"status"`
-	}
-	if json.Unmarshal(data, &status) == nil && status.Status == StatusCancelled {
-		var c cancelledRecord
-		if err := unmarshal(data, &c); err != nil || c.SchemaVersion != SchemaVersion || c.EnvelopeID != id || c.Cancellation.EnvelopeID != id {
-			return storedRecord{}, fmt.Errorf("envelopes: record of %s: not a cancelled record this version reads", id)
-		}
-		return storedRecord{cancelled: &c.Cancellation}, nil
-	}
-	rec, err := unmarshalRecord(id, data)
-	return storedRecord{rec: rec}, err
+	return unmarshalRecord(id, data)
 }
 
 func unmarshalRecord(id string, data []byte) (Record, error) {
@@ -480,12 +428,6 @@ func (s *Store) Verify(ctx context.Context, rec Record) error {
 // An id that has not been seen yet is cancelled all the same, so that an
 // envelope arriving later is never printed. Whether a committed envelope is
 // still stopped in time is the batcher's to decide (docs/storage.md).
-//
-// After the marker, the cancellation also takes the record's key of an
-// envelope not committed yet, so that a request arriving later finds it in
-// its one look-up, and a render in progress loses at the commit point. Every
-// call tries that, so a call that failed in between is completed by the
-// next.
 func (s *Store) Cancel(ctx context.Context, c Cancellation) (Cancellation, bool, error) {
 	c.SchemaVersion = SchemaVersion
 	c.At = c.At.UTC()
@@ -496,25 +438,16 @@ func (s *Store) Cancel(ctx context.Context, c Cancellation) (Cancellation, bool,
 	if err != nil {
 		return Cancellation{}, false, err
 	}
-	stored, created := c, true
-	if _, err := s.s.Create(ctx, CancelKey(c.EnvelopeID), data); errors.Is(err, storage.ErrExists) {
-		created = false
-		if stored, err = s.Cancellation(ctx, c.EnvelopeID); err != nil {
-			return Cancellation{}, false, fmt.Errorf("envelopes: cancel %s: reading the stored cancellation: %w", c.EnvelopeID, err)
-		}
-	} else if err != nil {
+	if _, err := s.s.Create(ctx, CancelKey(c.EnvelopeID), data); err == nil {
+		return c, true, nil
+	} else if !errors.Is(err, storage.ErrExists) {
 		return Cancellation{}, false, fmt.Errorf("envelopes: cancel %s: %w", c.EnvelopeID, err)
 	}
-	// The stored cancellation, not c: the record then says what the
-	// marker says, whichever cancellation gets here first.
-	rec, err := marshal(cancelledRecord{SchemaVersion: SchemaVersion, EnvelopeID: c.EnvelopeID, Status: StatusCancelled, Cancellation: stored})
+	stored, err := s.Cancellation(ctx, c.EnvelopeID)
 	if err != nil {
-		return Cancellation{}, false, err
+		return Cancellation{}, false, fmt.Errorf("envelopes: cancel %s: reading the stored cancellation: %w", c.EnvelopeID, err)
 	}
-	if _, err := s.s.Create(ctx, RecordKey(c.EnvelopeID), rec); err != nil && !errors.Is(err, storage.ErrExists) {
-		return Cancellation{}, false, fmt.Errorf("envelopes: cancel %s: %w", c.EnvelopeID, err)
-	}
-	return stored, created, nil
+	return stored, false, nil
 }
 
 // Cancellation returns id's cancellation, or an error wrapping ErrNotFound

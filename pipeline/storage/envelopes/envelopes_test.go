@@ -50,7 +50,6 @@ func runAll(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ForgetCancellationReason", testForgetCancellationReason},
 		{"Lookup", testLookup},
 		{"CancelFirst", testCancelFirst},
-		{"CancelRacesCommit", testCancelRacesCommit},
 		{"RequestsPerEnvelope", testRequestsPerEnvelope},
 		{"Invalid", testInvalid},
 	} {

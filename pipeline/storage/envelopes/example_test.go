@@ -30,7 +30,7 @@ func Example() {
 
 	r := renderedEnv("E-42", "Alex Smith", 0, now)
 	for attempt := 1; attempt <= 2; attempt++ { // the second is a redelivery
-		// One read before rendering: most redeliveries stop here.
+		// Before rendering: most redeliveries stop here.
 		found, err := es.Lookup(ctx, r.EnvelopeID)
 		switch {
 		case err != nil:
@@ -45,8 +45,6 @@ func Example() {
 		r.SkipLookup = true // just looked
 		rec, created, err := es.Commit(ctx, r)
 		switch {
-		case errors.Is(err, envelopes.ErrCancelled):
-			fmt.Println("cancelled meanwhile: ack")
 		case errors.Is(err, envelopes.ErrConflict), errors.Is(err, envelopes.ErrInvalid):
 			fmt.Println("reject:", err)
 		case err != nil:
@@ -59,7 +57,7 @@ func Example() {
 	}
 
 	// A cancellation for an envelope not seen yet is kept for when it comes,
-	// and that one look-up finds it.
+	// and the look-up finds it.
 	_, first, err := es.Cancel(ctx, envelopes.Cancellation{EnvelopeID: "E-43", Code: "requested-by-parent", At: now})
 	if err != nil {
 		log.Fatal(err)
