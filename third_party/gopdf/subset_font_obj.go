@@ -26,6 +26,7 @@ type SubsetFontObj struct {
 	funcKernOverride      FuncKernOverride
 	funcGetRoot           func() *GoPdf
 	addCharsBuff          []rune
+	glyphText             map[uint]string // Quire patch: glyph_run.go
 }
 
 func (s *SubsetFontObj) init(funcGetRoot func() *GoPdf) {

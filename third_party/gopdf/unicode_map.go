@@ -69,13 +69,38 @@ func (u *UnicodeMap) write(w io.Writer, objID int) error {
 	buff.WriteString("1 begincodespacerange\n")
 	fmt.Fprintf(buff, "<%04X><%04X>\n", lowIndex, hiIndex)
 	buff.WriteString("endcodespacerange\n")
-	fmt.Fprintf(buff, "%d beginbfrange\n", glyphIndexToCharacter.size())
-	indexs := glyphIndexToCharacter.allIndexs()
-	for _, k := range indexs {
-		v, _ := glyphIndexToCharacter.runeByIndex(k)
-		fmt.Fprintf(buff, "<%04X><%04X><%04X>\n", k, k, v)
+	// Quire patch: glyphs of glyph runs (glyph_run.go) are keyed past the
+	// last code point; they map to their text in a bfchar section, or to
+	// nothing.
+	var glyphs []byte
+	nGlyphs, nChars := 0, 0
+	for i, k := range glyphIndexToCharacter.allIndexs() {
+		if r := glyphIndexToCharacter.runes[i]; r >= glyphKeyBase {
+			if t := u.PtrToSubsetFontObj.glyphText[uint(k)]; t != "" {
+				glyphs = append(glyphs, '<')
+				glyphs = appendGlyphHex(glyphs, uint(k))
+				glyphs = append(glyphs, "> <"...)
+				glyphs = appendUTF16Hex(glyphs, t)
+				glyphs = append(glyphs, ">\n"...)
+				nGlyphs++
+			}
+			continue
+		}
+		nChars++
+	}
+	fmt.Fprintf(buff, "%d beginbfrange\n", nChars)
+	for i, k := range glyphIndexToCharacter.allIndexs() {
+		if glyphIndexToCharacter.runes[i] < glyphKeyBase {
+			v, _ := glyphIndexToCharacter.runeByIndex(k)
+			fmt.Fprintf(buff, "<%04X><%04X><%04X>\n", k, k, v)
+		}
 	}
 	buff.WriteString("endbfrange\n")
+	if nGlyphs > 0 {
+		fmt.Fprintf(buff, "%d beginbfchar\n", nGlyphs)
+		buff.Write(glyphs)
+		buff.WriteString("endbfchar\n")
+	}
 	buff.WriteString(suffix)
 	buff.WriteString("\n")
 
