@@ -187,3 +187,13 @@ func Script(r rune) string {
 
 // String returns the face's name, so that a list prints readably.
 func (f *Face) String() string { return f.name }
+
+// Load parses a TrueType face that is not one of the shipped ones, such as
+// a system font given to a test. name is its PostScript name.
+func Load(name string, data []byte) (*Face, error) {
+	return parse(name, data)
+}
+
+// UnitsPerEm returns the size of the face's design grid: glyph positions
+// and advances are in these units.
+func (f *Face) UnitsPerEm() int { return int(f.unitsPerEm) }

@@ -82,17 +82,18 @@ func readTables(data []byte) (*tables, error) {
 		t.advances[g] = be.Uint16(hmtx[4*min(g, numHMetrics-1):])
 	}
 
-	os2, err := t.table("OS/2", 90)
+	os2, err := t.table("OS/2", 72)
 	if err != nil {
 		return nil, err
 	}
-	if v := be.Uint16(os2); v < 2 {
-		return nil, fmt.Errorf("OS/2 version %d has no x-height or cap height", v)
-	}
 	t.typoAscender = int16(be.Uint16(os2[68:]))
 	t.typoDescender = int16(be.Uint16(os2[70:]))
-	t.xHeight = int16(be.Uint16(os2[86:]))
-	t.capHeight = int16(be.Uint16(os2[88:]))
+	// Versions before 2 (older system faces that stand in for scripts
+	// the shipped faces lack) have no x-height or cap height: 0.
+	if be.Uint16(os2) >= 2 && len(os2) >= 90 {
+		t.xHeight = int16(be.Uint16(os2[86:]))
+		t.capHeight = int16(be.Uint16(os2[88:]))
+	}
 	return t, nil
 }
 

@@ -21,6 +21,11 @@ command -v qpdf >/dev/null || need_pkgs+=(qpdf)
 command -v pdftotext >/dev/null || need_pkgs+=(poppler-utils)
 command -v rabbitmq-server >/dev/null || need_pkgs+=(rabbitmq-server)
 command -v curl >/dev/null || need_pkgs+=(curl)
+# System faces the renderer's tests shape other scripts with
+# (renderer/shape/shapetest); Quire itself embeds none of them.
+for p in fonts-noto-core fonts-arphic-gbsn00lp fonts-arphic-bsmi00lp fonts-ipafont-mincho fonts-unfonts-core; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
+done
 if ((${#need_pkgs[@]})); then
 	log "installing ${need_pkgs[*]}"
 	export DEBIAN_FRONTEND=noninteractive

@@ -6,7 +6,7 @@
 // Layout rules are tested on display lists, without any backend.
 package display
 
-import "unicode/utf8"
+import "github.com/quire-print/quire/fonts"
 
 // A4 page size in points.
 const (
@@ -101,50 +101,35 @@ type Text struct {
 	// Field is the request field the text came from, as a JSON path
 	// ("certificates[0].babyName"), or "" for template text.
 	Field string
-	// Marks moves combining marks that a plain run of Text would draw in
-	// the wrong place, such as the grave of Yoruba Ẹ̀ (fonts.Face.PlaceMarks).
-	// They are in the order of At; most runs have none.
-	Marks []Mark
+	// Runs are the shaped glyphs that draw Text, left to right as they
+	// appear on the page: what layout measured, for backends to draw as
+	// they are. Nil draws Text with its face's nominal glyphs.
+	Runs []Run
+	// Plain says that Runs are exactly Face's nominal glyphs of Text's
+	// characters, one each, at their nominal advances: a backend may draw
+	// Text as a string and get the same page.
+	Plain bool
 }
 
-// Mark moves the combining mark at byte offset At of a Text's string by
-// DX, DY points from where the run would put it (DY downwards, as Y).
-type Mark struct {
-	At     int
-	DX, DY float64
+// Run is a stretch of a Text's glyphs set in one face, in one direction.
+type Run struct {
+	Face *fonts.Face
+	// RTL is set when the run is right-to-left text (its glyphs are still
+	// listed left to right).
+	RTL    bool
+	Glyphs []Glyph
 }
 
-// Piece is a part of a Text to draw on its own: a stretch of plain text,
-// or one moved mark.
-type Piece struct {
-	// Text is the piece's characters; Start is its byte offset in the
-	// Text's string, which tells a backend how far along the run it starts.
-	Text  string
-	Start int
-	// DX and DY move a mark (zero for plain text), as Mark's do.
-	DX, DY float64
-}
-
-// Pieces splits t at its moved marks, in order. A run without marks is one
-// piece.
-func (t *Text) Pieces() []Piece {
-	if len(t.Marks) == 0 {
-		return []Piece{{Text: t.Text}}
-	}
-	var out []Piece
-	start := 0
-	for _, m := range t.Marks {
-		if m.At > start {
-			out = append(out, Piece{Text: t.Text[start:m.At], Start: start})
-		}
-		_, n := utf8.DecodeRuneInString(t.Text[m.At:])
-		out = append(out, Piece{Text: t.Text[m.At : m.At+n], Start: m.At, DX: m.DX, DY: m.DY})
-		start = m.At + n
-	}
-	if start < len(t.Text) {
-		out = append(out, Piece{Text: t.Text[start:], Start: start})
-	}
-	return out
+// Glyph is one shaped glyph, in the face's font units (scale by Size over
+// the face's UnitsPerEm).
+type Glyph struct {
+	ID uint16
+	// Advance moves the pen after the glyph; XOffset and YOffset (upwards,
+	// as in the font) move the glyph from the pen without moving the pen.
+	Advance, XOffset, YOffset int32
+	// Start and End are the byte range of Text that the glyph's cluster
+	// stands for. Glyphs of one cluster share it.
+	Start, End int32
 }
 
 // Bounds is the box from ascent to descent over the advance width.

@@ -66,11 +66,11 @@ func (b *builder) box(pg *display.Page, box *templates.BoxItem, c *request.Certi
 		} else {
 			labelBase += label.leading * label.size
 		}
-		lw := label.face.Width(line, label.size)
-		if lw > w-2*pad+1e-9 {
+		l := label.fam.Shape(line)
+		if l.Advance*label.size > w-2*pad+1e-9 {
 			return fmt.Errorf("template %s: the label of box %d is wider than the box", b.t.Ref(), box.Number)
 		}
-		pg.Items = append(pg.Items, text(label, label.size, x+pad, labelBase, "left", line, "", lw))
+		pg.Items = append(pg.Items, text(label, label.size, x+pad, labelBase, "left", l, ""))
 	}
 
 	field := box.Field
@@ -90,28 +90,36 @@ func (b *builder) box(pg *display.Page, box *templates.BoxItem, c *request.Certi
 	}
 	areaTop := labelBase + label.face.Descent()*label.size + mm(labelGap)
 	areaW, areaH := w-2*pad, y+h-pad-areaTop
-	m := newMeasurer(value.face)
-	f, ok := m.fit(v, areaW, areaH, value.size, value.minSize, value.leading, box.MaxLines)
+	m := measurer{fam: value.fam}
+	f, why, ok := m.fit(v, areaW, areaH, value.size, value.minSize, value.leading, box.MaxLines)
 	if !ok {
 		min := value.minSize
 		if min == 0 {
 			min = value.size
 		}
-		lines := "on one line"
-		if box.MaxLines > 1 {
-			lines = fmt.Sprintf("over %d lines", box.MaxLines)
+		switch why {
+		case wordWide:
+			b.errs.Add(field, "has a word wider than box %d of the certificate, even in the smallest text: a line can break only at a space or a hyphen", box.Number)
+		case inkTall:
+			b.errs.Add(field, "is taller than box %d of the certificate, even in the smallest text: its accents or marks stack too high", box.Number)
+		default:
+			lines := "on one line"
+			if box.MaxLines > 1 {
+				lines = fmt.Sprintf("over %d lines", box.MaxLines)
+			}
+			b.errs.Add(field, "is too long to fit in box %d of the certificate, even in smaller text %s; about %d characters fit",
+				box.Number, lines, m.capacity(v, areaW, min, box.MaxLines))
 		}
-		b.errs.Add(field, "is too long to fit in box %d of the certificate, even in smaller text %s; about %d characters fit",
-			box.Number, lines, m.capacity(v, areaW, min, box.MaxLines))
 		return nil
 	}
 	// Centre the lines in the value area, so one line in a two-line box
 	// does not look like a missing second line.
+	first, last := f.lines[0], f.lines[len(f.lines)-1]
 	n := float64(len(f.lines))
-	blockH := ((n-1)*value.leading + value.face.Ascent() + value.face.Descent()) * f.size
-	base := areaTop + (areaH-blockH)/2 + value.face.Ascent()*f.size
+	blockH := ((n-1)*value.leading + first.Ascent + last.Descent) * f.size
+	base := areaTop + (areaH-blockH)/2 + first.Ascent*f.size
 	for i, line := range f.lines {
-		pg.Items = append(pg.Items, text(value, f.size, x+pad, base+float64(i)*value.leading*f.size, "left", line, field, f.widths[i]))
+		pg.Items = append(pg.Items, text(value, f.size, x+pad, base+float64(i)*value.leading*f.size, "left", line, field))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/quire-print/quire/fonts"
 	"github.com/quire-print/quire/renderer/display"
+	"github.com/quire-print/quire/renderer/shape"
 	"github.com/quire-print/quire/request"
 	"github.com/quire-print/quire/templates"
 )
@@ -22,7 +23,8 @@ var mm = display.MM
 
 // style is a template style resolved to its face and colour.
 type style struct {
-	face    *fonts.Face
+	face    *fonts.Face // the family's first face: line metrics
+	fam     *shape.Family
 	size    float64
 	minSize float64
 	leading float64
@@ -53,13 +55,13 @@ func (b *builder) style(name string) (style, error) {
 	if !ok {
 		return style{}, fmt.Errorf("template %s has no style %q in format %q", b.t.Ref(), name, b.format)
 	}
-	face, err := fonts.Get(b.t.Fonts[s.Font])
+	fam, err := shape.Get(b.t.Fonts[s.Font])
 	if err != nil {
 		return style{}, fmt.Errorf("template %s: %w", b.t.Ref(), err)
 	}
 	c, _ := templates.ParseColor(s.Color)
 	return style{
-		face: face, size: s.Size, minSize: s.MinSize, leading: s.Leading, space: s.Space,
+		face: fam.Faces()[0], fam: fam, size: s.Size, minSize: s.MinSize, leading: s.Leading, space: s.Space,
 		color: display.Color{R: c[0], G: c[1], B: c[2]},
 	}, nil
 }
@@ -69,31 +71,33 @@ func (b *builder) newPage() *display.Page {
 	return &b.doc.Pages[len(b.doc.Pages)-1]
 }
 
-// text places one line of text with its baseline at y. align decides what x
-// means: the left edge, the centre or the right edge of the line.
-func text(s style, size float64, x, y float64, align, str, field string, width float64) *display.Text {
+// text places one shaped line with its baseline at y. align decides what
+// x means: the left edge, the centre or the right edge of the line. Ink
+// that reaches left of the line's start (a mark with nothing before it)
+// moves the line right, so it stays where it was measured.
+func text(s style, size float64, x, y float64, align string, l *shape.Line, field string) *display.Text {
+	width := l.Advance * size
 	switch align {
 	case "center":
 		x -= width / 2
 	case "right":
 		x -= width
+	default:
+		x += l.InkLeft * size
 	}
-	t := &display.Text{
+	return &display.Text{
 		X: x, Y: y, Face: s.face.Name(), Size: size, Width: width,
-		Ascent: s.face.Ascent() * size, Descent: s.face.Descent() * size,
-		Color: s.color, Text: str, Field: field,
+		Ascent: l.Ascent * size, Descent: l.Descent * size,
+		Color: s.color, Text: l.Text, Field: field,
+		Runs: l.Runs, Plain: l.Plain,
 	}
-	for _, m := range s.face.PlaceMarks(str) {
-		t.Marks = append(t.Marks, display.Mark{At: m.At, DX: m.DX * size, DY: -m.DY * size})
-	}
-	return t
 }
 
-// drawable reports a field whose text has a character its face cannot
-// draw. It returns false when it reported one.
+// drawable reports a field whose text has a character no face of its
+// family can draw. It returns false when it reported one.
 func (b *builder) drawable(field, value string, s style) bool {
-	if r, bad := s.face.Missing(value); bad {
-		b.errs = append(b.errs, request.NotCovered(field, value, r))
+	if m := s.fam.Shape(value).Missing; len(m) > 0 {
+		b.errs = append(b.errs, request.NotCovered(field, value, m[0]))
 		return false
 	}
 	return true
@@ -123,17 +127,17 @@ func (b *builder) fixedItem(pg *display.Page, it templates.Item, vars func(strin
 			return err
 		}
 		str := expand(x.Text, vars)
-		m := newMeasurer(s.face)
+		m := measurer{fam: s.fam}
 		if x.Width == 0 {
-			pg.Items = append(pg.Items, text(s, s.size, mm(x.X), mm(x.Y), x.Align, str, "", s.face.Width(str, s.size)))
+			pg.Items = append(pg.Items, text(s, s.size, mm(x.X), mm(x.Y), x.Align, s.fam.Shape(str), ""))
 			return nil
 		}
-		lines, widths, ok := m.wrap(m.pieces(str), s.size, mm(x.Width))
+		lines, ok := m.wrap(m.pieces(str), s.size, mm(x.Width))
 		if !ok {
 			return fmt.Errorf("template %s: a word in %q is wider than its %g mm column", b.t.Ref(), x.Text, x.Width)
 		}
 		for i, line := range lines {
-			pg.Items = append(pg.Items, text(s, s.size, mm(x.X), mm(x.Y)+float64(i)*s.leading*s.size, x.Align, line, "", widths[i]))
+			pg.Items = append(pg.Items, text(s, s.size, mm(x.X), mm(x.Y)+float64(i)*s.leading*s.size, x.Align, s.fam.Shape(line), ""))
 		}
 	}
 	return nil
@@ -159,9 +163,22 @@ func expand(s string, vars func(string) string) string {
 			return out.String()
 		}
 		out.WriteString(s[:i])
-		out.WriteString(vars(s[i+1 : i+j]))
+		out.WriteString(isolate(vars(s[i+1 : i+j])))
 		s = s[i+j+1:]
 	}
+}
+
+// isolate wraps a value holding right-to-left letters in U+2068 FIRST
+// STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE (UAX #9), so that an
+// Arabic or Hebrew name keeps its own order without reordering the words
+// around it ("Dear …,"). Left-to-right values need nothing.
+func isolate(v string) string {
+	for _, r := range v {
+		if r >= 0x0590 && r <= 0x08FF || r >= 0xFB1D && r <= 0xFDFF || r >= 0xFE70 && r <= 0xFEFF || r >= 0x10800 && r <= 0x10FFF || r >= 0x1E800 && r <= 0x1EFFF {
+			return "\u2068" + v + "\u2069"
+		}
+	}
+	return v
 }
 
 // checkBounds reports anything drawn outside the template's printable

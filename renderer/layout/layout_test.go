@@ -176,11 +176,21 @@ func TestLongNamesShrinkThenWrap(t *testing.T) {
 		t.Fatalf("a short name should be one line at %g pt, got %+v", style.Size, got)
 	}
 
+	// A little too wide: one line, a little smaller (not below 0.9 of the
+	// box's size, the sizing rule).
 	c := fullCertificate()
-	c.ParentName = "Alexandra Wilhelmina Fitzgerald-Montgomery-Smythe Worthington-Blake" // too wide at full size, fits smaller
+	c.ParentName = "Alexandra Wilhelmina Fitzgerald-Montgomery Worthington-Blake"
 	got := fieldTexts(layCertificate(t, c), "certificates[0].parentName")
-	if len(got) != 1 || got[0].Size >= style.Size || got[0].Size < style.MinSize {
-		t.Errorf("a longer name should shrink onto one line between %g and %g pt, got %d lines at %g pt", style.MinSize, style.Size, len(got), got[0].Size)
+	if len(got) != 1 || got[0].Size >= style.Size || got[0].Size < 0.9*style.Size {
+		t.Errorf("a slightly long name should shrink onto one line between %g and %g pt, got %d lines at %g pt", 0.9*style.Size, style.Size, len(got), got[0].Size)
+	}
+
+	// Too wide for that: two lines at the box's own size, not one line
+	// far smaller than the other names.
+	c.ParentName = "Alexandra Wilhelmina Fitzgerald-Montgomery-Smythe Worthington-Blake"
+	got = fieldTexts(layCertificate(t, c), "certificates[0].parentName")
+	if len(got) != 2 || got[0].Size != style.Size || got[1].Size != style.Size {
+		t.Errorf("a longer name should take two lines at %g pt, got %d lines at %g pt", style.Size, len(got), got[0].Size)
 	}
 
 	c.ParentName = strings.Repeat("Maximiliana ", 9) + "Featherstonehaugh"
@@ -210,14 +220,18 @@ func TestTooLongIsAFieldErrorNotOverflow(t *testing.T) {
 	for _, e := range fe {
 		fields[e.Field] = e.Problem
 	}
-	for _, f := range []string{"certificates[2].babyName", "certificates[2].placeOfLoss"} {
+	// Each problem names its real cause, without repeating the value.
+	for f, cause := range map[string]string{
+		"certificates[2].babyName":    "too long to fit",
+		"certificates[2].placeOfLoss": "has a word wider than box",
+	} {
 		p, ok := fields[f]
 		if !ok {
 			t.Errorf("no error for %s in %v", f, fe)
 			continue
 		}
-		if !strings.Contains(p, "too long to fit") || strings.Contains(p, "Bartholomew") || strings.Contains(p, "WWW") {
-			t.Errorf("%s: problem %q should say it is too long without repeating the value", f, p)
+		if !strings.Contains(p, cause) || strings.Contains(p, "Bartholomew") || strings.Contains(p, "WWW") {
+			t.Errorf("%s: problem %q should say %q without repeating the value", f, p, cause)
 		}
 	}
 }

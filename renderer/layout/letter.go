@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/quire-print/quire/renderer/display"
+	"github.com/quire-print/quire/renderer/shape"
 	"github.com/quire-print/quire/request"
 	"github.com/quire-print/quire/templates"
 )
@@ -154,34 +155,41 @@ func (b *builder) address(pg *display.Page, a *templates.Address, r request.Reci
 	if minSize == 0 {
 		minSize = s.size
 	}
-	vertical := s.face.Ascent() + s.face.Descent()
+	shaped := make([]*shape.Line, len(lines))
+	for i, l := range lines {
+		shaped[i] = s.fam.Shape(l)
+	}
+	// ink is a line's width with any ink past its ends, at 1 pt.
+	ink := func(l *shape.Line) float64 { return l.InkLeft + l.Advance + l.InkRight }
 	n := float64(len(lines))
+	first, last := shaped[0], shaped[len(shaped)-1]
 	for size := s.size; size >= minSize-1e-9; size -= sizeStep {
-		if ((n-1)*s.leading+vertical)*size > h+1e-9 {
+		if (first.Ascent+(n-1)*s.leading+last.Descent)*size > h+1e-9 {
 			continue
 		}
-		widths := make([]float64, len(lines))
 		fits := true
-		for i, l := range lines {
-			widths[i] = s.face.Width(l, size)
-			fits = fits && widths[i] <= w+1e-9
+		for i, l := range shaped {
+			fits = fits && ink(l)*size <= w+1e-9
+			if i > 0 && shaped[i-1].InkBelow+l.InkAbove > s.leading-lineGap {
+				fits = false
+			}
 		}
 		if !fits {
 			continue
 		}
-		base := mm(a.Y) + s.face.Ascent()*size
-		for i, l := range lines {
-			pg.Items = append(pg.Items, text(s, size, mm(a.X), base+float64(i)*s.leading*size, "left", l, fields[i], widths[i]))
+		base := mm(a.Y) + first.Ascent*size
+		for i, l := range shaped {
+			pg.Items = append(pg.Items, text(s, size, mm(a.X), base+float64(i)*s.leading*size, "left", l, fields[i]))
 		}
 		return nil
 	}
 	// Say which lines are too long; otherwise there are too many of them.
-	m := newMeasurer(s.face)
+	m := measurer{fam: s.fam}
 	long := false
-	for i, l := range lines {
-		if s.face.Width(l, minSize) > w {
+	for i, l := range shaped {
+		if ink(l)*minSize > w {
 			long = true
-			b.errs.Add(fields[i], "is too long to fit in the envelope window; about %d characters fit on a line", m.capacity(l, w, minSize, 1))
+			b.errs.Add(fields[i], "is too long to fit in the envelope window; about %d characters fit on a line", m.capacity(lines[i], w, minSize, 1))
 		}
 	}
 	if !long {
@@ -199,11 +207,10 @@ func (b *builder) flow(f *templates.Flow, env *request.Envelope, vars func(strin
 	several := len(env.Certificates) > 1
 
 	type para struct {
-		s      style
-		lines  []string
-		widths []float64
-		field  string
-		keep   bool
+		s     style
+		lines []string
+		field string
+		keep  bool
 	}
 	var paras []para
 	for _, blk := range f.Blocks {
@@ -222,8 +229,8 @@ func (b *builder) flow(f *templates.Flow, env *request.Envelope, vars func(strin
 				continue
 			}
 		}
-		m := newMeasurer(s.face)
-		lines, widths, ok := m.wrap(m.pieces(str), s.size, w)
+		m := measurer{fam: s.fam}
+		lines, ok := m.wrap(m.pieces(str), s.size, w)
 		if !ok {
 			if field != "" {
 				b.errs.Add(field, "has a word too long to fit across the letter")
@@ -231,7 +238,7 @@ func (b *builder) flow(f *templates.Flow, env *request.Envelope, vars func(strin
 			}
 			return fmt.Errorf("template %s: a word in %q is wider than the letter's column", b.t.Ref(), blk.Text)
 		}
-		paras = append(paras, para{s: s, lines: lines, widths: widths, field: field, keep: blk.KeepWithNext})
+		paras = append(paras, para{s: s, lines: lines, field: field, keep: blk.KeepWithNext})
 	}
 
 	lineH := func(s style) float64 { return s.leading * s.size }
@@ -278,7 +285,7 @@ func (b *builder) flow(f *templates.Flow, env *request.Envelope, vars func(strin
 			if base+p.s.face.Descent()*p.s.size > bottom+1e-9 {
 				return fmt.Errorf("template %s: a paragraph is longer than a page", b.t.Ref())
 			}
-			pg.Items = append(pg.Items, text(p.s, p.s.size, x, base, "left", p.lines[j], p.field, p.widths[j]))
+			pg.Items = append(pg.Items, text(p.s, p.s.size, x, base, "left", p.s.fam.Shape(p.lines[j]), p.field))
 			cursor += lineH(p.s)
 		}
 		cursor += p.s.space
@@ -307,7 +314,7 @@ func (b *builder) footer(f *templates.Footer) error {
 			return total
 		})
 		pg := &b.doc.Pages[i]
-		pg.Items = append(pg.Items, text(s, s.size, display.A4Width/2, mm(f.Y), "center", str, "", s.face.Width(str, s.size)))
+		pg.Items = append(pg.Items, text(s, s.size, display.A4Width/2, mm(f.Y), "center", s.fam.Shape(str), ""))
 	}
 	return nil
 }

@@ -1,84 +1,116 @@
 package layout
 
 import (
+	"regexp"
 	"strings"
-	"unicode/utf8"
 
-	"github.com/quire-print/quire/fonts"
+	"github.com/go-text/typesetting/segmenter"
+
+	"github.com/quire-print/quire/renderer/shape"
 )
 
 // sizeStep is how finely fitted text shrinks, in points: fine enough that
 // a name is never much smaller than it needs to be.
 const sizeStep = 0.25
 
-// measurer measures words for one face. Widths are for a 1 pt font, so
-// one measurement serves every candidate size.
+// oneLineFloor is the sizing rule for values that may take more than one
+// line: a value stays on one line only if it fits there at this share of
+// the box's size or more; otherwise it takes more lines at the largest
+// size they allow. So a long name prints on two lines at the size of its
+// neighbours rather than on one line far smaller than them, and the names
+// on one certificate look like one family.
+const oneLineFloor = 0.9
+
+// lineGap is the least space, in em, left between the ink of one line and
+// the next, so stacked marks never touch the line above.
+const lineGap = 0.02
+
+// measurer measures text set in one family. Widths are for a 1 pt font,
+// so one measurement serves every candidate size.
 type measurer struct {
-	face  *fonts.Face
-	space float64
+	fam *shape.Family
 }
 
-func newMeasurer(face *fonts.Face) measurer {
-	return measurer{face: face, space: face.Advance(' ')}
-}
-
-// piece is an unbreakable run of a line: a word, or the part of a
-// hyphenated word up to and including a hyphen.
+// piece is an unbreakable run of a line: a word, or a part of a word that
+// UAX #14 lets a line end after (a hyphen, an ideograph).
 type piece struct {
 	text  string
-	width float64 // at 1 pt
+	width float64 // at 1 pt, without the spaces before it
+	space float64 // the spaces before it, at 1 pt
 	// glue is true when the piece follows the previous one directly (the
-	// line may break between them only after a hyphen, without a space).
+	// line may break between them only without a space).
 	glue bool
 }
 
-// pieces splits text into break opportunities: at spaces, and after
-// hyphens inside words, so "Wróblewska-Szczepańska" can wrap after the
-// hyphen when it must. Text is already normalised (single spaces).
+// postcode matches a UK postcode's two halves, which must stay on one line.
+var postcode = regexp.MustCompile(`\b[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}\b`)
+
+// pieces splits text at its line-break opportunities (UAX #14), measured
+// on the text shaped as one line. Text is already normalised (single
+// spaces).
 func (m measurer) pieces(text string) []piece {
+	line := m.fam.Shape(text)
+	keep := postcode.FindAllStringIndex(text, -1)
+	var seg segmenter.Segmenter
+	seg.Init([]rune(text))
+	it := seg.LineIterator()
 	var out []piece
-	for _, word := range strings.Fields(text) {
-		first := true
-		for word != "" {
-			i := strings.IndexAny(word, "-‐")
-			part := word
-			if i >= 0 && i < len(word)-1 {
-				_, n := utf8.DecodeRuneInString(word[i:])
-				part = word[:i+n]
-			}
-			out = append(out, piece{text: part, width: m.face.Width(part, 1), glue: !first})
-			word = word[len(part):]
-			first = false
+	start, glue := 0, false
+	prevSpace := 0.0
+	for it.Next() {
+		l := it.Line()
+		end := l.OffsetInBytes + l.LengthInBytes
+		if inside(keep, end) && end < len(text) {
+			continue // no break inside a postcode: carry on to the next
 		}
+		seg := text[start:end]
+		trimmed := strings.TrimRight(seg, " ")
+		te := start + len(trimmed)
+		if trimmed != "" {
+			out = append(out, piece{text: trimmed, width: line.Width(start, te), space: prevSpace, glue: glue && len(out) > 0})
+		}
+		prevSpace = line.Width(te, end)
+		glue = te == end
+		start = end
 	}
 	return out
 }
 
-// wrap breaks pieces into lines no wider than width at size. A hyphenated
-// word breaks after a hyphen only when the whole word is wider than the
-// line, so references and short double-barrelled names stay whole. ok is
-// false when a piece alone is wider than the line.
-func (m measurer) wrap(ps []piece, size, width float64) (lines []string, widths []float64, ok bool) {
+// inside reports whether byte offset at falls strictly within a span.
+func inside(spans [][]int, at int) bool {
+	for _, s := range spans {
+		if at > s[0] && at < s[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// wrap breaks pieces into lines no wider than width at size. A word breaks
+// inside (after a hyphen, between ideographs) only when the whole word is
+// wider than the line, so references, short double-barrelled names and
+// short CJK names stay whole. ok is false when a piece alone is wider than
+// the line.
+func (m measurer) wrap(ps []piece, size, width float64) (lines []string, ok bool) {
 	const eps = 1e-9
 	var b strings.Builder
 	lineW := 0.0
 	flush := func() {
 		lines = append(lines, b.String())
-		widths = append(widths, lineW*size)
 		b.Reset()
 		lineW = 0
 	}
 	// place adds a unit (a whole word, or part of one) to the line.
-	place := func(text string, w float64, space bool) {
+	place := func(text string, w, space float64, spaced bool) {
 		add := w
-		if space && b.Len() > 0 {
-			add += m.space
+		if spaced && b.Len() > 0 {
+			add += space
 		}
 		if b.Len() > 0 && (lineW+add)*size > width+eps {
 			flush()
-			add, space = w, false
+			add, spaced = w, false
 		}
-		if space && b.Len() > 0 {
+		if spaced && b.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteString(text)
@@ -91,17 +123,21 @@ func (m measurer) wrap(ps []piece, size, width float64) (lines []string, widths 
 			j++
 		}
 		if w*size <= width+eps {
-			var word strings.Builder
-			for _, p := range ps[i:j] {
-				word.WriteString(p.text)
+			if j == i+1 {
+				place(ps[i].text, w, ps[i].space, true)
+			} else {
+				var word strings.Builder
+				for _, p := range ps[i:j] {
+					word.WriteString(p.text)
+				}
+				place(word.String(), w, ps[i].space, true)
 			}
-			place(word.String(), w, true)
 		} else {
 			for k, p := range ps[i:j] {
 				if p.width*size > width+eps {
-					return nil, nil, false
+					return nil, false
 				}
-				place(p.text, p.width, k == 0)
+				place(p.text, p.width, p.space, k == 0)
 			}
 		}
 		i = j
@@ -109,37 +145,87 @@ func (m measurer) wrap(ps []piece, size, width float64) (lines []string, widths 
 	if b.Len() > 0 {
 		flush()
 	}
-	return lines, widths, true
+	return lines, true
+}
+
+// set shapes wrapped lines and checks them against the area: each line's
+// ink within the width, the block within the height, and no line's ink
+// touching the next's. leading is in em.
+func (m measurer) set(lines []string, size, w, h, leading float64) ([]*shape.Line, bool) {
+	const eps = 1e-9
+	out := make([]*shape.Line, len(lines))
+	for i, s := range lines {
+		l := m.fam.Shape(s)
+		if (l.InkLeft+l.Advance+l.InkRight)*size > w+eps {
+			return nil, false
+		}
+		if i > 0 && out[i-1].InkBelow+l.InkAbove > leading-lineGap {
+			return nil, false
+		}
+		out[i] = l
+	}
+	if len(out) > 0 && (out[0].Ascent+float64(len(out)-1)*leading+out[len(out)-1].Descent)*size > h+eps {
+		return nil, false
+	}
+	return out, true
 }
 
 // fitted is text fitted into a box.
 type fitted struct {
-	size   float64
-	lines  []string
-	widths []float64
+	size  float64
+	lines []*shape.Line
 }
 
-// fit finds how to set text in a w×h area: the largest size from maxSize
-// down to minSize at which it fits on one line, then on two, and so on up
-// to maxLines. ok is false when it does not fit at all.
-func (m measurer) fit(text string, w, h, maxSize, minSize, leading float64, maxLines int) (fitted, bool) {
+// misfit says why text does not fit.
+type misfit int
+
+const (
+	fitsNot  misfit = iota // too long for the lines the box has
+	wordWide               // one word is wider than the line at the smallest size
+	inkTall                // even one line is taller than the box
+)
+
+// fit finds how to set text in a w×h area, by the rule of oneLineFloor:
+// one line from maxSize down to oneLineFloor of it; then the largest size
+// down to minSize at which it fits on as few lines as maxLines allows.
+func (m measurer) fit(text string, w, h, maxSize, minSize, leading float64, maxLines int) (fitted, misfit, bool) {
 	if minSize <= 0 {
 		minSize = maxSize
 	}
 	ps := m.pieces(text)
-	vertical := m.face.Ascent() + m.face.Descent()
-	for n := 1; n <= maxLines; n++ {
-		for size := maxSize; size >= minSize-1e-9; size -= sizeStep {
-			if (float64(n-1)*leading+vertical)*size > h+1e-9 {
-				continue
-			}
-			lines, widths, ok := m.wrap(ps, size, w)
-			if ok && len(lines) <= n {
-				return fitted{size: size, lines: lines, widths: widths}, true
+	try := func(size float64, n int) (fitted, bool) {
+		lines, ok := m.wrap(ps, size, w)
+		if !ok || len(lines) > n {
+			return fitted{}, false
+		}
+		set, ok := m.set(lines, size, w, h, leading)
+		return fitted{size: size, lines: set}, ok
+	}
+	if maxLines > 1 {
+		for size := maxSize; size >= max(minSize, maxSize*oneLineFloor)-1e-9; size -= sizeStep {
+			if f, ok := try(size, 1); ok {
+				return f, 0, true
 			}
 		}
 	}
-	return fitted{}, false
+	for size := maxSize; size >= minSize-1e-9; size -= sizeStep {
+		for n := 1; n <= maxLines; n++ {
+			if f, ok := try(size, n); ok {
+				return f, 0, true
+			}
+		}
+	}
+	for _, p := range ps {
+		if p.width*minSize > w {
+			// Wider even alone: is it one word, or part of one?
+			return fitted{}, wordWide, false
+		}
+	}
+	one := m.fam.Shape(text)
+	if (one.Ascent+one.Descent)*minSize > h {
+		return fitted{}, inkTall, false
+	}
+	return fitted{}, fitsNot, false
 }
 
 // capacity estimates how many characters like those in text would fit on
@@ -149,7 +235,7 @@ func (m measurer) capacity(text string, w, size float64, maxLines int) int {
 	if n == 0 {
 		return 0
 	}
-	avg := m.face.Width(text, size) / float64(n)
+	avg := m.fam.Shape(text).Advance * size / float64(n)
 	if avg <= 0 {
 		return n
 	}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/signintech/gopdf"
 
@@ -23,6 +24,7 @@ import (
 
 // Writer draws display lists as PDF. It is safe for concurrent use.
 type Writer struct {
+	mu       sync.RWMutex // guards fc and faces, which grow by fallback faces
 	fc       *gopdf.FontContainer
 	faces    map[string]*fonts.Face
 	compress bool
@@ -63,6 +65,8 @@ func (w *Writer) Write(dst io.Writer, doc *display.Document) error {
 	if err != nil {
 		return err
 	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
 	var pdf gopdf.GoPdf
 	pdf.Start(gopdf.Config{PageSize: gopdf.Rect{W: display.A4Width, H: display.A4Height}, Unit: gopdf.UnitPT})
 	if !w.compress {
@@ -93,26 +97,59 @@ func (w *Writer) Write(dst io.Writer, doc *display.Document) error {
 }
 
 // checkText lists the faces doc draws with, sorted so that objects come
-// out in the same order every time. It refuses text a face cannot draw:
+// out in the same order every time, and loads faces met for the first
+// time (a family's fallbacks). It refuses a plain run a face cannot draw:
 // gopdf would silently substitute a glyph, and a wrong letter must never
 // print. Layout has refused such text already; this is the last guard.
 func (w *Writer) checkText(doc *display.Document) ([]string, error) {
 	var names []string
+	note := func(face *fonts.Face) error {
+		if slices.Contains(names, face.Name()) {
+			return nil
+		}
+		names = append(names, face.Name())
+		w.mu.RLock()
+		_, ok := w.faces[face.Name()]
+		w.mu.RUnlock()
+		if ok {
+			return nil
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if _, ok := w.faces[face.Name()]; ok {
+			return nil
+		}
+		if err := w.fc.AddTTFFontData(face.Name(), face.Data()); err != nil {
+			return fmt.Errorf("pdf: loading font %s: %w", face.Name(), err)
+		}
+		w.faces[face.Name()] = face
+		return nil
+	}
 	for _, pg := range doc.Pages {
 		for _, it := range pg.Items {
 			t, ok := it.(*display.Text)
 			if !ok {
 				continue
 			}
-			face, ok := w.faces[t.Face]
-			if !ok {
-				return nil, fmt.Errorf("pdf: no font face %q", t.Face)
+			if t.Runs == nil || t.Plain {
+				w.mu.RLock()
+				face, ok := w.faces[t.Face]
+				w.mu.RUnlock()
+				if !ok {
+					return nil, fmt.Errorf("pdf: no font face %q", t.Face)
+				}
+				if r, bad := face.Missing(t.Text); bad {
+					return nil, fmt.Errorf("pdf: %s cannot draw %U", t.Face, r)
+				}
+				if err := note(face); err != nil {
+					return nil, err
+				}
+				continue
 			}
-			if r, bad := face.Missing(t.Text); bad {
-				return nil, fmt.Errorf("pdf: %s cannot draw %U", t.Face, r)
-			}
-			if !slices.Contains(names, t.Face) {
-				names = append(names, t.Face)
+			for _, r := range t.Runs {
+				if err := note(r.Face); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -142,9 +179,6 @@ func drawPage(pdf *gopdf.GoPdf, pg *display.Page) error {
 			pdf.SetStrokeColor(it.Color.R, it.Color.G, it.Color.B)
 			pdf.Line(it.X1, it.Y1, it.X2, it.Y2)
 		case *display.Text:
-			if err := pdf.SetFont(it.Face, "", it.Size); err != nil {
-				return fmt.Errorf("pdf: %w", err)
-			}
 			pdf.SetTextColor(it.Color.R, it.Color.G, it.Color.B)
 			if err := drawText(pdf, it); err != nil {
 				return err
@@ -160,37 +194,53 @@ func drawPage(pdf *gopdf.GoPdf, pg *display.Page) error {
 	return nil
 }
 
-// drawText draws a run, each moved mark on its own at its place. A piece
-// after the first starts where the run's advances put it: Width measures
-// them exactly as gopdf places them.
+// drawText draws a line. A plain one is drawn as its string (gopdf maps
+// each character to its nominal glyph, which is what layout measured);
+// any other as its shaped glyphs, in a span whose /ActualText is the line
+// in logical order, so it extracts, copies and reads aloud as written
+// even where glyphs and characters are not one to one, or run right to
+// left.
 func drawText(pdf *gopdf.GoPdf, t *display.Text) error {
-	if len(t.Marks) == 0 {
+	if t.Runs == nil || t.Plain {
+		if err := pdf.SetFont(t.Face, "", t.Size); err != nil {
+			return fmt.Errorf("pdf: %w", err)
+		}
 		pdf.SetXY(t.X, t.Y)
 		if err := pdf.Text(t.Text); err != nil {
 			return fmt.Errorf("pdf: %w", err)
 		}
 		return nil
 	}
-	// Pieces drawn apart extract badly (poppler puts a raised mark on a
-	// line of its own); the span says what they spell.
-	pdf.BeginActualText(t.Text)
+	pdf.BeginActualText(strings.Map(dropBidiControls, t.Text))
 	defer pdf.EndActualText()
-	var face *fonts.Face
-	for _, p := range t.Pieces() {
-		x := t.X
-		if p.Start > 0 {
-			if face == nil {
-				var err error
-				if face, err = fonts.Get(t.Face); err != nil {
-					return fmt.Errorf("pdf: %w", err)
-				}
-			}
-			x += face.Width(t.Text[:p.Start], t.Size)
-		}
-		pdf.SetXY(x+p.DX, t.Y+p.DY)
-		if err := pdf.Text(p.Text); err != nil {
+	pen := 0.0
+	var placed []gopdf.PlacedGlyph
+	for _, run := range t.Runs {
+		if err := pdf.SetFont(run.Face.Name(), "", t.Size); err != nil {
 			return fmt.Errorf("pdf: %w", err)
 		}
+		scale := t.Size / float64(run.Face.UnitsPerEm())
+		placed = placed[:0]
+		for i, g := range run.Glyphs {
+			text := ""
+			if i == 0 || run.Glyphs[i-1].Start != g.Start {
+				text = t.Text[g.Start:g.End]
+			}
+			placed = append(placed, gopdf.PlacedGlyph{
+				ID: g.ID, X: pen + float64(g.XOffset)*scale, Y: float64(g.YOffset) * scale, Text: text,
+			})
+			pen += float64(g.Advance) * scale
+		}
+		pdf.GlyphRun(t.X, t.Y, placed)
 	}
 	return nil
+}
+
+// dropBidiControls leaves out the isolates layout adds around a
+// right-to-left value: they order the line, they are not its text.
+func dropBidiControls(r rune) rune {
+	if r == 0x061C || r == 0x200E || r == 0x200F || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 {
+		return -1
+	}
+	return r
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
 	"golang.org/x/image/vector"
 
@@ -62,6 +63,8 @@ type drawer struct {
 	img   *image.RGBA
 	scale float64
 	faces map[faceKey]font.Face
+	buf   sfnt.Buffer
+	r     vector.Rasterizer
 }
 
 func (d *drawer) close() {
@@ -119,6 +122,9 @@ func (d *drawer) item(it display.Item) error {
 	case *display.Line:
 		d.fill(rgba(it.Color), linePath(it.X1*s, it.Y1*s, it.X2*s, it.Y2*s, math.Max(it.Width*s, 0.5)))
 	case *display.Text:
+		if it.Runs != nil && !it.Plain {
+			return d.glyphs(it)
+		}
 		f, err := d.face(it.Face, it.Size)
 		if err != nil {
 			return err
@@ -129,26 +135,72 @@ func (d *drawer) item(it display.Item) error {
 			Face: f,
 			Dot:  fixed.Point26_6{X: fixed.Int26_6(it.X * s * 64), Y: fixed.Int26_6(it.Y * s * 64)},
 		}
-		if len(it.Marks) == 0 {
-			dr.DrawString(it.Text)
-			break
-		}
-		for _, p := range it.Pieces() {
-			if p.DX == 0 && p.DY == 0 {
-				dr.DrawString(p.Text)
-				continue
-			}
-			// A moved mark: drawn off the pen, which it does not advance.
-			pen := dr.Dot
-			dr.Dot.X += fixed.Int26_6(p.DX * s * 64)
-			dr.Dot.Y += fixed.Int26_6(p.DY * s * 64)
-			dr.DrawString(p.Text)
-			dr.Dot = pen
-		}
+		dr.DrawString(it.Text)
 	case *display.Image:
 		d.image(it)
 	default:
 		return fmt.Errorf("raster: cannot draw %T", it)
+	}
+	return nil
+}
+
+// glyphs draws a shaped line glyph by glyph, where layout placed each:
+// the same glyphs at the same positions as the PDF.
+func (d *drawer) glyphs(t *display.Text) error {
+	s := d.scale
+	src := image.NewUniform(rgba(t.Color))
+	pen := t.X * s
+	base := t.Y * s
+	for _, run := range t.Runs {
+		sf := run.Face.SFNT()
+		px := t.Size * s
+		ppem := fixed.Int26_6(math.Round(px * 64))
+		scale := px / float64(run.Face.UnitsPerEm())
+		for _, g := range run.Glyphs {
+			ox := pen + float64(g.XOffset)*scale
+			oy := base - float64(g.YOffset)*scale
+			pen += float64(g.Advance) * scale
+			segs, err := sf.LoadGlyph(&d.buf, sfnt.GlyphIndex(g.ID), ppem, nil)
+			if err != nil {
+				return fmt.Errorf("raster: %s glyph %d: %w", run.Face.Name(), g.ID, err)
+			}
+			if len(segs) == 0 {
+				continue
+			}
+			b := segs.Bounds()
+			x0 := int(math.Floor(ox + float64(b.Min.X)/64))
+			y0 := int(math.Floor(oy + float64(b.Min.Y)/64))
+			x1 := int(math.Ceil(ox + float64(b.Max.X)/64))
+			y1 := int(math.Ceil(oy + float64(b.Max.Y)/64))
+			box := image.Rect(x0, y0, x1, y1)
+			if box.Intersect(d.img.Bounds()).Empty() {
+				continue
+			}
+			d.r.Reset(box.Dx(), box.Dy())
+			dx, dy := float32(ox-float64(x0)), float32(oy-float64(y0))
+			pt := func(p fixed.Point26_6) (float32, float32) {
+				return dx + float32(p.X)/64, dy + float32(p.Y)/64
+			}
+			for _, seg := range segs {
+				switch seg.Op {
+				case sfnt.SegmentOpMoveTo:
+					d.r.MoveTo(pt(seg.Args[0]))
+				case sfnt.SegmentOpLineTo:
+					d.r.LineTo(pt(seg.Args[0]))
+				case sfnt.SegmentOpQuadTo:
+					ax, ay := pt(seg.Args[0])
+					bx, by := pt(seg.Args[1])
+					d.r.QuadTo(ax, ay, bx, by)
+				case sfnt.SegmentOpCubeTo:
+					ax, ay := pt(seg.Args[0])
+					bx, by := pt(seg.Args[1])
+					cx, cy := pt(seg.Args[2])
+					d.r.CubeTo(ax, ay, bx, by, cx, cy)
+				}
+			}
+			d.r.ClosePath()
+			d.r.Draw(d.img, box, src, image.Point{})
+		}
 	}
 	return nil
 }
