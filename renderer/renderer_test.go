@@ -23,6 +23,7 @@ import (
 	"github.com/quire-print/quire/renderer"
 	"github.com/quire-print/quire/renderer/layout"
 	"github.com/quire-print/quire/renderer/rendered"
+	"github.com/quire-print/quire/renderer/shape/shapetest"
 	"github.com/quire-print/quire/request"
 )
 
@@ -316,6 +317,42 @@ func BenchmarkRenderEnvelope(b *testing.B) {
 		defer gopdf.SetSubsetCacheBytes(gopdf.SetSubsetCacheBytes(0))
 		run(b, func(i int) *request.Envelope { return varied[i%len(varied)] })
 	})
+	// scripts: the varied families with parents' and babies' names in
+	// Arabic, Bengali and Chinese, set with Debian's faces for them.
+	b.Run("scripts", func(b *testing.B) {
+		shapetest.Install(b)
+		scripts := make([]*request.Envelope, len(varied))
+		for i, v := range varied {
+			e := *v
+			e.Certificates = slices.Clone(v.Certificates)
+			c := &e.Certificates[0]
+			c.ParentName = scriptName(3 * i)
+			c.OtherParentName = scriptName(3*i + 1)
+			c.BabyName = scriptName(3*i + 2)
+			scripts[i] = &e
+		}
+		run(b, func(i int) *request.Envelope { return scripts[i%len(scripts)] })
+	})
+}
+
+// scriptName makes the i-th of many different names in Arabic (with and
+// without vowel marks), Bengali, Chinese, or Latin mixed with one of them,
+// for BenchmarkRenderEnvelope/scripts.
+func scriptName(i int) string {
+	pick := func(parts []string, k int) string { return parts[k%len(parts)] }
+	arabic := []string{"محمد", "فاطمة", "عَائِشَة", "يوسف", "مريم", "خالد", "زينب", "عُمَر", "إبراهيم", "نور", "سارة"}
+	bengali := []string{"আয়েশা", "মোহাম্মদ", "সুমাইয়া", "রাফিদ", "নুসরাত", "রহমান", "হাসান", "আক্তার", "চৌধুরী", "জাহান", "ইসলাম"}
+	chinese := []string{"王", "李", "陈", "张", "刘", "黄", "小明", "美玲", "思远", "伟", "子涵", "欣怡", "浩然", "雨桐"}
+	k := i / 4
+	switch i % 4 {
+	case 0:
+		return pick(arabic, k) + " " + pick(arabic, k/len(arabic)+3)
+	case 1:
+		return pick(bengali, k) + " " + pick(bengali, k/len(bengali)+5)
+	case 2:
+		return pick(chinese[:6], k) + pick(chinese[6:], k/6)
+	}
+	return "Amira " + pick(arabic, k) + " " + pick(chinese[:6], k) + pick(chinese[6:], k/3) + " " + pick(bengali, k/2)
 }
 
 // TestDecodingWithTheRendererReportsEveryProblem checks that a request

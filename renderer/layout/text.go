@@ -1,10 +1,7 @@
 package layout
 
 import (
-	"regexp"
 	"strings"
-
-	"github.com/go-text/typesetting/segmenter"
 
 	"github.com/quire-print/quire/renderer/shape"
 )
@@ -42,48 +39,24 @@ type piece struct {
 	glue bool
 }
 
-// postcode matches a UK postcode's two halves, which must stay on one line.
-var postcode = regexp.MustCompile(`\b[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}\b`)
-
-// pieces splits text at its line-break opportunities (UAX #14), measured
-// on the text shaped as one line. Text is already normalised (single
-// spaces).
+// pieces splits text at its line-break opportunities (shape.Line.Breaks),
+// measured on the text shaped as one line. Text is already normalised
+// (single spaces).
 func (m measurer) pieces(text string) []piece {
 	line := m.fam.Shape(text)
-	keep := postcode.FindAllStringIndex(text, -1)
-	var seg segmenter.Segmenter
-	seg.Init([]rune(text))
-	it := seg.LineIterator()
-	var out []piece
+	brs := line.Breaks()
+	out := make([]piece, 0, len(brs))
 	start, glue := 0, false
 	prevSpace := 0.0
-	for it.Next() {
-		l := it.Line()
-		end := l.OffsetInBytes + l.LengthInBytes
-		if inside(keep, end) && end < len(text) {
-			continue // no break inside a postcode: carry on to the next
+	for _, br := range brs {
+		if br.WordEnd > start {
+			out = append(out, piece{text: text[start:br.WordEnd], width: line.Width(start, br.WordEnd), space: prevSpace, glue: glue && len(out) > 0})
 		}
-		seg := text[start:end]
-		trimmed := strings.TrimRight(seg, " ")
-		te := start + len(trimmed)
-		if trimmed != "" {
-			out = append(out, piece{text: trimmed, width: line.Width(start, te), space: prevSpace, glue: glue && len(out) > 0})
-		}
-		prevSpace = line.Width(te, end)
-		glue = te == end
-		start = end
+		prevSpace = line.Width(br.WordEnd, br.End)
+		glue = br.WordEnd == br.End
+		start = br.End
 	}
 	return out
-}
-
-// inside reports whether byte offset at falls strictly within a span.
-func inside(spans [][]int, at int) bool {
-	for _, s := range spans {
-		if at > s[0] && at < s[1] {
-			return true
-		}
-	}
-	return false
 }
 
 // wrap breaks pieces into lines no wider than width at size. A word breaks

@@ -141,6 +141,9 @@ type Line struct {
 	Missing []rune
 
 	cum []float64 // cum[i]: advance of the clusters that start before byte i, em
+
+	breaksOnce sync.Once
+	breaks     []Break
 }
 
 // Width returns the advance of the clusters that start in text[start:end],
