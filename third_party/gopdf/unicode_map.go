@@ -91,7 +91,7 @@ func (u *UnicodeMap) write(w io.Writer, objID int) error {
 	fmt.Fprintf(buff, "%d beginbfrange\n", nChars)
 	for i, k := range glyphIndexToCharacter.allIndexs() {
 		if glyphIndexToCharacter.runes[i] < glyphKeyBase {
-			v, _ := glyphIndexToCharacter.runeByIndex(k)
+			v, _ := glyphIndexToCharacter.charByIndex(k)
 			fmt.Fprintf(buff, "<%04X><%04X><%04X>\n", k, k, v)
 		}
 	}
@@ -157,4 +157,15 @@ func (m *mapGlyphIndexToCharacter) runeByIndex(index int) (rune, bool) {
 		}
 	}
 	return r, ok
+}
+
+// charByIndex is runeByIndex for characters only, past the glyphs keyed
+// past the last code point (Quire patch: glyph_run.go).
+func (m *mapGlyphIndexToCharacter) charByIndex(index int) (rune, bool) {
+	for i, idx := range m.indexs {
+		if idx == index && m.runes[i] < glyphKeyBase {
+			return m.runes[i], true
+		}
+	}
+	return 0, false
 }
