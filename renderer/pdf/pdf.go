@@ -196,10 +196,10 @@ func drawPage(pdf *gopdf.GoPdf, pg *display.Page) error {
 
 // drawText draws a line. A plain one is drawn as its string (gopdf maps
 // each character to its nominal glyph, which is what layout measured);
-// any other as its shaped glyphs, in a span whose /ActualText is the line
-// in logical order, so it extracts, copies and reads aloud as written
-// even where glyphs and characters are not one to one, or run right to
-// left.
+// any other as its shaped glyphs, run by run. A left-to-right run is
+// wrapped in a span whose /ActualText is its text, so it extracts, copies
+// and reads aloud as written where glyphs and characters are not one to
+// one (Indic reordering, conjuncts, ligatures).
 func drawText(pdf *gopdf.GoPdf, t *display.Text) error {
 	if t.Runs == nil || t.Plain {
 		if err := pdf.SetFont(t.Face, "", t.Size); err != nil {
@@ -211,8 +211,6 @@ func drawText(pdf *gopdf.GoPdf, t *display.Text) error {
 		}
 		return nil
 	}
-	pdf.BeginActualText(strings.Map(dropBidiControls, t.Text))
-	defer pdf.EndActualText()
 	pen := 0.0
 	var placed []gopdf.PlacedGlyph
 	for _, run := range t.Runs {
@@ -221,19 +219,54 @@ func drawText(pdf *gopdf.GoPdf, t *display.Text) error {
 		}
 		scale := t.Size / float64(run.Face.UnitsPerEm())
 		placed = placed[:0]
-		for i, g := range run.Glyphs {
-			text := ""
-			if i == 0 || run.Glyphs[i-1].Start != g.Start {
-				text = t.Text[g.Start:g.End]
-			}
+		for _, g := range run.Glyphs {
 			placed = append(placed, gopdf.PlacedGlyph{
-				ID: g.ID, X: pen + float64(g.XOffset)*scale, Y: float64(g.YOffset) * scale, Text: text,
+				ID: g.ID, X: pen + float64(g.XOffset)*scale, Y: float64(g.YOffset) * scale,
 			})
 			pen += float64(g.Advance) * scale
 		}
+		if len(run.Glyphs) == 0 {
+			continue
+		}
+		if run.RTL {
+			// No span: poppler reads a right-to-left line from its glyphs'
+			// positions, right to left, and would reverse a span's text.
+			// Each glyph stands for its characters in ToUnicode instead.
+			glyphTexts(t.Text, run.Glyphs, placed)
+			pdf.GlyphRun(t.X, t.Y, placed)
+			continue
+		}
+		start, end := run.Glyphs[0].Start, run.Glyphs[0].End
+		for _, g := range run.Glyphs {
+			start, end = min(start, g.Start), max(end, g.End)
+		}
+		pdf.BeginActualText(strings.Map(dropBidiControls, t.Text[start:end]))
 		pdf.GlyphRun(t.X, t.Y, placed)
+		pdf.EndActualText()
 	}
 	return nil
+}
+
+// glyphTexts sets what each glyph of a right-to-left run stands for:
+// within a cluster, the glyphs in logical order (the reverse of the
+// run's) take its characters one each when there are as many of both,
+// and otherwise the first takes them all.
+func glyphTexts(text string, gs []display.Glyph, placed []gopdf.PlacedGlyph) {
+	for i := 0; i < len(gs); {
+		j := i
+		for j < len(gs) && gs[j].Start == gs[i].Start {
+			j++
+		}
+		cluster := []rune(strings.Map(dropBidiControls, text[gs[i].Start:gs[i].End]))
+		if n := j - i; n == len(cluster) {
+			for k := range n {
+				placed[j-1-k].Text = string(cluster[k])
+			}
+		} else {
+			placed[j-1].Text = string(cluster)
+		}
+		i = j
+	}
 }
 
 // dropBidiControls leaves out the isolates layout adds around a
