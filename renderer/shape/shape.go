@@ -354,8 +354,12 @@ func (st *state) split(f *Family, l *Line, start, end int, level bidi.Level) {
 	cur := item{start: start, face: -1, script: language.Common, level: level}
 	for i := start; i < end; i++ {
 		r := st.runes[i]
+		sc := language.LookupScript(r)
+		strong := sc != language.Common && sc != language.Inherited && sc != language.Unknown
+		// A letter takes the first face that has it; marks, spaces and
+		// punctuation stay in the face of what they follow when it can.
 		face := cur.face
-		if face < 0 || !(f.faces[face].Has(r) || sticky(r)) {
+		if face < 0 || strong || !(f.faces[face].Has(r) || sticky(r)) {
 			face = -1
 			for k, fc := range f.faces {
 				if fc.Has(r) {
@@ -370,8 +374,6 @@ func (st *state) split(f *Family, l *Line, start, end int, level bidi.Level) {
 				face = max(cur.face, 0)
 			}
 		}
-		sc := language.LookupScript(r)
-		strong := sc != language.Common && sc != language.Inherited && sc != language.Unknown
 		switch {
 		case cur.face < 0:
 			cur.face = face

@@ -60,8 +60,7 @@ var load = sync.OnceValues(func() ([]*fonts.Face, error) {
 })
 
 // Install makes every family the shipped face followed by the system
-// faces, for the rest of the test binary. It fails the test when a face
-// is missing.
+// faces until the test ends. It fails the test when a face is missing.
 func Install(t testing.TB) {
 	t.Helper()
 	extra, err := load()
@@ -75,4 +74,5 @@ func Install(t testing.TB) {
 		}
 		return append(faces[:len(faces):len(faces)], extra...), nil
 	})
+	t.Cleanup(func() { shape.SetFallback(fonts.Fallback) })
 }
