@@ -361,7 +361,7 @@ func TestValidationProblemsUseThePipelinesWords(t *testing.T) {
 		`{"template":"no-such-template"}`,
 		`{"template":"carriage-letter"}`,
 		`{"reference":"` + wideReference + `"}`,
-		`{"babyName":"李小龍"}`,
+		`{"babyName":"བཀྲ་ཤིས"}`,
 	} {
 		w := s.postJSON("/api/v1/preview/certificate.png", body)
 		if w.Code != http.StatusUnprocessableEntity {

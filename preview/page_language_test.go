@@ -145,7 +145,7 @@ func TestEveryProblemIsInWelsh(t *testing.T) {
 		{"babyName", "Robin\ue000"},
 		{"babyName", "Robin \ufffd"},
 		{"babyName", "Robin \U000E0080"},
-		{"babyName", "美"},
+		{"babyName", "ཀ"},
 		{"parentName", strings.Repeat("x", 101)},
 		{"parentName", strings.Repeat("W", 100)},
 		{"placeOfLoss", strings.Repeat("x", 121)},

@@ -367,7 +367,7 @@ func TestDecodingWithTheRendererReportsEveryProblem(t *testing.T) {
   "envelopeId": "env-all-at-once",
   "recipient": {"name": "Ms Jo Bloggs", "address": ["1 Station Road", "Ludlow", "SY8 1AA"]},
   "certificates": [{"reference": "BLC-1", "dateOfIssue": "2025-03-03",
-    "parentName": "Jo 𐀀𐀁", "otherParentName": "Kim\u3164Lee", "babyName": "` + strings.Repeat("W", 100) + `",
+    "parentName": "Jo 𐀀𐀁", "otherParentName": "Kim\u3164Lee", "babyName": "` + strings.Repeat("WWWWWWWWW ", 10)[:99] + `",
     "sex": "boy"}]
 }`)
 	_, err := request.Decoder{Fit: r}.Decode(data)

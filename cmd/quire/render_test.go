@@ -34,13 +34,13 @@ func TestRenderRefusesWithEveryProblem(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"render", "-o", t.TempDir(),
 		"../../testdata/requests/invalid/multiple-problems.json",
-		"../../testdata/requests/unprintable/cjk-baby-name.json",
+		"../../testdata/requests/unprintable/tibetan-baby-name.json",
 		"../../testdata/requests/valid/bfpo.json"}, &stdout, &stderr)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	errs := stderr.String()
-	for _, want := range []string{"multiple-problems.json: refused", "cjk-baby-name.json: refused", "certificates[0].babyName: contains \"美\" (U+7F8E)"} {
+	for _, want := range []string{"multiple-problems.json: refused", "tibetan-baby-name.json: refused", "certificates[0].babyName: contains \"བ\" (U+0F56)"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}

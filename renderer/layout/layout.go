@@ -10,6 +10,7 @@ package layout
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/quire-print/quire/fonts"
 	"github.com/quire-print/quire/renderer/display"
@@ -99,6 +100,19 @@ func (b *builder) drawable(field, value string, s style) bool {
 	if m := s.fam.Shape(value).Missing; len(m) > 0 {
 		b.errs = append(b.errs, request.NotCovered(field, value, m[0]))
 		return false
+	}
+	// A face may have a character a character rule refuses (the CJK
+	// faces map U+3164 HANGUL FILLER, which is invisible). Validation
+	// refuses it first; laid out unvalidated, it is refused in the same
+	// words, which NotCovered gives for such a character.
+	for _, r := range value {
+		if r < utf8.RuneSelf {
+			continue
+		}
+		if e := request.NotCovered(field, value, r); e.Char.Rule != request.CharNotCovered {
+			b.errs = append(b.errs, e)
+			return false
+		}
 	}
 	return true
 }

@@ -424,8 +424,8 @@ func isBidiControl(r rune) bool {
 
 // placeMarks moves combining marks by the face's own anchors
 // (fonts.Face.PlaceMarks) where the face has no GPOS table for the shaper
-// to use: the shipped Latin faces were built without layout tables. A
-// mark's shift replaces the shaper's fallback placement.
+// to use: a face built without layout tables (every shipped face has
+// one). A mark's shift replaces the shaper's fallback placement.
 func placeMarks(face *fonts.Face, ft *font.Font, text string, run *display.Run) {
 	if len(run.Glyphs) == 0 {
 		return
