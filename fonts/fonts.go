@@ -17,7 +17,6 @@
 package fonts
 
 import (
-	"embed"
 	"errors"
 	"fmt"
 	"maps"
@@ -42,12 +41,6 @@ const (
 	// Display sets the certificate's header, "Certificate of baby loss".
 	Display = "NotoSerifDisplay-Medium"
 )
-
-// files holds the template faces' mark attachment, for PlaceMarks. The
-// faces themselves are in embedded (embed.go).
-//
-//go:embed *.marks
-var files embed.FS
 
 // primary are the faces templates name.
 var primary = []string{SansRegular, SansBold, SerifRegular, SerifBold, Display}
@@ -80,23 +73,7 @@ func lazy(name string) func() (*Face, error) {
 		// binary. Copying them (embed.FS.ReadFile does) would put every
 		// face used, 6 MB for a CJK one, on each process's heap.
 		data := unsafe.Slice(unsafe.StringData(file), len(file))
-		f, err := parse(name, data)
-		if err != nil {
-			return nil, err
-		}
-		// Only the primary faces carry mark attachment for PlaceMarks;
-		// script faces are set by a shaper from their own GPOS.
-		if !slices.Contains(primary, name) {
-			return f, nil
-		}
-		marks, err := files.ReadFile(name + ".marks")
-		if err != nil {
-			return nil, fmt.Errorf("fonts: %s: %w", name, err)
-		}
-		if f.attach, err = readAttachment(marks); err != nil {
-			return nil, fmt.Errorf("fonts: %s: %w", name, err)
-		}
-		return f, nil
+		return parse(name, data)
 	})
 }
 
@@ -145,7 +122,6 @@ type Face struct {
 
 	ascent, descent, capHeight, xHeight float64 // em
 
-	attach *attachment // where combining marks go; see PlaceMarks
 }
 
 func parse(name string, data []byte) (*Face, error) {

@@ -2,7 +2,6 @@ package fonts
 
 import (
 	"errors"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -56,16 +55,6 @@ func TestEmbeddedFilesAreTheFaces(t *testing.T) {
 		if string(data) != embedded[name] {
 			t.Errorf("%s: embedded bytes differ from the file", name)
 		}
-	}
-	marks, err := fs.Glob(files, "*.marks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range marks {
-		marks[i] = strings.TrimSuffix(m, ".marks")
-	}
-	if !slices.Equal(marks, Names()) {
-		t.Errorf("mark files for %v, primary faces %v", marks, Names())
 	}
 }
 
@@ -215,6 +204,28 @@ func TestMeasurementsMatchSFNT(t *testing.T) {
 		}
 		if runes < minGlyphs(f) {
 			t.Errorf("%s: only %d characters", f.Name(), runes)
+		}
+	}
+}
+
+// TestEveryFaceCanBeShaped: the shaper places marks, joins and reorders
+// from a face's own layout tables, and Quire keeps no tables of its own
+// to fall back on, so a face without them would print marks where they
+// fall.
+func TestEveryFaceCanBeShaped(t *testing.T) {
+	for _, name := range All() {
+		f, err := Get(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tt, err := readTables(f.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tag := range []string{"GSUB", "GPOS"} {
+			if _, err := tt.table(tag, 4); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
 		}
 	}
 }

@@ -17,10 +17,8 @@ package shape
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"sync"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-text/typesetting/bidi"
 	"github.com/go-text/typesetting/di"
@@ -287,9 +285,6 @@ func (st *state) shape(f *Family, text string) *Line {
 			})
 			ink = append(ink, g)
 		}
-		if len(f.fonts[it.face].GPOS.Lookups) == 0 && !run.RTL {
-			placeMarks(face, f.fonts[it.face], text, &run)
-		}
 		scale := 1 / upem
 		var pen int64 // font units from the run's start: summed whole, scaled once
 		for i, dg := range run.Glyphs {
@@ -420,32 +415,4 @@ func ignorable(r rune) bool {
 
 func isBidiControl(r rune) bool {
 	return r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
-}
-
-// placeMarks moves combining marks by the face's own anchors
-// (fonts.Face.PlaceMarks) where the face has no GPOS table for the shaper
-// to use: a face built without layout tables (every shipped face has
-// one). A mark's shift replaces the shaper's fallback placement.
-func placeMarks(face *fonts.Face, ft *font.Font, text string, run *display.Run) {
-	if len(run.Glyphs) == 0 {
-		return
-	}
-	s, e := run.Glyphs[0].Start, run.Glyphs[len(run.Glyphs)-1].End
-	if !fonts.HasMarks(text[s:e]) {
-		return
-	}
-	upem := float64(face.UnitsPerEm())
-	for _, m := range face.PlaceMarks(text[s:e]) {
-		at := int32(m.At) + s
-		r, _ := utf8.DecodeRuneInString(text[at:])
-		id, _ := ft.NominalGlyph(r)
-		for i := range run.Glyphs {
-			g := &run.Glyphs[i]
-			if g.Start <= at && at < g.End && g.ID == uint16(id) {
-				g.XOffset = int32(math.Round(m.DX * upem))
-				g.YOffset = int32(math.Round(m.DY * upem))
-				break
-			}
-		}
-	}
 }
