@@ -5,16 +5,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/quire-print/quire/internal/samples"
 	"github.com/quire-print/quire/internal/waitfor"
 
 	"github.com/quire-print/quire/pipeline/broker"
@@ -26,31 +25,6 @@ import (
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
 	"github.com/quire-print/quire/pipeline/worker"
 )
-
-// requestFile is a sample request with its envelope id, and every
-// certificate's dateOfIssue, replaced.
-func requestFile(t *testing.T, name, id, issued string) []byte {
-	t.Helper()
-	data, err := os.ReadFile("../../testdata/requests/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["envelopeId"] = id
-	if issued != "" {
-		for _, c := range m["certificates"].([]any) {
-			c.(map[string]any)["dateOfIssue"] = issued
-		}
-	}
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // TestDeadLettersListShowReplayDiscard: a request refused for a date of
 // issue in the future is dead-lettered, listed and shown (redacted, then
@@ -96,8 +70,8 @@ func TestDeadLettersListShowReplayDiscard(t *testing.T) {
 		}
 	}
 	// Dated three days ahead by mistake upstream; and a bad postcode.
-	pub("E-DL-1", requestFile(t, "valid/two-parents-all-boxes.json", "E-DL-1", "2026-03-05"))
-	pub("E-DL-2", requestFile(t, "invalid/bad-postcode.json", "E-DL-2", ""))
+	pub("E-DL-1", samples.Request(t, "valid/two-parents-all-boxes.json", "E-DL-1", "2026-03-05"))
+	pub("E-DL-2", samples.Request(t, "invalid/bad-postcode.json", "E-DL-2", ""))
 	up.WaitSettled([]string{"E-DL-1", "E-DL-2"}, 30*time.Second)
 	if n := up.DeadLetters(); n != 2 {
 		t.Fatalf("%d dead letters, want 2", n)

@@ -3,6 +3,8 @@
 package samples
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -34,4 +36,35 @@ func Files(t testing.TB, kind string) []string {
 		t.Fatalf("no sample requests in %s", filepath.Join(Dir(), kind))
 	}
 	return files
+}
+
+// Request returns the sample request testdata/requests/<name> as it is or,
+// where envelopeID or dateOfIssue is not empty, with the envelope id and
+// every certificate's date of issue replaced.
+func Request(t testing.TB, name, envelopeID, dateOfIssue string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(Dir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if envelopeID == "" && dateOfIssue == "" {
+		return data
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if envelopeID != "" {
+		m["envelopeId"] = envelopeID
+	}
+	if dateOfIssue != "" {
+		for _, c := range m["certificates"].([]any) {
+			c.(map[string]any)["dateOfIssue"] = dateOfIssue
+		}
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

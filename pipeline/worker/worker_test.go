@@ -9,8 +9,6 @@ import (
 	"io"
 	"iter"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/quire-print/quire/internal/samples"
 	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline"
@@ -399,23 +398,7 @@ func (h *harness) eventsOf(typ string) []events.Event {
 // sample returns a valid sample request with its envelope id set to id.
 func sample(t *testing.T, name, id string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "requests", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if id == "" {
-		return data
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["envelopeId"] = id
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return samples.Request(t, name, id, "")
 }
 
 // personal lists strings from the samples that must never reach a log.
@@ -921,29 +904,12 @@ func TestConfigValidate(t *testing.T) {
 
 var _ io.Writer = (*syncbuf.Buffer)(nil)
 
-// withIssueDate is a sample whose every certificate is dated issued.
-func withIssueDate(t *testing.T, name, id, issued string) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(sample(t, name, id), &m); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range m["certificates"].([]any) {
-		c.(map[string]any)["dateOfIssue"] = issued
-	}
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func TestDateOfIssueLaterThanTomorrowIsRefused(t *testing.T) {
 	h := newHarness(t, nil)
 	h.start()
 	// The clock says 2 March 2026, 17:04 in London.
-	h.publish(pipeline.KindRender, withIssueDate(t, "valid/twins.json", "E-TOMORROW", "2026-03-03"))
-	h.publish(pipeline.KindRender, withIssueDate(t, "valid/twins.json", "E-LATER", "2026-03-04"))
+	h.publish(pipeline.KindRender, samples.Request(t, "valid/twins.json", "E-TOMORROW", "2026-03-03"))
+	h.publish(pipeline.KindRender, samples.Request(t, "valid/twins.json", "E-LATER", "2026-03-04"))
 	h.waitSettled(2)
 
 	if _, ok := h.record("E-TOMORROW"); !ok {
@@ -969,7 +935,7 @@ func TestDateOfIssueLaterThanTomorrowIsRefused(t *testing.T) {
 	// A day later the same request is accepted: the rule follows the
 	// clock, and nothing about the request is remembered.
 	h.clock.Advance(24 * time.Hour)
-	h.publish(pipeline.KindRender, withIssueDate(t, "valid/twins.json", "E-LATER", "2026-03-04"))
+	h.publish(pipeline.KindRender, samples.Request(t, "valid/twins.json", "E-LATER", "2026-03-04"))
 	h.waitSettled(3)
 	if _, ok := h.record("E-LATER"); !ok {
 		t.Error("the request was refused again once its date of issue was tomorrow")
