@@ -83,31 +83,9 @@ func TestBurstBeyondCapacityIsTurnedAwayQuickly(t *testing.T) {
 func TestIdenticalRequestsShareOneRender(t *testing.T) {
 	s := newTestServer(t, Options{}).gated()
 	const n = 12
-	waiting := make(chan struct{}, n)
-	s.h.cache.onWait = func() { waiting <- struct{}{} }
-	var wg sync.WaitGroup
-	etags := make(chan string, n+1)
-	post := func() {
-		defer wg.Done()
-		w := s.postJSON("/api/v1/preview/certificate.png", robin)
-		etags <- fmt.Sprint(w.Code, " ", w.Header().Get("ETag"))
-	}
-	wg.Add(1)
-	go post()
-	<-s.r.started
-	for range n {
-		wg.Add(1)
-		go post()
-	}
-	for range n {
-		<-waiting
-	}
-	close(s.r.gate)
-	wg.Wait()
-	close(etags)
 	seen := map[string]int{}
-	for e := range etags {
-		seen[e]++
+	for _, w := range s.postWhileHeld(robin, n) {
+		seen[fmt.Sprint(w.Code, " ", w.Header().Get("ETag"))]++
 	}
 	if len(seen) != 1 || s.r.layouts.Load() != 1 {
 		t.Errorf("%d layouts, answers %v; want 1 layout and %d identical 200s", s.r.layouts.Load(), seen, n+1)

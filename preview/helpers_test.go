@@ -120,3 +120,35 @@ func wantStatus(t testing.TB, w *httptest.ResponseRecorder, status int) {
 		t.Fatalf("status %d, want %d; body:\n%s", w.Code, status, w.Body.String())
 	}
 }
+
+// postWhileHeld posts body to the PNG route once, and once that render is
+// held at the gate, n times more; when all n wait on the held render, it
+// lets the render go on. It returns the n+1 answers. s must be gated.
+func (s *testServer) postWhileHeld(body string, n int) []*httptest.ResponseRecorder {
+	waiting := make(chan struct{}, n)
+	s.h.cache.onWait = func() { waiting <- struct{}{} }
+	var wg sync.WaitGroup
+	answers := make(chan *httptest.ResponseRecorder, n+1)
+	post := func() {
+		defer wg.Done()
+		answers <- s.postJSON("/api/v1/preview/certificate.png", body)
+	}
+	wg.Add(1)
+	go post()
+	<-s.r.started
+	for range n {
+		wg.Add(1)
+		go post()
+	}
+	for range n {
+		<-waiting
+	}
+	close(s.r.gate)
+	wg.Wait()
+	close(answers)
+	var all []*httptest.ResponseRecorder
+	for w := range answers {
+		all = append(all, w)
+	}
+	return all
+}

@@ -3,7 +3,6 @@ package preview
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -31,32 +30,10 @@ func (p *panickyRenderer) LayoutCertificate(c *request.Certificate) (*display.Do
 // request draws the preview afresh instead of waiting on a stuck entry.
 func TestPanicWhileDrawingAnswers500ToEveryWaiter(t *testing.T) {
 	s := newTestServer(t, Options{Renderer: &panickyRenderer{Renderer: realRenderer(t)}}).gated()
-	const n = 5
-	waiting := make(chan struct{}, n)
-	s.h.cache.onWait = func() { waiting <- struct{}{} }
 	body := `{"babyName":"Wren Example"}`
-	var wg sync.WaitGroup
-	codes := make(chan int, n+1)
-	post := func() {
-		defer wg.Done()
-		codes <- s.postJSON("/api/v1/preview/certificate.png", body).Code
-	}
-	wg.Add(1)
-	go post()
-	<-s.r.started
-	for range n {
-		wg.Add(1)
-		go post()
-	}
-	for range n {
-		<-waiting
-	}
-	close(s.r.gate)
-	wg.Wait()
-	close(codes)
-	for code := range codes {
-		if code != http.StatusInternalServerError {
-			t.Errorf("a request on the panicking preview: %d, want 500", code)
+	for _, w := range s.postWhileHeld(body, 5) {
+		if w.Code != http.StatusInternalServerError {
+			t.Errorf("a request on the panicking preview: %d, want 500", w.Code)
 		}
 	}
 	log := s.log.String()
