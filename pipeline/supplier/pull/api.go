@@ -2,9 +2,6 @@ package pull
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quire-print/quire/internal/bearer"
 	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch/ledger"
@@ -35,7 +33,6 @@ const BasePath = "/supplier/v1"
 const (
 	// DefaultMaxOutcomes is the most outcomes one report may carry.
 	DefaultMaxOutcomes = 1000
-	maxHeader          = 512
 	maxBody            = 1 << 20
 )
 
@@ -83,8 +80,6 @@ type Config struct {
 	ClockSkew time.Duration
 }
 
-var hashShape = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
 func (c Config) validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("pull: "+format, args...)) }
@@ -114,8 +109,8 @@ func (c Config) validate() error {
 			add("supplier %q has no token", s.Supplier)
 		}
 		for _, h := range s.TokenSHA256 {
-			if !hashShape.MatchString(h) {
-				add("supplier %q: a token hash must be 64 lowercase hex digits (the SHA-256 of the token, not the token)", s.Supplier)
+			if err := bearer.ValidHash(h); err != nil {
+				add("supplier %q: %v", s.Supplier, err)
 			} else if hashes[h] {
 				add("supplier %q: a token hash is used twice", s.Supplier)
 			}
@@ -131,18 +126,10 @@ func (c Config) validate() error {
 // NewToken returns a new random token (256 bits, base64url) and the hash
 // to configure for it. Give the token to the supplier and keep only the
 // hash.
-func NewToken() (token, hash string) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	token = "qs_" + base64.RawURLEncoding.EncodeToString(b)
-	return token, HashToken(token)
-}
+func NewToken() (token, hash string) { return bearer.New("qs_") }
 
 // HashToken returns the lowercase hex SHA-256 of token.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func HashToken(token string) string { return bearer.Hash(token) }
 
 // API is the supplier pull API, an http.Handler. It is safe for concurrent
 // use.
@@ -150,16 +137,11 @@ type API struct {
 	cfg     Config
 	st      *ledger.Store
 	events  *events.Publisher
-	creds   []credential
+	creds   bearer.Set
 	fails   *limiter
 	mux     *http.ServeMux
 	log     *slog.Logger
 	metrics *metrics
-}
-
-type credential struct {
-	supplier string
-	hash     [sha256.Size]byte
 }
 
 // route is one operation of the API.
@@ -208,9 +190,7 @@ func New(cfg Config) (*API, error) {
 		mux: http.NewServeMux(), log: cfg.Logger, metrics: newMetrics()}
 	for _, s := range cfg.Suppliers {
 		for _, h := range s.TokenSHA256 {
-			c := credential{supplier: s.Supplier}
-			_, _ = hex.Decode(c.hash[:], []byte(h)) // validated above
-			a.creds = append(a.creds, c)
+			_ = a.creds.Add(s.Supplier, h) // validated above
 		}
 	}
 	for _, rt := range routes {
@@ -259,24 +239,9 @@ func New(cfg Config) (*API, error) {
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
-// authenticate returns the supplier whose token the request carries. Every
-// configured hash is compared, in constant time, whatever matches, so the
-// time taken says nothing about which tokens exist.
-func (a *API) authenticate(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token == "" || len(h) > maxHeader {
-		return "", false
-	}
-	sum := sha256.Sum256([]byte(token))
-	found := ""
-	for _, c := range a.creds {
-		if subtle.ConstantTimeCompare(sum[:], c.hash[:]) == 1 {
-			found = c.supplier
-		}
-	}
-	return found, found != ""
-}
+// authenticate returns the supplier whose token the request carries, in
+// constant time (bearer.Set.Match).
+func (a *API) authenticate(r *http.Request) (string, bool) { return a.creds.Match(r) }
 
 // problem writes an RFC 9457 problem, with a stable code as an extension
 // member (not-found, unauthorized, invalid, …). detail holds no personal
