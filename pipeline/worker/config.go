@@ -14,6 +14,7 @@ import (
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/metrics"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/refindex"
 	"github.com/quire-print/quire/renderer/rendered"
 	"github.com/quire-print/quire/request"
 )
@@ -57,6 +58,14 @@ type CancelChecker interface {
 
 var _ CancelChecker = (*ledger.Store)(nil)
 
+// ReferenceIndex names an envelope's entries in the index that finds it by
+// certificate reference: *refindex.Index, whose keys are keyed hashes.
+type ReferenceIndex interface {
+	Keys(envelopeID string, references []string) []string
+}
+
+var _ ReferenceIndex = (*refindex.Index)(nil)
+
 // Defaults for Config's zero values.
 const (
 	DefaultTimeout        = 2 * time.Minute
@@ -90,6 +99,10 @@ type Config struct {
 	// cancelled. Default nil: nothing is batched, and every stored
 	// cancellation stands.
 	Cancels CancelChecker
+	// References, when set, names the reference index entries committed
+	// with each envelope. Default nil: no index, and no lookup by
+	// certificate reference.
+	References ReferenceIndex
 
 	// Clock stamps events and records and times the storage gate's
 	// probes. Tests use *memqueue.ManualClock. Default: the system clock.

@@ -223,9 +223,22 @@ func (w *Worker) handleRender(ctx context.Context, d pipeline.Delivery, stop <-c
 		Documents:   docs,
 		RenderedAt:  w.clock.Now(),
 		SkipLookup:  true, // looked up above
+		IndexKeys:   w.indexKeys(env),
 	})
 	metrics.Since(w.m.StoreDuration, start, w.clock.Now())
 	return w.committed(id, rec, created, err).after(accepted)
+}
+
+// indexKeys names env's reference index entries, if there is an index.
+func (w *Worker) indexKeys(env *request.Envelope) []string {
+	if w.cfg.References == nil {
+		return nil
+	}
+	refs := make([]string, len(env.Certificates))
+	for i, c := range env.Certificates {
+		refs[i] = c.Reference
+	}
+	return w.cfg.References.Keys(env.EnvelopeID, refs)
 }
 
 // decode reads a render message's request. A request that can never be

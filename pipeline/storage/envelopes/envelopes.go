@@ -10,6 +10,7 @@
 //	envelopes/<id>/files/<sha256>/request.json normalised request (personal data)
 //	envelopes/<id>/files/<sha256>/<name>.pdf   rendered documents (personal data)
 //	ready/<id>                                 index of committed envelopes for the batcher
+//	references/<hmac>/<id>                     reference index (package refindex)
 //
 // Files are stored under the SHA-256 of their own content, so a key only
 // ever names one content: two workers rendering the same envelope at once
@@ -35,6 +36,7 @@ import (
 
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/internal/checksum"
+	"github.com/quire-print/quire/pipeline/storage/refindex"
 	"github.com/quire-print/quire/renderer/rendered"
 )
 
@@ -167,6 +169,11 @@ type Rendered struct {
 	// an envelope whose files retention has deleted from writing them
 	// again.
 	SkipLookup bool
+	// IndexKeys are the envelope's entries in the reference index
+	// (refindex.Index.Keys): empty objects written alongside the files,
+	// whose keys reveal no reference. Empty: none (no reference key is
+	// configured).
+	IndexKeys []string
 }
 
 // Cancellation is what an envelope's cancel.json holds. It carries no
@@ -260,8 +267,17 @@ func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 		// the batcher and rewritten by the next attempt.
 		_, errs[len(writes)] = s.s.Put(ctx, ReadyKey(id), readyEntry(id))
 	})
+	// The reference index: one small PUT per certificate reference, in
+	// parallel with the files. Like the files, written before the record,
+	// so that a committed envelope is always found by its reference; an
+	// entry left by an attempt that never commits names an envelope id
+	// with no record, which a lookup reports as not found.
+	indexErrs := make([]error, len(r.IndexKeys))
+	for i, key := range r.IndexKeys {
+		wg.Go(func() { _, indexErrs[i] = s.s.Put(ctx, key, nil) })
+	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(append(errs, indexErrs...)...); err != nil {
 		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", id, err)
 	}
 
@@ -513,6 +529,12 @@ func (r Rendered) validate() error {
 	}
 	if len(r.Documents) == 0 || len(r.Documents) > maxFiles {
 		add("an envelope needs 1 to %d documents, not %d", maxFiles, len(r.Documents))
+	}
+	for _, k := range r.IndexKeys {
+		if !refindex.ValidKey(k, r.EnvelopeID) {
+			add("an index key must be a reference index entry for envelope %s (refindex.Index.Keys)", r.EnvelopeID)
+			break
+		}
 	}
 	seen := map[string]bool{}
 	for i, d := range r.Documents {
