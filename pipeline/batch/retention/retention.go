@@ -1,6 +1,7 @@
 // Package retention deletes personal data once it is no longer needed: an
-// envelope's rendered documents and request (envelopes/<id>/files/) a set
-// number of days after the supplier reports it posted, and a batch's print
+// envelope's rendered documents and request (envelopes/<id>/files/) and
+// its reference index entries (references/…/<id>) a set number of days
+// after the supplier reports it posted, and a batch's print
 // files the same number of days after the batch was handed over.
 //
 // Two mechanisms, so that deletion does not depend on one of them:
@@ -19,7 +20,7 @@
 // no personal data and are kept as tombstones: a message redelivered
 // months later still finds its envelope committed and batched. A
 // cancellation marker's free-text reason is removed when the envelope's
-// files are.
+// files are, and envelopes/<id>/deleted.json records when that was.
 package retention
 
 import (
@@ -35,6 +36,7 @@ import (
 	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/refindex"
 )
 
 // DuePrefix is where scheduled deletions wait.
@@ -171,6 +173,9 @@ func (k *Keeper) Sweep(ctx context.Context) (int, error) {
 func (k *Keeper) sweep(ctx context.Context) (int, error) {
 	now := k.cfg.Clock.Now()
 	done := 0
+	// The reference index, by envelope: listed once a sweep, when the
+	// first envelope is due (refindex.Entries).
+	var index map[string][]string
 	for info, err := range k.cfg.Store.List(ctx, DuePrefix) {
 		if err != nil {
 			return done, err
@@ -193,13 +198,34 @@ func (k *Keeper) sweep(ctx context.Context) (int, error) {
 		if err := json.Unmarshal(data, &e); err != nil || e.Prefix == "" || storage.ValidPrefix(e.Prefix) != nil {
 			return done, fmt.Errorf("retention: %s does not name what to delete", info.Key)
 		}
+		id, isEnvelope := envelopeOf(e.Prefix)
+		if isEnvelope {
+			// A certificate reference is personal data: its index entries
+			// go first, while the files say which envelope this is.
+			if index == nil {
+				if index, err = refindex.Entries(ctx, k.cfg.Store); err != nil {
+					return done, err
+				}
+			}
+			for _, key := range index[id] {
+				if err := k.cfg.Store.Delete(ctx, key); err != nil {
+					return done, err
+				}
+				k.metrics.objects.Inc()
+			}
+		}
 		if err := k.deleteAll(ctx, e.Prefix); err != nil {
 			return done, err
 		}
-		if id, ok := envelopeOf(e.Prefix); ok {
+		if isEnvelope {
+			envs := envelopes.New(k.cfg.Store)
 			// The cancellation marker stays as a tombstone; its free-text
 			// reason goes with the rest of the envelope's personal data.
-			if err := envelopes.New(k.cfg.Store).ForgetCancellationReason(ctx, id); err != nil {
+			if err := envs.ForgetCancellationReason(ctx, id); err != nil {
+				return done, err
+			}
+			// For support to say when it went (pipeline/status).
+			if err := envs.RecordDeletion(ctx, id, now); err != nil {
 				return done, err
 			}
 		}

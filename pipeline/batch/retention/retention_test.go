@@ -19,6 +19,7 @@ import (
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
+	"github.com/quire-print/quire/pipeline/storage/refindex"
 )
 
 var cutOff = time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)
@@ -56,6 +57,12 @@ func TestPersonalDataGoesDaysAfterPosting(t *testing.T) {
 	clock := memqueue.NewManualClock(posted)
 	k := newKeeper(t, s, clock)
 	a, b := sealed.Envelopes[0].EnvelopeID, sealed.Envelopes[1].EnvelopeID
+	x, _ := refindex.New([]byte(strings.Repeat("k", refindex.MinKeyLen)))
+	for _, key := range append(x.Keys(a, []string{"A-1", "A-2"}), x.Keys(b, []string{"B-1"})...) {
+		if _, err := s.Put(t.Context(), key, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := k.Posted(t.Context(), a, posted); err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +94,14 @@ func TestPersonalDataGoesDaysAfterPosting(t *testing.T) {
 	if n, err := k.Sweep(t.Context()); err != nil || n != 1 {
 		t.Errorf("at 30 days: swept %d, %v", n, err)
 	}
-	if got := keys(t, s, "envelopes/"+a+"/"); !slices.Equal(got, []string{"envelopes/" + a + "/batch.json", "envelopes/" + a + "/record.json"}) {
-		t.Errorf("left of the posted envelope: %v; want its claim and record only", got)
+	if got := keys(t, s, "envelopes/"+a+"/"); !slices.Equal(got, []string{"envelopes/" + a + "/batch.json", "envelopes/" + a + "/deleted.json", "envelopes/" + a + "/record.json"}) {
+		t.Errorf("left of the posted envelope: %v; want its claim, record and deletion record only", got)
+	}
+	if d, err := envelopes.New(s).Deletion(t.Context(), a); err != nil || !d.At.Equal(clock.Now()) {
+		t.Errorf("deletion record: %+v, %v; want the sweep's time", d, err)
+	}
+	if got, want := keys(t, s, refindex.Prefix), x.Keys(b, []string{"B-1"}); !slices.Equal(got, want) {
+		t.Errorf("reference index after the sweep: %v; want only the envelope not yet posted, %v", got, want)
 	}
 	if len(keys(t, s, "envelopes/"+b+"/files/")) != 4 {
 		t.Error("an envelope not yet posted lost files")

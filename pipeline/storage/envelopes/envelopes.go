@@ -634,3 +634,52 @@ func (s *Store) ForgetCancellationReason(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// DeletedKey is the key of the marker retention leaves once it has
+// deleted id's personal data.
+func DeletedKey(id string) string { return EnvelopesPrefix + id + "/deleted.json" }
+
+// Deletion is what an envelope's deleted.json holds: when retention
+// deleted its documents, request and reference index entries. It carries
+// no personal data.
+type Deletion struct {
+	SchemaVersion int       `json:"schemaVersion"`
+	EnvelopeID    string    `json:"envelopeId"`
+	At            time.Time `json:"at"`
+}
+
+// RecordDeletion records that id's personal data was deleted at at. A
+// repeat (a sweep run again) keeps the first time.
+func (s *Store) RecordDeletion(ctx context.Context, id string, at time.Time) error {
+	if err := ValidID(id); err != nil {
+		return err
+	}
+	data, err := marshal(Deletion{SchemaVersion: SchemaVersion, EnvelopeID: id, At: at.UTC()})
+	if err != nil {
+		return err
+	}
+	if _, err := s.s.Create(ctx, DeletedKey(id), data); err != nil && !errors.Is(err, storage.ErrExists) {
+		return fmt.Errorf("envelopes: record the deletion of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Deletion returns the record of id's deletion by retention, or an error
+// wrapping ErrNotFound if there is none.
+func (s *Store) Deletion(ctx context.Context, id string) (Deletion, error) {
+	if err := ValidID(id); err != nil {
+		return Deletion{}, err
+	}
+	data, err := s.s.Get(ctx, DeletedKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return Deletion{}, fmt.Errorf("%w: no deletion recorded for envelope %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return Deletion{}, err
+	}
+	var d Deletion
+	if err := unmarshal(data, &d); err != nil || d.SchemaVersion != SchemaVersion || d.EnvelopeID != id {
+		return Deletion{}, fmt.Errorf("envelopes: deletion record of %s is not one this version reads", id)
+	}
+	return d, nil
+}
