@@ -1,0 +1,377 @@
+// Package status answers "where is envelope X?" for support staff: it
+// reads what Quire has stored about one envelope (its render record and
+// cancellation marker, its batch claim, the batch's seal, hand-over and
+// receipt, the outcomes the supplier reported, and retention's record of
+// deleting its personal data) and lays it out as a timeline.
+//
+// A timeline holds ids, times, template ids and versions, counts, supplier
+// names and codes only: never a name, an address, a date of loss, a
+// certificate reference or a cancellation's free-text reason. It shows
+// what is stored, not every event published: docs/support.md says what it
+// can and cannot show.
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+)
+
+// ErrNotFound: nothing is stored for the envelope id. It wraps
+// storage.ErrNotFound.
+var ErrNotFound = fmt.Errorf("status: %w", storage.ErrNotFound)
+
+// Envelopes reads an envelope's records: *envelopes.Store.
+type Envelopes interface {
+	Lookup(ctx context.Context, id string) (envelopes.Found, error)
+	Deletion(ctx context.Context, id string) (envelopes.Deletion, error)
+}
+
+// Ledger reads batch records: *ledger.Store.
+type Ledger interface {
+	Claim(ctx context.Context, envelopeID string) (ledger.Claim, error)
+	Sealed(ctx context.Context, batchID string) (*ledger.Sealed, error)
+	Handover(ctx context.Context, batchID string) (ledger.Handover, error)
+	HandOffFailure(ctx context.Context, batchID string) (ledger.HandOffFailure, error)
+	Receipt(ctx context.Context, batchID string) (ledger.Receipt, error)
+	Outcome(ctx context.Context, batchID, envelopeID, outcome string) (ledger.Outcome, error)
+}
+
+// Files says whether a stored file is still there: storage.Store. It
+// tells that an envelope's personal data is gone when the store's own
+// lifecycle rule deleted it, which leaves no record.
+type Files interface {
+	Stat(ctx context.Context, key string) (storage.Info, error)
+}
+
+var (
+	_ Envelopes = (*envelopes.Store)(nil)
+	_ Ledger    = (*ledger.Store)(nil)
+	_ Files     = storage.Store(nil)
+)
+
+// Steps of a timeline. Each is stable: tools may match on it.
+const (
+	StepRendered      = "rendered"        // rendered and durably stored
+	StepCancelled     = "cancelled"       // cancelled in time: it will not be printed
+	StepCancelRefused = "cancel-refused"  // a cancellation came after the envelope was sealed into a batch
+	StepBatching      = "batching"        // claimed by a batch that is being sealed
+	StepBatched       = "batched"         // in a sealed batch: it will be printed
+	StepLeftOut       = "left-out"        // claimed, then left out of the batch (Code says why)
+	StepHandOffFailed = "hand-off-failed" // the batch could not be handed over; operators must resend it
+	StepHandedOver    = "handed-over"     // the batch was handed to the supplier
+	StepReceived      = "received"        // the supplier acknowledged the batch
+	StepPrinted       = "printed"         // the supplier reported it printed
+	StepPosted        = "posted"          // … posted
+	StepReturned      = "returned"        // … returned undelivered (Code)
+	StepSpoiled       = "spoiled"         // … spoiled in production (Code)
+	StepReprinted     = "reprinted"       // a reprint was asked for: a new print run begins
+	StepDataDeleted   = "personal-data-deleted"
+)
+
+// Entry is one step of a timeline.
+type Entry struct {
+	Step string `json:"step"`
+	// At is when it happened: by Quire's clock, or for outcomes by the
+	// supplier's. Zero (left out of JSON) when no time is stored.
+	At time.Time `json:"at,omitzero"`
+	// Run numbers the print runs: 1 is the first, each reprint adds one.
+	// Zero for steps before printing is planned (rendered, cancelled).
+	Run      int    `json:"run,omitempty"`
+	BatchID  string `json:"batchId,omitempty"`
+	Sequence int    `json:"sequence,omitempty"`
+	Supplier string `json:"supplier,omitempty"`
+	// Code is a stable reason code: a cancellation's, why the envelope
+	// was left out, or the supplier's for returned and spoiled.
+	Code string `json:"code,omitempty"`
+}
+
+// Document is one rendered document, without its content.
+type Document struct {
+	Name            string `json:"name"`
+	Kind            string `json:"kind"`
+	TemplateID      string `json:"templateId"`
+	TemplateVersion int    `json:"templateVersion"`
+	Pages           int    `json:"pages"`
+	Sheets          int    `json:"sheets"`
+}
+
+// Timeline is what is stored about one envelope, oldest first.
+type Timeline struct {
+	EnvelopeID string `json:"envelopeId"`
+	// State is the step that says where the envelope is now.
+	State string `json:"state"`
+	// Summary says the same in a sentence for a person.
+	Summary string `json:"summary"`
+	// Documents are in envelope order; empty if it was never rendered.
+	Documents []Document `json:"documents"`
+	Entries   []Entry    `json:"entries"`
+	// PersonalDataDeleted is true once retention (or the store's
+	// lifecycle rule) has deleted the rendered documents and request.
+	PersonalDataDeleted bool `json:"personalDataDeleted"`
+}
+
+// Builder builds timelines. It is safe for concurrent use.
+type Builder struct {
+	envs   Envelopes
+	ledger Ledger
+	files  Files
+}
+
+// New returns a Builder reading envs and l, and files (nil: not asked)
+// for whether an envelope's documents are still stored.
+func New(envs Envelopes, l Ledger, files Files) *Builder {
+	return &Builder{envs: envs, ledger: l, files: files}
+}
+
+// Timeline returns envelope id's timeline, an error wrapping ErrNotFound
+// if nothing is stored for it (it has not arrived, was rejected, or the id
+// is wrong), or one wrapping envelopes.ErrInvalid if id cannot be an
+// envelope id.
+func (b *Builder) Timeline(ctx context.Context, id string) (*Timeline, error) {
+	if err := envelopes.ValidID(id); err != nil {
+		return nil, err
+	}
+	found, err := b.envs.Lookup(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("status: %s: %w", id, err)
+	}
+	if found.Record == nil && found.Cancellation == nil {
+		return nil, fmt.Errorf("%w: nothing is stored for envelope %s", ErrNotFound, id)
+	}
+	t := &Timeline{EnvelopeID: id, Documents: []Document{}}
+	if rec := found.Record; rec != nil {
+		t.Entries = append(t.Entries, Entry{Step: StepRendered, At: rec.RenderedAt})
+		for _, d := range rec.Documents {
+			t.Documents = append(t.Documents, Document{Name: d.Name, Kind: d.Kind, TemplateID: d.TemplateID,
+				TemplateVersion: d.TemplateVersion, Pages: d.Pages, Sheets: d.Sheets})
+		}
+	}
+	runs, err := b.printRuns(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	inBatch := false
+	for _, r := range runs {
+		es, printed, err := b.runEntries(ctx, id, r)
+		if err != nil {
+			return nil, err
+		}
+		t.Entries = append(t.Entries, es...)
+		inBatch = inBatch || printed
+	}
+	if c := found.Cancellation; c != nil {
+		// Code only: the free-text reason may not be repeated. A
+		// cancellation stored while the envelope is in a sealed batch was
+		// too late (ledger.Store.CheckCancel).
+		step := StepCancelled
+		if inBatch {
+			step = StepCancelRefused
+		}
+		t.Entries = append(t.Entries, Entry{Step: step, At: c.At, Code: c.Code})
+	}
+	if e, ok, err := b.deletion(ctx, id, found.Record); err != nil {
+		return nil, err
+	} else if ok {
+		t.Entries = append(t.Entries, e)
+		t.PersonalDataDeleted = true
+	}
+	// Oldest first; a step with no time stored goes last. Steps at the
+	// same time keep the order they were walked in.
+	slices.SortStableFunc(t.Entries, func(a, b Entry) int {
+		if a.At.IsZero() || b.At.IsZero() {
+			return boolCmp(a.At.IsZero(), b.At.IsZero())
+		}
+		return a.At.Compare(b.At)
+	})
+	t.State, t.Summary = summarise(t.Entries)
+	return t, nil
+}
+
+// paren returns " (code)", or nothing without a code.
+func paren(code string) string {
+	if code == "" {
+		return ""
+	}
+	return " (" + code + ")"
+}
+
+func boolCmp(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// printRun is one time the envelope was sent to print: the first, from
+// its render, and then one per reprint, each with its own batch claim.
+type printRun struct {
+	n     int
+	claim ledger.Claim
+	// requested is when a reprint was asked for; zero for the first run.
+	requested time.Time
+}
+
+// printRuns returns the envelope's print runs that have a batch claim, in
+// order. Reprints (a record per reprint under the envelope, each run
+// claimed by its own batch) add their runs here, numbered from 2, and
+// runEntries walks them like the first.
+func (b *Builder) printRuns(ctx context.Context, id string) ([]printRun, error) {
+	c, err := b.ledger.Claim(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("status: %s: %w", id, err)
+	}
+	return []printRun{{n: 1, claim: c}}, nil
+}
+
+// runEntries walks one print run: the reprint request, if it is one; the
+// claim and the seal; the hand-over (or its failure) and the receipt; the
+// outcomes the supplier reported. printed reports whether the run's batch
+// holds the envelope.
+func (b *Builder) runEntries(ctx context.Context, id string, r printRun) (entries []Entry, printed bool, err error) {
+	batchID := r.claim.BatchID
+	add := func(e Entry) {
+		e.Run, e.BatchID = r.n, batchID
+		entries = append(entries, e)
+	}
+	failed := func(err error) ([]Entry, bool, error) {
+		return nil, false, fmt.Errorf("status: %s, batch %s: %w", id, batchID, err)
+	}
+	if r.n > 1 {
+		add(Entry{Step: StepReprinted, At: r.requested})
+	}
+	s, err := b.ledger.Sealed(ctx, batchID)
+	if errors.Is(err, storage.ErrNotFound) {
+		add(Entry{Step: StepBatching, At: r.claim.ClaimedAt})
+		return entries, false, nil
+	} else if err != nil {
+		return failed(err)
+	}
+	m, ok := s.Member(id)
+	if !ok {
+		code := ledger.LeftMissing
+		for _, l := range s.Left {
+			if l.EnvelopeID == id {
+				code = l.Code
+			}
+		}
+		add(Entry{Step: StepLeftOut, At: s.SealedAt, Supplier: s.Supplier, Code: code})
+		return entries, false, nil
+	}
+	in := Entry{Sequence: m.Sequence, Supplier: s.Supplier}
+	step := func(name string, at time.Time, code string) {
+		e := in
+		e.Step, e.At, e.Code = name, at, code
+		add(e)
+	}
+	step(StepBatched, s.SealedAt, "")
+	if h, err := b.ledger.Handover(ctx, batchID); err == nil {
+		step(StepHandedOver, h.At, "")
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return failed(err)
+	} else if f, err := b.ledger.HandOffFailure(ctx, batchID); err == nil {
+		// The adapter's error is not repeated: it is for operators, in
+		// quire batches show.
+		step(StepHandOffFailed, f.At, "")
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return failed(err)
+	}
+	if rc, err := b.ledger.Receipt(ctx, batchID); err == nil {
+		step(StepReceived, rc.At, "")
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return failed(err)
+	}
+	for _, o := range []string{ledger.OutcomePrinted, ledger.OutcomePosted, ledger.OutcomeReturned, ledger.OutcomeSpoiled} {
+		rep, err := b.ledger.Outcome(ctx, batchID, id, o)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return failed(err)
+		}
+		step(o, rep.At, rep.Code)
+	}
+	return entries, true, nil
+}
+
+// deletion returns the step saying the envelope's personal data is gone:
+// retention's record of it, or, without one, a rendered envelope whose
+// request file is no longer stored (the store's lifecycle rule deleted
+// it, with no time recorded).
+func (b *Builder) deletion(ctx context.Context, id string, rec *envelopes.Record) (Entry, bool, error) {
+	d, err := b.envs.Deletion(ctx, id)
+	if err == nil {
+		return Entry{Step: StepDataDeleted, At: d.At}, true, nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return Entry{}, false, fmt.Errorf("status: %s: %w", id, err)
+	}
+	if rec == nil || b.files == nil {
+		return Entry{}, false, nil
+	}
+	if _, err := b.files.Stat(ctx, rec.Request.Key); errors.Is(err, storage.ErrNotFound) {
+		return Entry{Step: StepDataDeleted}, true, nil
+	} else if err != nil {
+		return Entry{}, false, fmt.Errorf("status: %s: %w", id, err)
+	}
+	return Entry{}, false, nil
+}
+
+// summarise returns the state, the latest step that says where the
+// envelope is, and a sentence saying it to a person.
+func summarise(entries []Entry) (string, string) {
+	var last *Entry
+	for i := range entries {
+		if s := entries[i].Step; s != StepCancelRefused && s != StepDataDeleted {
+			last = &entries[i] // the others do not move the envelope
+		}
+	}
+	if last == nil {
+		return "", "Nothing is stored that says where it is."
+	}
+	e := *last
+	where := fmt.Sprintf("batch %s, envelope %d of the batch, supplier %s", e.BatchID, e.Sequence, e.Supplier)
+	day := e.At.UTC().Format("2 January 2006")
+	var s string
+	switch e.Step {
+	case StepRendered:
+		s = "Rendered and stored; waiting for the next cut-off to be put into a print batch."
+	case StepCancelled:
+		s = "Cancelled (" + e.Code + "): it will not be printed."
+	case StepBatching:
+		s = "Being put into print batch " + e.BatchID + " now; ask again in a few minutes."
+	case StepBatched:
+		s = "Sealed into a print batch (" + where + "); waiting to be handed to the supplier."
+	case StepLeftOut:
+		s = "Left out of print batch " + e.BatchID + " (" + e.Code + "): it will not be printed from that batch."
+		if e.Code != ledger.LeftCancelled {
+			s += " It needs an operator."
+		}
+	case StepHandOffFailed:
+		s = "Its print batch " + e.BatchID + " could not be handed to the supplier; an operator must resend it (quire batches resend)."
+	case StepHandedOver, StepReceived:
+		s = "Handed to the supplier (" + where + "); not yet reported printed."
+	case StepPrinted:
+		s = "Printed (" + where + "); not yet reported posted."
+	case StepPosted:
+		s = "Posted on " + day + " (" + where + ")."
+	case StepReturned:
+		s = "Returned undelivered, reported " + day + paren(e.Code) + "."
+	case StepSpoiled:
+		s = "Spoiled in production, reported " + day + paren(e.Code) + "; it needs a reprint."
+	case StepReprinted:
+		s = "A reprint was asked for; waiting for the next cut-off."
+	default:
+		s = "Last step: " + e.Step + "."
+	}
+	return e.Step, s
+}

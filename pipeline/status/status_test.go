@@ -1,0 +1,253 @@
+package status_test
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/status"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/fsstore"
+)
+
+var cutOff = time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)
+
+type fixture struct {
+	s      storage.Store
+	envs   *envelopes.Store
+	ledger *ledger.Store
+	b      *status.Builder
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	s, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{s: s, envs: envelopes.New(s), ledger: ledger.NewStore(s)}
+	f.b = status.New(f.envs, f.ledger, s)
+	return f
+}
+
+// steps returns the timeline's steps, each as "step@HH:MM run batch
+// sequence code" with the parts it has.
+func steps(tl *status.Timeline) []string {
+	var out []string
+	for _, e := range tl.Entries {
+		s := e.Step
+		if !e.At.IsZero() {
+			s += "@" + e.At.UTC().Format("02T15:04")
+		}
+		if e.Run != 0 {
+			s += " run" + string(rune('0'+e.Run))
+		}
+		if e.BatchID != "" {
+			s += " " + e.BatchID
+		}
+		if e.Sequence != 0 {
+			s += " #" + string(rune('0'+e.Sequence))
+		}
+		if e.Code != "" {
+			s += " " + e.Code
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (f *fixture) timeline(t *testing.T, id string) *status.Timeline {
+	t.Helper()
+	tl, err := f.b.Timeline(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Whatever the envelope went through, the timeline holds no personal
+	// data: not the sample's names, address or date of loss, not its
+	// certificate references, not a cancellation's reason.
+	js, _ := json.Marshal(tl)
+	for _, p := range append(batchtest.Personal, "BLC-2025-000201", "BLC-2025-000202", "moved house") {
+		if strings.Contains(string(js), p) || strings.Contains(tl.Summary, p) {
+			t.Errorf("the timeline of %s holds %q: %s", id, p, js)
+		}
+	}
+	return tl
+}
+
+func check(t *testing.T, tl *status.Timeline, state string, want ...string) {
+	t.Helper()
+	if got := steps(tl); !slices.Equal(got, want) {
+		t.Errorf("%s: steps\n%q\nwant\n%q", tl.EnvelopeID, got, want)
+	}
+	if tl.State != state {
+		t.Errorf("%s: state %q, want %q (%s)", tl.EnvelopeID, tl.State, state, tl.Summary)
+	}
+}
+
+func TestUnknownAndInvalid(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.b.Timeline(t.Context(), "E-NOWHERE"); !errors.Is(err, status.ErrNotFound) || !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("unknown envelope: %v, want ErrNotFound", err)
+	}
+	if _, err := f.b.Timeline(t.Context(), "../x"); !errors.Is(err, envelopes.ErrInvalid) {
+		t.Errorf("invalid id: %v, want envelopes.ErrInvalid", err)
+	}
+}
+
+func TestRenderedOnly(t *testing.T) {
+	f := newFixture(t)
+	batchtest.Commit(t, f.s, "E-1", cutOff.Add(-time.Hour))
+	tl := f.timeline(t, "E-1")
+	check(t, tl, status.StepRendered, "rendered@02T16:30")
+	if len(tl.Documents) != 3 || tl.Documents[1].TemplateID != "baby-loss-certificate" || tl.Documents[1].TemplateVersion != 1 ||
+		tl.Documents[0].Pages != 2 || tl.PersonalDataDeleted {
+		t.Errorf("documents %+v, deleted %v", tl.Documents, tl.PersonalDataDeleted)
+	}
+}
+
+// TestThroughTheSupplier: a batch of three, handed over and acknowledged;
+// the supplier reports one posted, one returned, and a cancellation of the
+// third comes too late.
+func TestThroughTheSupplier(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	sealed := batchtest.Seal(t, f.s, "northprint", cutOff, 3)
+	b := sealed.BatchID
+	a, r, c := sealed.Envelopes[0].EnvelopeID, sealed.Envelopes[1].EnvelopeID, sealed.Envelopes[2].EnvelopeID
+	if _, _, err := f.ledger.RecordHandover(ctx, ledger.Handover{BatchID: b, Supplier: "northprint", Adapter: "pull", At: cutOff.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ledger.Acknowledge(ctx, ledger.Receipt{BatchID: b, Supplier: "northprint", At: cutOff.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	report := func(id string, seq int, outcome, code string, at time.Duration) {
+		if _, _, err := f.ledger.RecordOutcome(ctx, ledger.Outcome{BatchID: b, EnvelopeID: id, Sequence: seq, Outcome: outcome,
+			Code: code, At: cutOff.Add(at), ReportedAt: cutOff.Add(at + time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report(a, 1, ledger.OutcomePrinted, "", 15*time.Hour)
+	report(a, 1, ledger.OutcomePosted, "", 18*time.Hour)
+	report(r, 2, ledger.OutcomePrinted, "", 15*time.Hour)
+	report(r, 2, ledger.OutcomePosted, "", 18*time.Hour)
+	report(r, 2, ledger.OutcomeReturned, "addressee-gone-away", 100*time.Hour)
+	if _, _, err := f.envs.Cancel(ctx, envelopes.Cancellation{EnvelopeID: c, Code: "requested-by-parent", Reason: "moved house",
+		At: cutOff.Add(90 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+
+	tl := f.timeline(t, a)
+	check(t, tl, status.StepPosted,
+		"rendered@02T16:30", "batched@02T17:31 run1 "+b+" #1", "handed-over@02T18:30 run1 "+b+" #1",
+		"received@02T19:30 run1 "+b+" #1", "printed@03T08:30 run1 "+b+" #1", "posted@03T11:30 run1 "+b+" #1")
+	if tl.Entries[1].Supplier != "northprint" || !strings.Contains(tl.Summary, "Posted on 3 March 2026") {
+		t.Errorf("supplier %q, summary %q", tl.Entries[1].Supplier, tl.Summary)
+	}
+	check(t, f.timeline(t, r), status.StepReturned,
+		"rendered@02T16:30", "batched@02T17:31 run1 "+b+" #2", "handed-over@02T18:30 run1 "+b+" #2",
+		"received@02T19:30 run1 "+b+" #2", "printed@03T08:30 run1 "+b+" #2", "posted@03T11:30 run1 "+b+" #2",
+		"returned@06T21:30 run1 "+b+" #2 addressee-gone-away")
+	check(t, f.timeline(t, c), status.StepReceived,
+		"rendered@02T16:30", "batched@02T17:31 run1 "+b+" #3", "handed-over@02T18:30 run1 "+b+" #3",
+		"cancel-refused@02T19:00 requested-by-parent", "received@02T19:30 run1 "+b+" #3")
+}
+
+func TestCancelled(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	// Cancelled before it arrived: a marker and nothing else.
+	if _, _, err := f.envs.Cancel(ctx, envelopes.Cancellation{EnvelopeID: "E-EARLY", Code: "requested-by-parent", Reason: "moved house", At: cutOff}); err != nil {
+		t.Fatal(err)
+	}
+	tl := f.timeline(t, "E-EARLY")
+	check(t, tl, status.StepCancelled, "cancelled@02T17:30 requested-by-parent")
+	if !strings.Contains(tl.Summary, "will not be printed") {
+		t.Errorf("summary %q", tl.Summary)
+	}
+
+	// Rendered, cancelled, then left out of the batch for it.
+	batchtest.Commit(t, f.s, "E-LATE", cutOff.Add(-2*time.Hour))
+	if _, _, err := f.envs.Cancel(ctx, envelopes.Cancellation{EnvelopeID: "E-LATE", Code: "requested-by-parent", At: cutOff.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	id := ledger.ID(cutOff, 1)
+	leaveOut(t, f, id, "E-LATE", ledger.LeftCancelled)
+	check(t, f.timeline(t, "E-LATE"), status.StepLeftOut,
+		"rendered@02T15:30", "cancelled@02T16:30 requested-by-parent", "left-out@02T17:31 run1 "+id+" cancelled")
+}
+
+// leaveOut claims envelope id for batch b, then seals b without it.
+func leaveOut(t *testing.T, f *fixture, b, id, code string) {
+	t.Helper()
+	ctx := t.Context()
+	if _, _, err := f.ledger.CreateClaim(ctx, ledger.Claim{EnvelopeID: id, BatchID: b, ClaimedAt: cutOff}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ledger.Seal(ctx, &ledger.Sealed{BatchID: b, CutOff: cutOff, Supplier: "northprint", Attempt: "a1",
+		SealedAt: cutOff.Add(time.Minute), Envelopes: []ledger.Member{}, Left: []ledger.Left{{EnvelopeID: id, Code: code}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBatchingAndLeftOut(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	batchtest.Commit(t, f.s, "E-SEALING", cutOff.Add(-time.Hour))
+	if _, _, err := f.ledger.CreateClaim(ctx, ledger.Claim{EnvelopeID: "E-SEALING", BatchID: ledger.ID(cutOff, 1), ClaimedAt: cutOff}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, f.timeline(t, "E-SEALING"), status.StepBatching, "rendered@02T16:30", "batching@02T17:30 run1 "+ledger.ID(cutOff, 1))
+
+	batchtest.Commit(t, f.s, "E-DAMAGED", cutOff.Add(-time.Hour))
+	leaveOut(t, f, ledger.ID(cutOff, 2), "E-DAMAGED", ledger.LeftDamaged)
+	tl := f.timeline(t, "E-DAMAGED")
+	check(t, tl, status.StepLeftOut, "rendered@02T16:30", "left-out@02T17:31 run1 "+ledger.ID(cutOff, 2)+" damaged")
+	if !strings.Contains(tl.Summary, "needs an operator") {
+		t.Errorf("summary %q", tl.Summary)
+	}
+
+}
+
+func TestHandOffFailed(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	later := cutOff.AddDate(0, 0, 1)
+	sealed := batchtest.Seal(t, f.s, "northprint", later, 1)
+	if err := f.ledger.RecordHandOffFailure(ctx, ledger.HandOffFailure{BatchID: sealed.BatchID, At: later.Add(time.Hour),
+		Error: "folder: permission denied"}); err != nil {
+		t.Fatal(err)
+	}
+	tl := f.timeline(t, sealed.Envelopes[0].EnvelopeID)
+	check(t, tl, status.StepHandOffFailed, "rendered@03T16:30", "batched@03T17:31 run1 "+sealed.BatchID+" #1",
+		"hand-off-failed@03T18:30 run1 "+sealed.BatchID+" #1")
+	if js, _ := json.Marshal(tl); strings.Contains(string(js), "permission") {
+		t.Errorf("the adapter's error is in the timeline: %s", js)
+	}
+}
+
+func TestPersonalDataDeleted(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	batchtest.Commit(t, f.s, "E-SWEPT", cutOff)
+	if err := f.envs.RecordDeletion(ctx, "E-SWEPT", cutOff.AddDate(0, 0, 30)); err != nil {
+		t.Fatal(err)
+	}
+	tl := f.timeline(t, "E-SWEPT")
+	check(t, tl, status.StepRendered, "rendered@02T17:30", "personal-data-deleted@01T17:30")
+	if !tl.PersonalDataDeleted || len(tl.Documents) != 3 {
+		t.Errorf("deleted %v, documents %d: the record's facts outlive the files", tl.PersonalDataDeleted, len(tl.Documents))
+	}
+
+	// Deleted by the store's lifecycle rule: no record of when.
+	rec := batchtest.Commit(t, f.s, "E-EXPIRED", cutOff)
+	if err := f.s.Delete(ctx, rec.Request.Key); err != nil {
+		t.Fatal(err)
+	}
+	check(t, f.timeline(t, "E-EXPIRED"), status.StepRendered, "rendered@02T17:30", "personal-data-deleted")
+}
