@@ -12,7 +12,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 )
@@ -96,3 +98,44 @@ func (s *Set) Match(r *http.Request) (string, bool) {
 	}
 	return found, found != ""
 }
+
+// ReadFile reads a file of token hashes, one "name:sha256" a line; blank
+// lines and lines starting with # are skipped. Errors name the line,
+// never its content.
+func ReadFile(path string) (*Set, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("token file: %w", err)
+	}
+	s := &Set{}
+	var errs []error
+	seen := map[string]bool{}
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, hash, ok := strings.Cut(line, ":")
+		name, hash = strings.TrimSpace(name), strings.TrimSpace(hash)
+		switch {
+		case !ok || !nameShape.MatchString(name):
+			errs = append(errs, fmt.Errorf("%s:%d: a line must be name:sha256, the name 1 to 64 characters from a-z A-Z 0-9 . _ @ -", path, n+1))
+		case seen[hash]:
+			errs = append(errs, fmt.Errorf("%s:%d: a token hash is listed twice", path, n+1))
+		default:
+			if err := s.Add(name, hash); err != nil {
+				errs = append(errs, fmt.Errorf("%s:%d: %w", path, n+1, err))
+			}
+		}
+		seen[hash] = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if s.Len() == 0 {
+		return nil, fmt.Errorf("token file %s lists no token", path)
+	}
+	return s, nil
+}
+
+var nameShape = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)

@@ -2,6 +2,8 @@ package bearer_test
 
 import (
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -53,6 +55,36 @@ func TestSetMatch(t *testing.T) {
 		got, ok := s.Match(r)
 		if got != c.want || ok != (c.want != "") {
 			t.Errorf("%.20q: got %q %v, want %q", c.header, got, ok, c.want)
+		}
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	token, hash := bearer.New("qa_")
+	good := filepath.Join(dir, "good")
+	_ = os.WriteFile(good, []byte("# support desk\n\nalice.smith:"+hash+"\n"), 0o600)
+	s, err := bearer.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	if name, ok := s.Match(r); !ok || name != "alice.smith" {
+		t.Errorf("match %q %v", name, ok)
+	}
+	for content, want := range map[string]string{
+		"":                          "lists no token",
+		"alice " + hash:             ":1: a line must be name:sha256",
+		"alice:" + token:            ":1: a token hash must be",
+		"a:" + hash + "\nb:" + hash: ":2: a token hash is listed twice",
+		"bad name:" + hash + "\n":   ":1: a line must be",
+	} {
+		p := filepath.Join(dir, "bad")
+		_ = os.WriteFile(p, []byte(content), 0o600)
+		_, err := bearer.ReadFile(p)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), token) {
+			t.Errorf("%q: %v, want %q", content, err, want)
 		}
 	}
 }
