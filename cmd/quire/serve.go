@@ -29,6 +29,7 @@ func serveFlags(w io.Writer) (*envflag.Set, *serveSettings) {
 	s := envflag.New("serve", w)
 	st := &serveSettings{cfg: serviceFlags(s)}
 	listenerFlags(s, st.cfg)
+	referenceKeyFlag(s, st.cfg)
 	s.String(&st.memory, "memory-limit", "QUIRE_MEMORY_LIMIT", "", "soft memory `limit` of the Go runtime, e.g. 512MiB, or off; empty: GOMEMLIMIT if set, else "+
 		fmt.Sprint(memlimit.ContainerPercent)+"% of the container's cgroup limit, else "+fmt.Sprint(defaultMemoryLimit>>20)+"MiB")
 	st.logs = logFlags(s)
@@ -151,6 +152,7 @@ func listenerFlags(s *envflag.Set, c *service.Config) {
 	s.String(&c.Supplier.CertFile, "supplier-tls-cert", "QUIRE_SUPPLIER_TLS_CERT", "", "PEM `file` of the supplier listener's TLS certificate and chain, read again when it changes; needs --supplier-listen")
 	s.String(&c.Supplier.KeyFile, "supplier-tls-key", "QUIRE_SUPPLIER_TLS_KEY", "", "PEM `file` of the supplier listener's TLS key")
 	s.String(&c.Admin.Addr, "admin-listen", "QUIRE_ADMIN_LISTEN", "", "`address` of the admin listener (/metrics, /healthz, /readyz, the embedded intake): keep it private; empty: --listen; off: not served")
+	s.String(&c.StatusTokensFile, "status-tokens-file", "QUIRE_STATUS_TOKENS_FILE", "", "`file` of the status API's token hashes, name:sha256 a line (make them with quire envelopes token); set: the admin listener serves /internal/v1/envelopes")
 	s.String(&c.IntakeTokenSHA256, "intake-token-sha256", "QUIRE_INTAKE_TOKEN_SHA256", "", "SHA-256 `hash` of a token the embedded intake then requires from any client (make one with quire batches token); empty: loopback clients only")
 }
 

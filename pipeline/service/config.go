@@ -73,6 +73,18 @@ type Config struct {
 	// any client; make one with "quire batches token". Default empty: no
 	// token, and loopback clients only.
 	IntakeTokenSHA256 string
+	// ReferenceKeyFile is a file holding the secret key (at least 32
+	// bytes; surrounding white space is ignored) of the reference index,
+	// which finds envelopes by certificate reference through keyed hashes
+	// (pipeline/storage/refindex). The worker indexes each envelope it
+	// stores; the status API and quire envelopes show look references up.
+	// Default empty: no index is written, and lookup by reference is off.
+	ReferenceKeyFile string
+	// StatusTokensFile is a file of the status API's token hashes, one
+	// "name:sha256" a line (make them with "quire envelopes token"). When
+	// set, the admin listener serves the status API under /internal/v1/.
+	// Default empty: no status API.
+	StatusTokensFile string
 	// AMQPCAFile is a PEM file of the certificate authorities an amqps://
 	// broker's certificate is checked against, instead of the system's.
 	// Default empty: the system's.
@@ -141,6 +153,9 @@ func (c Config) Validate() error {
 	}
 	if c.IntakeTokenSHA256 != "" && !hashShape.MatchString(c.IntakeTokenSHA256) {
 		add("intake token hash must be 64 lowercase hex digits (the sha256 line of quire batches token)")
+	}
+	if c.StatusTokensFile != "" && c.Admin.Addr == ListenerOff {
+		add("status tokens file is set but the admin listener is off: the status API is served on the admin listener")
 	}
 	if c.AMQPCAFile != "" && !strings.HasPrefix(c.AMQPURL, "amqps://") {
 		add("AMQP CA file is set but the AMQP URL is not amqps://: the broker would be reached without TLS")

@@ -4,8 +4,8 @@
 // the batch records), batching (the batcher, the retention sweep, the
 // supplier's pull API) and the preview, behind HTTP listeners by audience:
 // public (the preview), supplier (the pull API) and admin (/metrics,
-// /healthz, /readyz and, with the in-process queue, the intake endpoint
-// that quire submit uses). Each audience may have its own address, or share
+// /healthz, /readyz, the status API with Config.StatusTokensFile and, with
+// the in-process queue, the intake endpoint that quire submit uses). Each audience may have its own address, or share
 // one; each listener's /readyz checks only what its audience needs.
 //
 // cmd/quire only turns flags and environment into a Config and calls Run;
@@ -35,9 +35,11 @@ import (
 	"github.com/quire-print/quire/pipeline/health"
 	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/metrics"
+	"github.com/quire-print/quire/pipeline/status/statusapi"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
+	"github.com/quire-print/quire/pipeline/storage/refindex"
 	"github.com/quire-print/quire/pipeline/storage/s3store"
 	"github.com/quire-print/quire/pipeline/worker"
 	"github.com/quire-print/quire/preview"
@@ -150,6 +152,10 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 		}
 	}
 	s.envs = envelopes.New(s.store)
+	refs, err := refindex.ReadKeyFile(cfg.ReferenceKeyFile)
+	if err != nil {
+		return nil, err
+	}
 
 	m := metrics.New(s.registry)
 	s.metrics = m
@@ -166,7 +172,9 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 		// batching, are in the same store, and an envelope no batch has
 		// claimed costs one read per cancellation.
 		Cancels: ledger.NewStore(s.store),
-		Metrics: m, Logger: cfg.Logger, Zone: issueZone(cfg.Batching.Schedule.Location),
+		// A nil *refindex.Index names no entries: no index is written.
+		References: refs,
+		Metrics:    m, Logger: cfg.Logger, Zone: issueZone(cfg.Batching.Schedule.Location),
 	})
 	if err != nil {
 		return nil, err
@@ -207,6 +215,12 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 		Supplier: {stopping, store},
 		Admin:    {stopping, broker, store},
 	}
+	var statusAPI *statusapi.API
+	if cfg.StatusTokensFile != "" {
+		if statusAPI, err = newStatusAPI(cfg, s.store, s.envs, refs); err != nil {
+			return nil, err
+		}
+	}
 	if s.servers, err = openServers(cfg, checks, cfg.Logger); err != nil {
 		return nil, err
 	}
@@ -215,6 +229,9 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 			srv.mux.Handle("GET /metrics", metrics.Handler(s.registry))
 			if s.mem != nil {
 				srv.mux.Handle("POST "+IntakePath+"{kind}", &intake{q: s.mem, log: cfg.Logger, tokenSHA256: cfg.IntakeTokenSHA256, addr: srv.ln.Addr()})
+			}
+			if statusAPI != nil {
+				srv.mux.Handle("/internal/", statusAPI)
 			}
 		}
 		if srv.serves(Public) && s.preview != nil {
