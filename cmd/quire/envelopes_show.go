@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/quire-print/quire/internal/bearer"
@@ -111,13 +113,14 @@ func runEnvelopesShow(ctx context.Context, s *envelopesSettings, args []string, 
 
 // printTimeline writes a timeline for a person: where the envelope is in
 // a sentence, its documents, then each step with its time in London.
-func printTimeline(w io.Writer, tl *status.Timeline) error {
+func printTimeline(out io.Writer, tl *status.Timeline) error {
+	var w bytes.Buffer
 	data := "kept"
 	if tl.PersonalDataDeleted {
 		data = "deleted (documents and request); the record below remains"
 	}
-	fmt.Fprintf(w, "envelope       %s\nwhere          %s\npersonal data  %s\n", tl.EnvelopeID, tl.Summary, data)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(&w, "envelope       %s\nwhere          %s\npersonal data  %s\n", tl.EnvelopeID, tl.Summary, data)
+	tw := tabwriter.NewWriter(&w, 0, 4, 2, ' ', 0)
 	if len(tl.Documents) > 0 {
 		fmt.Fprintln(tw, "\nDOCUMENT\tKIND\tTEMPLATE\tPAGES\tSHEETS")
 		for _, d := range tl.Documents {
@@ -132,7 +135,17 @@ func printTimeline(w io.Writer, tl *status.Timeline) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when, e.Step, blank(e.Run), e.BatchID, blank(e.Sequence), e.Supplier, e.Code)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Empty last columns leave padding behind: not for a terminal that
+	// may be copied into a note.
+	for line := range strings.Lines(w.String()) {
+		if _, err := io.WriteString(out, strings.TrimRight(line, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // blank returns n, or nothing for zero.

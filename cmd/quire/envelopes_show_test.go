@@ -54,6 +54,9 @@ func TestEnvelopesShow(t *testing.T) {
 		t.Errorf("show: %d\n%s%s", code, out, errOut)
 	}
 	batchtest.CheckNoPersonalData(t, "quire envelopes show", out)
+	if strings.Contains(out, " \n") {
+		t.Errorf("show leaves trailing spaces:\n%q", out)
+	}
 
 	// Flags may follow the id; --json is the API's format.
 	code, out, errOut = runEnvelopesCmd(t, "--data-dir", dir, "show", id, "--json")
