@@ -211,7 +211,8 @@ func New(s storage.Store) *Store { return &Store{s: s} }
 //     request. Nothing is changed.
 //
 // Unless r.SkipLookup, it first looks for the record. Then it writes the
-// files, then the ready index entry, then creates record.json, which is
+// files, the ready index entry and the reference index entries
+// (r.IndexKeys), then creates record.json, which is
 // the commit point: an envelope without a record is not committed,
 // whatever files it has, and is written again by the next attempt. Files
 // left by a losing attempt are deleted.
