@@ -21,9 +21,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/quire-print/quire/internal/bearer"
+	"github.com/quire-print/quire/internal/clock"
 	"github.com/quire-print/quire/pipeline/status"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
@@ -59,15 +62,21 @@ type Config struct {
 	// Tokens are the accepted tokens' hashes, by holder.
 	Tokens *bearer.Set
 	// Logger receives a line per request: the token's holder, the
-	// operation, envelope ids and the status. Default slog.Default().
+	// operation, envelope ids and the status; and a line with the client's
+	// address when it is refused for too many failed authentications
+	// (once per lockout). Default slog.Default().
 	Logger *slog.Logger
+	// Clock times the limit on failed authentications. Default: the
+	// system clock.
+	Clock clock.Clock
 }
 
 // API is the status API, an http.Handler. It is safe for concurrent use.
 type API struct {
-	cfg Config
-	mux *http.ServeMux
-	log *slog.Logger
+	cfg   Config
+	mux   *http.ServeMux
+	log   *slog.Logger
+	fails *bearer.Limiter
 }
 
 type route struct {
@@ -108,11 +117,27 @@ func New(cfg Config) (*API, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	a := &API{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System
+	}
+	a := &API{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, fails: bearer.NewLimiter()}
 	for _, rt := range routes {
 		a.mux.HandleFunc(rt.method+" "+BasePath+rt.path, func(w http.ResponseWriter, r *http.Request) {
 			who, ok := cfg.Tokens.Match(r)
 			if !ok {
+				// Limited per client address as on the supplier's pull
+				// API (bearer.Limiter).
+				from := bearer.ClientKey(r.RemoteAddr)
+				if wait := a.fails.Wait(from, cfg.Clock.Now()); wait > 0 {
+					w.Header().Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
+					a.problem(w, http.StatusTooManyRequests, "too-many-requests",
+						"too many failed authentications from this address; try again after Retry-After seconds")
+					return
+				}
+				if wait, report := a.fails.Fail(from, cfg.Clock.Now()); report {
+					a.log.Warn("status: too many failed authentications; refusing the address for now",
+						"addr", from, "retry_after", wait.Round(time.Second))
+				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="quire-internal"`)
 				a.problem(w, http.StatusUnauthorized, "unauthorized", "a valid token is required")
 				return

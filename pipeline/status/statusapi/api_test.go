@@ -15,6 +15,7 @@ import (
 	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/status"
 	"github.com/quire-print/quire/pipeline/status/statusapi"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
@@ -25,6 +26,7 @@ import (
 var cutOff = time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)
 
 type fixture struct {
+	clock  *memqueue.ManualClock
 	server *httptest.Server
 	token  string
 	log    *syncbuf.Buffer
@@ -40,7 +42,7 @@ func newFixture(t *testing.T, withIndex bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{log: &syncbuf.Buffer{}}
+	f := &fixture{log: &syncbuf.Buffer{}, clock: memqueue.NewManualClock(cutOff.Add(time.Hour))}
 	f.sealed = batchtest.Seal(t, s, "northprint", cutOff, 2)
 	var tokens bearer.Set
 	var hash string
@@ -50,7 +52,7 @@ func newFixture(t *testing.T, withIndex bool) *fixture {
 	}
 	cfg := statusapi.Config{
 		Timelines: status.New(envelopes.New(s), ledger.NewStore(s), s),
-		Store:     s, Tokens: &tokens, Logger: slog.New(slog.NewTextHandler(f.log, nil)),
+		Store:     s, Tokens: &tokens, Logger: slog.New(slog.NewTextHandler(f.log, nil)), Clock: f.clock,
 	}
 	if withIndex {
 		x, _ := refindex.New(bytes.Repeat([]byte("k"), refindex.MinKeyLen))
@@ -122,6 +124,33 @@ func TestAuthentication(t *testing.T) {
 		if status == 401 && (h.Get("WWW-Authenticate") == "" || bytes.Contains(body, []byte("northprint")) || bytes.Contains(body, []byte(cutOff.Format("20060102")))) {
 			t.Errorf("%s: a refusal without WWW-Authenticate, or that tells something: %s", c.name, body)
 		}
+	}
+}
+
+// TestFailedAuthenticationsAreLimited: as on the supplier's API, an
+// address that keeps failing is told to wait, once logged, while a valid
+// token from it is still served.
+func TestFailedAuthenticationsAreLimited(t *testing.T) {
+	f := newFixture(t, false)
+	show := statusapi.BasePath + "/envelopes/" + f.sealed.Envelopes[0].EnvelopeID
+	for i := range bearer.FailBurst {
+		if status, _, _ := f.do(t, "GET", show, "qa_wrong", nil); status != 401 {
+			t.Fatalf("failure %d: %d, want 401", i+1, status)
+		}
+	}
+	status, h, body := f.do(t, "GET", show, "qa_wrong", nil)
+	if status != 429 || h.Get("Retry-After") != "6" || !bytes.Contains(body, []byte("too-many-requests")) {
+		t.Errorf("past the burst: %d, Retry-After %q: %s", status, h.Get("Retry-After"), body)
+	}
+	if status, _, _ := f.do(t, "GET", show, f.token, nil); status != 200 {
+		t.Errorf("the right token from a refused address: %d, want 200", status)
+	}
+	f.clock.Advance(bearer.FailEvery)
+	if status, _, _ := f.do(t, "GET", show, "qa_wrong", nil); status != 401 {
+		t.Errorf("after %v: %d, want 401", bearer.FailEvery, status)
+	}
+	if n := strings.Count(f.log.String(), "too many failed authentications"); n != 1 {
+		t.Errorf("the lockout was logged %d times, want once:\n%s", n, f.log.String())
 	}
 }
 

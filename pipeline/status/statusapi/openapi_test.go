@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quire-print/quire/internal/bearer"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/status/statusapi"
 )
@@ -86,7 +87,7 @@ func TestOpenAPIDescribesTheRoutes(t *testing.T) {
 					t.Errorf("%s %s: path parameter %s is not declared", m, path, p[1])
 				}
 			}
-			for _, want := range []string{"200", "401", "503"} {
+			for _, want := range []string{"200", "401", "429", "503"} {
 				if get(op, "responses", want) == nil {
 					t.Errorf("%s %s does not document %s", m, path, want)
 				}
@@ -131,6 +132,14 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 		{f, "POST", lookup, "/internal/v1/envelopes/lookup", "", ref, 401},
 		{off, "POST", lookup, "/internal/v1/envelopes/lookup", off.token, ref, 501},
 	}
+	// Then unknown tokens from off's address until it is refused: 429.
+	for range bearer.FailBurst {
+		calls = append(calls, calls[3])
+		calls[len(calls)-1].f = off
+	}
+	calls = append(calls, calls[3], calls[7])
+	calls[len(calls)-2].f, calls[len(calls)-2].status = off, 429
+	calls[len(calls)-1].f, calls[len(calls)-1].status = off, 429
 	for _, call := range calls {
 		status, h, body := call.f.do(t, call.method, call.path, call.token, call.body)
 		if status != call.status {

@@ -138,7 +138,7 @@ type API struct {
 	st      *ledger.Store
 	events  *events.Publisher
 	creds   bearer.Set
-	fails   *limiter
+	fails   *bearer.Limiter
 	mux     *http.ServeMux
 	log     *slog.Logger
 	metrics *metrics
@@ -186,7 +186,7 @@ func New(cfg Config) (*API, error) {
 	if cfg.ClockSkew == 0 {
 		cfg.ClockSkew = 10 * time.Minute
 	}
-	a := &API{cfg: cfg, st: ledger.NewStore(cfg.Store), events: events.NewPublisher(cfg.Events), fails: newLimiter(),
+	a := &API{cfg: cfg, st: ledger.NewStore(cfg.Store), events: events.NewPublisher(cfg.Events), fails: bearer.NewLimiter(),
 		mux: http.NewServeMux(), log: cfg.Logger, metrics: newMetrics()}
 	for _, s := range cfg.Suppliers {
 		for _, h := range s.TokenSHA256 {
@@ -198,12 +198,12 @@ func New(cfg Config) (*API, error) {
 		a.mux.HandleFunc(pattern, a.metrics.count(pattern, func(w http.ResponseWriter, r *http.Request) {
 			name, ok := a.authenticate(r)
 			if !ok {
-				from := clientKey(r.RemoteAddr)
-				if wait := a.fails.wait(from, a.cfg.Clock.Now()); wait > 0 {
+				from := bearer.ClientKey(r.RemoteAddr)
+				if wait := a.fails.Wait(from, a.cfg.Clock.Now()); wait > 0 {
 					a.tooMany(w, r, wait)
 					return
 				}
-				if wait, report := a.fails.fail(from, a.cfg.Clock.Now()); report {
+				if wait, report := a.fails.Fail(from, a.cfg.Clock.Now()); report {
 					a.metrics.lockouts.Inc()
 					a.log.Warn("pull: too many failed authentications; refusing the address for now",
 						"addr", from, "retry_after", wait.Round(time.Second))
