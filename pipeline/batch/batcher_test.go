@@ -582,6 +582,46 @@ func TestEventsNotConfirmed(t *testing.T) {
 	}
 }
 
+// TestFirstClassIsNumberedFirst: each print file holds one postage
+// class, first class first, so the batch numbers its first-class
+// envelopes first, each class in plan (id) order, and hands them to the
+// assembler in that order; the seal agrees.
+func TestFirstClassIsNumberedFirst(t *testing.T) {
+	h := newHarness(t)
+	classes := map[string]string{"E-0001": "second", "E-0002": "first", "E-0003": "second", "E-0004": "first", "E-0005": ""}
+	for id, class := range classes {
+		batchtest.CommitPostage(t, h.store, id, before, class)
+	}
+	s := h.cutOff(h.batcher()).Batches[0]
+	want := []string{"E-0002", "E-0004", "E-0001", "E-0003", "E-0005"}
+	if got := members(s); !slices.Equal(got, want) {
+		t.Errorf("members %v, want %v", got, want)
+	}
+	var key string
+	for _, f := range s.Files {
+		if f.Kind == ledger.FileManifestJSON {
+			key = f.Key
+		}
+	}
+	var m struct {
+		Envelopes []struct {
+			Sequence   int    `json:"sequence"`
+			EnvelopeID string `json:"envelopeId"`
+		} `json:"envelopes"`
+	}
+	if err := json.Unmarshal(batchtest.ReadAll(t, h.store, key), &m); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range m.Envelopes {
+		if e.Sequence != i+1 || e.EnvelopeID != want[i] {
+			t.Errorf("the assembler had envelope %d as %s, want %s", e.Sequence, e.EnvelopeID, want[i])
+		}
+	}
+	if len(m.Envelopes) != len(want) {
+		t.Errorf("the assembler had %d envelopes, want %d", len(m.Envelopes), len(want))
+	}
+}
+
 func TestRefusedAndDamagedEnvelopesAreLeftOut(t *testing.T) {
 	h := newHarness(t)
 	ids := batchtest.CommitN(t, h.store, "E", 4, before)
