@@ -660,9 +660,11 @@ func (b *Batcher) removeAttempt(ctx context.Context, prefix string) {
 }
 
 // afterSeal announces a sealed batch's envelopes as batched and takes its
-// envelopes (members and those it left out) out of the ready index. It is
-// idempotent: an envelope still in the index is announced again, and
-// upstream deduplicates.
+// envelopes (members and those it left out) out of the ready index. An
+// envelope left out as cancelled will never be posted, so its deletion is
+// scheduled first, from its cancellation's time. It is idempotent: an
+// envelope still in the index is announced (or scheduled) again, and
+// upstream deduplicates (as the retention entry does).
 func (b *Batcher) afterSeal(ctx context.Context, s *ledger.Sealed) error {
 	err := each(ctx, b.cfg.Parallelism, len(s.Envelopes), func(ctx context.Context, i int) error {
 		m := s.Envelopes[i]
@@ -681,11 +683,41 @@ func (b *Batcher) afterSeal(ctx context.Context, s *ledger.Sealed) error {
 		return err
 	}
 	return each(ctx, b.cfg.Parallelism, len(s.Left), func(ctx context.Context, i int) error {
-		if s.Left[i].Code == ledger.LeftClaimed {
+		l := s.Left[i]
+		switch l.Code {
+		case ledger.LeftClaimed:
 			return nil // the other batch's to clean up
+		case ledger.LeftCancelled:
+			if err := b.scheduleCancelled(ctx, l.EnvelopeID); err != nil {
+				return err
+			}
 		}
-		return b.store.Delete(ctx, envelopes.ReadyKey(s.Left[i].EnvelopeID))
+		return b.store.Delete(ctx, envelopes.ReadyKey(l.EnvelopeID))
 	})
+}
+
+// scheduleCancelled schedules the deletion of the personal data of
+// envelope id, left out of a sealed batch as cancelled, unless its ready
+// entry is gone (an earlier run scheduled it, then removed the entry).
+// The cancel handler schedules the same entry when the cancellation
+// stands; this covers a cancel message that never got that far (dead-
+// lettered after storing its marker, or handled by a worker without
+// Retention), and is taken from the seal, the record of what will be
+// printed, never from a check a losing attempt made.
+func (b *Batcher) scheduleCancelled(ctx context.Context, id string) error {
+	if b.cfg.Retention == nil {
+		return nil
+	}
+	if _, err := b.store.Stat(ctx, envelopes.ReadyKey(id)); errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	c, err := b.envs.Cancellation(ctx, id)
+	if err != nil {
+		return fmt.Errorf("batch: envelope %s, left out as cancelled: %w", id, err)
+	}
+	return b.cfg.Retention.Cancelled(ctx, id, c.At)
 }
 
 // each runs f for 0 to n-1, at most p at a time, and returns the first
