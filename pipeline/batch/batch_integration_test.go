@@ -143,7 +143,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 	up.WaitSettled(all, time.Minute)
 	cancelled := all[1]
-	body, err := cancel.Encode(cancel.Request{EnvelopeID: cancelled, Code: "requested-by-parent"})
+	note := "Parent rang the helpline on Tuesday"
+	body, err := cancel.Encode(cancel.Request{EnvelopeID: cancelled, Code: "requested-by-parent", Reason: note})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +155,21 @@ func TestEndToEnd(t *testing.T) {
 		up.Drain()
 		return slices.Contains(up.Settled()[cancelled], events.TypeCancelled)
 	})
+	// The cancellation stands, so the worker scheduled the envelope's
+	// personal data, which no posting ever will, before announcing it.
+	due := 0
+	for info, err := range store.List(ctx, retention.DuePrefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(info.Key, "/envelope-"+cancelled) {
+			t.Errorf("unexpected due entry %s", info.Key)
+		}
+		due++
+	}
+	if due != 1 {
+		t.Errorf("%d due entries after the cancellation, want 1", due)
+	}
 
 	// The cut-off: the next one after now, so every envelope was rendered
 	// before it. The batcher's clock reads just after it.
@@ -423,12 +439,17 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Thirty days on, the sweep removes the personal data and keeps the
-	// records.
+	// records: the posted envelopes', the print files, and the cancelled
+	// envelope's files and cancellation reason (scheduled by the worker
+	// and again, to the same entry, by the batcher leaving it out).
 	clock.Advance(31 * 24 * time.Hour)
-	if n, err := keeper.Sweep(ctx); err != nil || n != 4 {
-		t.Errorf("sweep: %d, %v; want the three envelopes and the batch's print files", n, err)
+	if n, err := keeper.Sweep(ctx); err != nil || n != 5 {
+		t.Errorf("sweep: %d, %v; want the three posted envelopes, the cancelled one and the batch's print files", n, err)
 	}
-	for _, id := range members {
+	if c, err := envelopes.New(store).Cancellation(ctx, cancelled); err != nil || c.Reason != "" || c.Code != "requested-by-parent" {
+		t.Errorf("the cancelled envelope's marker after the sweep: %+v, %v; want it kept without its reason", c, err)
+	}
+	for _, id := range append([]string{cancelled}, members...) {
 		for info, err := range store.List(ctx, envelopes.EnvelopesPrefix+id+"/files/") {
 			t.Errorf("left after the sweep: %s %v", info.Key, err)
 		}
