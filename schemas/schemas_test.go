@@ -333,3 +333,46 @@ func TestSchemaNeverRefusesWhatQuireAccepts(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestFilePostage: a print file may say its postage class, one of
+// first or second; a manifest written before files were split by class,
+// whose files say none, still validates, so the change is compatible.
+func TestManifestFilePostage(t *testing.T) {
+	s := compile(t)["batch-manifest.v1.schema.json"]
+	sum := strings.Repeat("ab", 32)
+	manifest := func(file map[string]any) map[string]any {
+		return map[string]any{
+			"schemaVersion": json.Number("1"), "batchId": "B-1", "cutOff": "2026-03-02T17:30:00Z", "createdAt": "2026-03-02T17:31:05Z",
+			"files": []any{file},
+			"envelopes": []any{map[string]any{
+				"sequence": json.Number("1"), "envelopeId": "E-1", "postcodeDistrict": "SW1A", "postage": "first",
+				"file": "print-0001.pdf", "firstPage": json.Number("1"), "lastPage": json.Number("2"), "sheets": json.Number("2"),
+				"documents": []any{
+					map[string]any{"kind": "letter", "template": "carriage-letter@1", "pages": json.Number("1"), "sheets": json.Number("1"), "sha256": sum},
+					map[string]any{"kind": "certificate", "template": "baby-loss-certificate@1", "pages": json.Number("1"), "sheets": json.Number("1"), "sha256": sum},
+				},
+				"pages": []any{
+					map[string]any{"code": "Q1|B-1|1|1|2", "kind": "letter", "sheet": json.Number("1")},
+					map[string]any{"code": "Q1|B-1|1|2|2", "kind": "certificate", "sheet": json.Number("2")},
+				},
+			}},
+			"totals": map[string]any{"envelopes": json.Number("1"), "pages": json.Number("2"), "sheets": json.Number("2"),
+				"byPostage": map[string]any{"first": map[string]any{"envelopes": json.Number("1"), "pages": json.Number("2"), "sheets": json.Number("2")}},
+				"byKind":    map[string]any{}},
+		}
+	}
+	file := func(postage string) map[string]any {
+		f := map[string]any{"name": "print-0001.pdf", "size": json.Number("100"), "sha256": sum, "pages": json.Number("2"),
+			"sheets": json.Number("2"), "envelopes": json.Number("1"), "firstSequence": json.Number("1"), "lastSequence": json.Number("1")}
+		if postage != "" {
+			f["postage"] = postage
+		}
+		return f
+	}
+	for postage, valid := range map[string]bool{"first": true, "second": true, "": true, "express": false, "First": false} {
+		err := s.Validate(manifest(file(postage)))
+		if (err == nil) != valid {
+			t.Errorf("a file with postage %q: %v; want valid %v", postage, err, valid)
+		}
+	}
+}

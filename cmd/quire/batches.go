@@ -50,7 +50,7 @@ func batchFlags(e *envflag.Set) *batchSettings {
 	e.String(&b.zone, "cutoff-zone", "QUIRE_CUTOFF_ZONE", schedule.DefaultLocation, "time `zone` of the cut-off")
 	e.String(&b.holidays, "bank-holidays", "QUIRE_BANK_HOLIDAYS", "", "`file` of dates without a cut-off, YYYY-MM-DD a line; empty: England and Wales 2026-2027")
 	e.Int(&b.maxEnvelopes, "batch-max", "QUIRE_BATCH_MAX", batch.DefaultMaxEnvelopes, "most envelopes in one batch (`n`); more make several batches")
-	e.Int(&b.retentionDays, "retention-days", "QUIRE_RETENTION_DAYS", retention.DefaultDays, "`days` personal data is kept after posting (and print files after hand-over)")
+	e.Int(&b.retentionDays, "retention-days", "QUIRE_RETENTION_DAYS", retention.DefaultDays, "`days` personal data is kept after posting or a cancellation that stands (and print files after hand-over)")
 	e.Bool(&b.lifecycle, "retention-lifecycle", "QUIRE_RETENTION_LIFECYCLE", false, "also install S3 lifecycle rules so the store deletes personal data itself (S3 only)")
 	return b
 }
@@ -59,7 +59,9 @@ func batchFlags(e *envflag.Set) *batchSettings {
 // service.Config.Validate and service.NewBatching.
 func (b *batchSettings) config() (service.BatchConfig, error) {
 	if b.supplier == "" {
-		return service.BatchConfig{}, nil
+		// No batching here, but the worker still schedules the deletion
+		// of cancelled envelopes.
+		return service.BatchConfig{RetentionDays: b.retentionDays}, nil
 	}
 	sched, err1 := b.schedule()
 	creds, err2 := b.credentials()

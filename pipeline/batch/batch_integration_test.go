@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -49,7 +50,9 @@ import (
 
 var testDelays = []time.Duration{200 * time.Millisecond, time.Second}
 
-func sampleRequest(t *testing.T, name, id string) []byte {
+// sampleRequest is the sample request name with envelope id id and the
+// letter's postage class set to postage ("" leaves the sample's).
+func sampleRequest(t *testing.T, name, id, postage string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(batchtest.Root(), "testdata", "requests", "valid", name))
 	if err != nil {
@@ -60,6 +63,14 @@ func sampleRequest(t *testing.T, name, id string) []byte {
 		t.Fatal(err)
 	}
 	m["envelopeId"] = id
+	if postage != "" {
+		letter, _ := m["letter"].(map[string]any)
+		if letter == nil {
+			letter = map[string]any{}
+		}
+		letter["postage"] = postage
+		m["letter"] = letter
+	}
 	out, _ := json.Marshal(m)
 	return out
 }
@@ -86,8 +97,9 @@ func ids(es []events.PrintEvent) []string {
 }
 
 // TestEndToEnd runs Quire's whole path on RabbitMQ and MinIO: requests and
-// a cancellation through the real worker, a cut-off with the real print
-// files, the pull API's supplier downloading, checking and reporting, a
+// a cancellation through the real worker, a cut-off of first- and
+// second-class envelopes with the real print files, one class per file,
+// the pull API's supplier downloading, checking and reporting, a
 // cancellation after the cut-off refused, tokens refused, and a batch
 // whose pages were shuffled caught by its 2D codes.
 func TestEndToEnd(t *testing.T) {
@@ -114,19 +126,25 @@ func TestEndToEnd(t *testing.T) {
 	go func() { serviceDone <- svc.Run(runCtx) }()
 	defer func() { stopService(); <-serviceDone }()
 
-	// Four envelopes; one is cancelled through RabbitMQ before the cut-off.
+	// Four envelopes, the large-print one first class and the others
+	// second; one is cancelled through RabbitMQ before the cut-off.
 	samples := []string{"twins.json", "bfpo.json", "large-print.json", "non-ascii-names.json"}
 	var all []string
 	for i, name := range samples {
 		id := fmt.Sprintf("E2E-%d", i+1)
 		all = append(all, id)
-		if err := up.Broker.PublishMessage(ctx, broker.Message{Kind: pipeline.KindRender, MessageID: id, Body: sampleRequest(t, name, id)}); err != nil {
+		postage := ""
+		if name == "large-print.json" {
+			postage = "first"
+		}
+		if err := up.Broker.PublishMessage(ctx, broker.Message{Kind: pipeline.KindRender, MessageID: id, Body: sampleRequest(t, name, id, postage)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	up.WaitSettled(all, time.Minute)
 	cancelled := all[1]
-	body, err := cancel.Encode(cancel.Request{EnvelopeID: cancelled, Code: "requested-by-parent"})
+	note := "Parent rang the helpline on Tuesday"
+	body, err := cancel.Encode(cancel.Request{EnvelopeID: cancelled, Code: "requested-by-parent", Reason: note})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +155,21 @@ func TestEndToEnd(t *testing.T) {
 		up.Drain()
 		return slices.Contains(up.Settled()[cancelled], events.TypeCancelled)
 	})
+	// The cancellation stands, so the worker scheduled the envelope's
+	// personal data, which no posting ever will, before announcing it.
+	due := 0
+	for info, err := range store.List(ctx, retention.DuePrefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(info.Key, "/envelope-"+cancelled) {
+			t.Errorf("unexpected due entry %s", info.Key)
+		}
+		due++
+	}
+	if due != 1 {
+		t.Errorf("%d due entries after the cancellation, want 1", due)
+	}
 
 	// The cut-off: the next one after now, so every envelope was rendered
 	// before it. The batcher's clock reads just after it.
@@ -177,8 +210,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 	sealed := res.Batches[0]
 	members := []string{all[0], all[2], all[3]}
-	if got := sealedIDs(sealed); !slices.Equal(got, members) {
-		t.Errorf("batch holds %v, want %v", got, members)
+	// Numbered in print order: the first-class envelope first.
+	if got, want := sealedIDs(sealed), []string{all[2], all[0], all[3]}; !slices.Equal(got, want) {
+		t.Errorf("batch holds %v, want %v", got, want)
 	}
 	if !slices.Equal(sealed.Left, []ledger.Left{{EnvelopeID: cancelled, Code: ledger.LeftCancelled}}) {
 		t.Errorf("left out %+v", sealed.Left)
@@ -290,21 +324,95 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("another supplier's download: %d", status)
 	}
 
-	// The inserter's check: every page's code against the manifest. The
-	// file as printed passes; with two pages swapped it is caught.
-	dir := t.TempDir()
-	pdf := filepath.Join(dir, manifest.Files[0].Name)
-	if err := os.WriteFile(pdf, files[manifest.Files[0].Name], 0o600); err != nil {
-		t.Fatal(err)
+	// One postage class per file: the first-class envelope alone in the
+	// first file, the two second-class ones in the second. Each file is
+	// checked with qpdf, its text read with pdftotext for whose envelopes
+	// it holds, and its totals against the pages qpdf counts.
+	recipients := map[string]string{all[0]: "Priya Raman", all[2]: "Margaret Ellery", all[3]: "Łucja Wróblewska"}
+	wantFiles := []struct {
+		postage   string
+		envelopes []string
+	}{{"first", []string{all[2]}}, {"second", []string{all[0], all[3]}}}
+	if len(manifest.Files) != len(wantFiles) {
+		t.Fatalf("%d print files, want %d: %+v", len(manifest.Files), len(wantFiles), manifest.Files)
 	}
-	codes := printfiletest.ReadCodes(t, pdf, r.Templates())
+	dir := t.TempDir()
+	var codes []string
+	byClass := map[string]printfile.Count{}
+	for i, f := range manifest.Files {
+		w := wantFiles[i]
+		var inFile []string
+		for _, e := range manifest.Envelopes {
+			if e.File == f.Name {
+				inFile = append(inFile, e.EnvelopeID)
+				if e.Postage != f.Postage {
+					t.Errorf("%s, a %s-class file, holds %s of %s class", f.Name, f.Postage, e.EnvelopeID, e.Postage)
+				}
+			}
+		}
+		if f.Postage != w.postage || !slices.Equal(inFile, w.envelopes) || f.Envelopes != len(w.envelopes) {
+			t.Errorf("%s: %s class with %v (%d envelopes); want %s with %v", f.Name, f.Postage, inFile, f.Envelopes, w.postage, w.envelopes)
+		}
+		pdf := filepath.Join(dir, f.Name)
+		if err := os.WriteFile(pdf, files[f.Name], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pdftest.Run(t, "qpdf", "--check", pdf)
+		if n := strings.TrimSpace(pdftest.Run(t, "qpdf", "--show-npages", pdf)); n != fmt.Sprint(f.Pages) {
+			t.Errorf("%s has %s pages; the manifest says %d", f.Name, n, f.Pages)
+		}
+		text := pdftest.Run(t, "pdftotext", "-enc", "UTF-8", pdf, "-")
+		for id, name := range recipients {
+			if got, want := strings.Contains(text, name), slices.Contains(w.envelopes, id); got != want {
+				t.Errorf("%s: the letter to %s's recipient printed: %v, want %v", f.Name, id, got, want)
+			}
+		}
+		fileCodes := printfiletest.ReadCodes(t, pdf, r.Templates())
+		if err := printfile.VerifyFile(manifest, f.Name, fileCodes); err != nil {
+			t.Errorf("%s as printed: %v", f.Name, err)
+		}
+		codes = append(codes, fileCodes...)
+		c := byClass[f.Postage]
+		c.Envelopes += f.Envelopes
+		c.Pages += f.Pages
+		c.Sheets += f.Sheets
+		byClass[f.Postage] = c
+	}
 	if err := printfile.Verify(manifest, codes); err != nil {
 		t.Errorf("the batch as printed: %v", err)
 	}
+	tot := manifest.Totals
+	if len(tot.ByPostage) != 2 || tot.ByPostage["first"] != byClass["first"] || tot.ByPostage["second"] != byClass["second"] ||
+		tot.Envelopes != 3 || tot.Pages != byClass["first"].Pages+byClass["second"].Pages || tot.Pages != sealed.Pages || tot.Sheets != sealed.Sheets {
+		t.Errorf("totals %+v; the files add up to %+v; the seal says %d pages, %d sheets", tot, byClass, sealed.Pages, sealed.Sheets)
+	}
+	// The CSV gives each envelope's class and its file's totals.
+	rows, err := csv.NewReader(bytes.NewReader(files[ledger.ManifestCSV])).ReadAll()
+	if err != nil || len(rows) != 4 {
+		t.Fatalf("manifest.csv: %d rows, %v", len(rows), err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, row := range rows[1:] {
+		f := manifest.Files[0]
+		if row[col["file"]] != f.Name {
+			f = manifest.Files[1]
+		}
+		if row[col["postage"]] != f.Postage || row[col["file_envelopes"]] != fmt.Sprint(f.Envelopes) ||
+			row[col["file_pages"]] != fmt.Sprint(f.Pages) || row[col["file_sheets"]] != fmt.Sprint(f.Sheets) {
+			t.Errorf("manifest.csv row %q; its file is %+v", row, f)
+		}
+	}
+
+	// With two pages of the second-class file swapped, the inserter's
+	// check catches it.
+	pdf := filepath.Join(dir, manifest.Files[1].Name)
 	shuffled := filepath.Join(dir, "shuffled.pdf")
 	pdftest.Run(t, "qpdf", pdf, "--pages", pdf, "1,3,2,4-z", "--", shuffled)
 	var mismatch *printfile.MismatchError
-	if err := printfile.Verify(manifest, printfiletest.ReadCodes(t, shuffled, r.Templates())); !errors.As(err, &mismatch) || mismatch.FilePage != 2 {
+	if err := printfile.VerifyFile(manifest, manifest.Files[1].Name, printfiletest.ReadCodes(t, shuffled, r.Templates())); !errors.As(err, &mismatch) || mismatch.FilePage != 2 {
 		t.Errorf("shuffled pages: %v; want a mismatch at page 2", err)
 	}
 
@@ -331,12 +439,17 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Thirty days on, the sweep removes the personal data and keeps the
-	// records.
+	// records: the posted envelopes', the print files, and the cancelled
+	// envelope's files and cancellation reason (scheduled by the worker
+	// and again, to the same entry, by the batcher leaving it out).
 	clock.Advance(31 * 24 * time.Hour)
-	if n, err := keeper.Sweep(ctx); err != nil || n != 4 {
-		t.Errorf("sweep: %d, %v; want the three envelopes and the batch's print files", n, err)
+	if n, err := keeper.Sweep(ctx); err != nil || n != 5 {
+		t.Errorf("sweep: %d, %v; want the three posted envelopes, the cancelled one and the batch's print files", n, err)
 	}
-	for _, id := range members {
+	if c, err := envelopes.New(store).Cancellation(ctx, cancelled); err != nil || c.Reason != "" || c.Code != "requested-by-parent" {
+		t.Errorf("the cancelled envelope's marker after the sweep: %+v, %v; want it kept without its reason", c, err)
+	}
+	for _, id := range append([]string{cancelled}, members...) {
 		for info, err := range store.List(ctx, envelopes.EnvelopesPrefix+id+"/files/") {
 			t.Errorf("left after the sweep: %s %v", info.Key, err)
 		}

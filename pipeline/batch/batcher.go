@@ -25,6 +25,7 @@
 package batch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -397,7 +398,9 @@ func (b *Batcher) seal(ctx context.Context, plan ledger.Plan, recs map[string]en
 }
 
 // assemble claims the plan's envelopes, checks each after claiming it,
-// has the print files made, and creates the seal. If another batcher
+// numbers the members in print order (first class, then second class,
+// each in plan order: a print file holds one postage class), has the
+// print files made, and creates the seal. If another batcher
 // seals the batch first, its seal is returned and this attempt's files
 // are deleted.
 func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[string]envelopes.Record) (*ledger.Sealed, error) {
@@ -405,6 +408,7 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 	now := b.clock.Now().UTC()
 	left := make([]string, len(plan.EnvelopeIDs)) // a ledger.Left code, or "" for a member
 	records := make([]envelopes.Record, len(plan.EnvelopeIDs))
+	ranks := make([]int, len(plan.EnvelopeIDs)) // printfile.PostageRank of each member's class
 
 	// Claim first, then check: a cancellation stored before the check is
 	// seen and wins; one stored after it finds the claim and waits for the
@@ -440,21 +444,43 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 		} else if err != nil {
 			return err
 		}
+		// Each print file holds one postage class, first class first, and
+		// sequence numbers follow print order: so each member's class is
+		// read now, before any is numbered. The request is read again,
+		// a few ahead, as the files are assembled (withRequests): one
+		// more small read per envelope keeps memory flat.
+		req, err := b.readRequest(ctx, printfile.Envelope{ID: eid, Record: rec})
+		var refused *printfile.RefusedError
+		if errors.As(err, &refused) {
+			b.log.Error("batch: envelope cannot be printed as recorded; left out of the batch", "batch_id", id,
+				"envelope_id", eid, "reason", refused.Reason)
+			left[i] = ledger.LeftRefused
+			return nil
+		} else if err != nil {
+			return err
+		}
 		records[i] = rec
+		ranks[i] = printfile.PostageRank(req.Letter.Postage)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	// Print order: by postage class, and in plan order within a class.
+	order := make([]int, len(plan.EnvelopeIDs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(ranks[x], ranks[y]) })
 
 	attempt := randomHex(6)
 	prefix := ledger.AttemptPrefix(id, attempt)
 	var printed *printfile.Manifest
 	for {
 		var members []printfile.Envelope
-		for i, eid := range plan.EnvelopeIDs {
+		for _, i := range order {
 			if left[i] == "" {
-				members = append(members, printfile.Envelope{Sequence: len(members) + 1, ID: eid, Record: records[i]})
+				members = append(members, printfile.Envelope{Sequence: len(members) + 1, ID: plan.EnvelopeIDs[i], Record: records[i]})
 			}
 		}
 		if len(members) == 0 {
@@ -484,10 +510,13 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 
 	s := &ledger.Sealed{BatchID: id, CutOff: plan.CutOff, Supplier: plan.Supplier,
 		Attempt: attempt, Envelopes: []ledger.Member{}, Files: []ledger.File{}}
-	for i, eid := range plan.EnvelopeIDs {
+	for _, i := range order {
 		if left[i] == "" {
-			s.Envelopes = append(s.Envelopes, ledger.Member{Sequence: len(s.Envelopes) + 1, EnvelopeID: eid})
-		} else {
+			s.Envelopes = append(s.Envelopes, ledger.Member{Sequence: len(s.Envelopes) + 1, EnvelopeID: plan.EnvelopeIDs[i]})
+		}
+	}
+	for i, eid := range plan.EnvelopeIDs {
+		if left[i] != "" {
 			s.Left = append(s.Left, ledger.Left{EnvelopeID: eid, Code: left[i]})
 		}
 	}
@@ -631,9 +660,11 @@ func (b *Batcher) removeAttempt(ctx context.Context, prefix string) {
 }
 
 // afterSeal announces a sealed batch's envelopes as batched and takes its
-// envelopes (members and those it left out) out of the ready index. It is
-// idempotent: an envelope still in the index is announced again, and
-// upstream deduplicates.
+// envelopes (members and those it left out) out of the ready index. An
+// envelope left out as cancelled will never be posted, so its deletion is
+// scheduled first, from its cancellation's time. It is idempotent: an
+// envelope still in the index is announced (or scheduled) again, and
+// upstream deduplicates (as the retention entry does).
 func (b *Batcher) afterSeal(ctx context.Context, s *ledger.Sealed) error {
 	err := each(ctx, b.cfg.Parallelism, len(s.Envelopes), func(ctx context.Context, i int) error {
 		m := s.Envelopes[i]
@@ -652,11 +683,41 @@ func (b *Batcher) afterSeal(ctx context.Context, s *ledger.Sealed) error {
 		return err
 	}
 	return each(ctx, b.cfg.Parallelism, len(s.Left), func(ctx context.Context, i int) error {
-		if s.Left[i].Code == ledger.LeftClaimed {
+		l := s.Left[i]
+		switch l.Code {
+		case ledger.LeftClaimed:
 			return nil // the other batch's to clean up
+		case ledger.LeftCancelled:
+			if err := b.scheduleCancelled(ctx, l.EnvelopeID); err != nil {
+				return err
+			}
 		}
-		return b.store.Delete(ctx, envelopes.ReadyKey(s.Left[i].EnvelopeID))
+		return b.store.Delete(ctx, envelopes.ReadyKey(l.EnvelopeID))
 	})
+}
+
+// scheduleCancelled schedules the deletion of the personal data of
+// envelope id, left out of a sealed batch as cancelled, unless its ready
+// entry is gone (an earlier run scheduled it, then removed the entry).
+// The cancel handler schedules the same entry when the cancellation
+// stands; this covers a cancel message that never got that far (dead-
+// lettered after storing its marker, or handled by a worker without
+// Retention), and is taken from the seal, the record of what will be
+// printed, never from a check a losing attempt made.
+func (b *Batcher) scheduleCancelled(ctx context.Context, id string) error {
+	if b.cfg.Retention == nil {
+		return nil
+	}
+	if _, err := b.store.Stat(ctx, envelopes.ReadyKey(id)); errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	c, err := b.envs.Cancellation(ctx, id)
+	if err != nil {
+		return fmt.Errorf("batch: envelope %s, left out as cancelled: %w", id, err)
+	}
+	return b.cfg.Retention.Cancelled(ctx, id, c.At)
 }
 
 // each runs f for 0 to n-1, at most p at a time, and returns the first

@@ -372,6 +372,7 @@ func TestCancelRacingTheClaim(t *testing.T) {
 	hs := &hookStore{Store: fs}
 	h := newHarnessOn(t, hs)
 	ids := batchtest.CommitN(t, h.store, "E", 3, before)
+	ret := &fakeRetention{}
 
 	// Order 1: the cancel's marker lands just after the claim, before the
 	// batcher's check: the batcher sees it and leaves the envelope out,
@@ -387,7 +388,7 @@ func TestCancelRacingTheClaim(t *testing.T) {
 	// the print files are assembled): the envelope is printed, and the
 	// cancel, told to wait until the seal, is then refused.
 	h.asm.Block = make(chan struct{})
-	b := h.batcher()
+	b := h.batcher(func(c *batch.Config) { c.Retention = ret })
 	done := make(chan batch.Result)
 	go func() {
 		res, err := b.CutOff(context.Background(), cutOff)
@@ -416,6 +417,12 @@ func TestCancelRacingTheClaim(t *testing.T) {
 	}
 	if r, err := h.st.CheckCancel(t.Context(), ids[1], h.clock.Now()); r == nil || err != nil || r.Sequence != 1 {
 		t.Errorf("after the seal, the second cancel: %+v, %v; want refused, envelope 1", r, err)
+	}
+	// The envelope cancelled while its batch was being sealed, and left
+	// out, is scheduled for deletion; the one printed is not (its posting
+	// will schedule it).
+	if got := ret.scheduled(); len(got) != 1 || !got[ids[0]].Equal(h.clock.Now()) {
+		t.Errorf("scheduled %v, want only %s, from its cancellation", got, ids[0])
 	}
 }
 
@@ -579,6 +586,46 @@ func TestEventsNotConfirmed(t *testing.T) {
 	}
 	if len(h.ready()) != 0 {
 		t.Errorf("ready index %v", h.ready())
+	}
+}
+
+// TestFirstClassIsNumberedFirst: each print file holds one postage
+// class, first class first, so the batch numbers its first-class
+// envelopes first, each class in plan (id) order, and hands them to the
+// assembler in that order; the seal agrees.
+func TestFirstClassIsNumberedFirst(t *testing.T) {
+	h := newHarness(t)
+	classes := map[string]string{"E-0001": "second", "E-0002": "first", "E-0003": "second", "E-0004": "first", "E-0005": ""}
+	for id, class := range classes {
+		batchtest.CommitPostage(t, h.store, id, before, class)
+	}
+	s := h.cutOff(h.batcher()).Batches[0]
+	want := []string{"E-0002", "E-0004", "E-0001", "E-0003", "E-0005"}
+	if got := members(s); !slices.Equal(got, want) {
+		t.Errorf("members %v, want %v", got, want)
+	}
+	var key string
+	for _, f := range s.Files {
+		if f.Kind == ledger.FileManifestJSON {
+			key = f.Key
+		}
+	}
+	var m struct {
+		Envelopes []struct {
+			Sequence   int    `json:"sequence"`
+			EnvelopeID string `json:"envelopeId"`
+		} `json:"envelopes"`
+	}
+	if err := json.Unmarshal(batchtest.ReadAll(t, h.store, key), &m); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range m.Envelopes {
+		if e.Sequence != i+1 || e.EnvelopeID != want[i] {
+			t.Errorf("the assembler had envelope %d as %s, want %s", e.Sequence, e.EnvelopeID, want[i])
+		}
+	}
+	if len(m.Envelopes) != len(want) {
+		t.Errorf("the assembler had %d envelopes, want %d", len(m.Envelopes), len(want))
 	}
 }
 
@@ -770,12 +817,18 @@ func TestRecordsAreStrict(t *testing.T) {
 	}
 }
 
-type handOffRetention struct {
-	mu  sync.Mutex
-	got map[string]time.Time
+// fakeRetention records what the batcher schedules: batches by hand-over
+// time, envelopes by cancellation time. fail, when above 0, fails that
+// many Cancelled calls first.
+type fakeRetention struct {
+	mu        sync.Mutex
+	got       map[string]time.Time
+	cancelled map[string]time.Time
+	calls     int
+	fail      int
 }
 
-func (r *handOffRetention) HandedOver(ctx context.Context, id string, at time.Time) error {
+func (r *fakeRetention) HandedOver(ctx context.Context, id string, at time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.got == nil {
@@ -785,12 +838,76 @@ func (r *handOffRetention) HandedOver(ctx context.Context, id string, at time.Ti
 	return nil
 }
 
+func (r *fakeRetention) Cancelled(ctx context.Context, id string, at time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if r.fail > 0 {
+		r.fail--
+		return errors.New("retention: store down")
+	}
+	if r.cancelled == nil {
+		r.cancelled = map[string]time.Time{}
+	}
+	r.cancelled[id] = at
+	return nil
+}
+
+func (r *fakeRetention) scheduled() map[string]time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]time.Time{}
+	for k, v := range r.cancelled {
+		out[k] = v
+	}
+	return out
+}
+
+// TestLeftOutCancelledIsScheduled: an envelope a batch leaves out as
+// cancelled is never posted, so the batcher schedules its personal data
+// from its cancellation's time, before taking it out of the ready index;
+// if that fails, the cut-off fails and the next run finishes it.
+func TestLeftOutCancelledIsScheduled(t *testing.T) {
+	h := newHarness(t)
+	ids := batchtest.CommitN(t, h.store, "E", 3, before)
+	cancelledAt := h.clock.Now()
+	h.cancel(ids[1])
+	h.clock.Advance(time.Minute)
+	ret := &fakeRetention{fail: 1}
+	b := h.batcher(func(c *batch.Config) { c.Retention = ret })
+	if _, err := b.CutOff(t.Context(), cutOff); err == nil {
+		t.Fatal("the cut-off succeeded although the deletion could not be scheduled")
+	}
+	if !slices.Contains(h.ready(), ids[1]) {
+		t.Fatal("the cancelled envelope left the ready index unscheduled: nothing would find it again")
+	}
+	res := h.cutOff(b)
+	if len(res.Batches) != 1 || len(res.Batches[0].Left) != 1 {
+		t.Fatalf("second run: %+v", res)
+	}
+	if got := ret.scheduled(); len(got) != 1 || !got[ids[1]].Equal(cancelledAt) {
+		t.Errorf("scheduled %v, want %s from its cancellation at %v", got, ids[1], cancelledAt)
+	}
+	if len(h.ready()) != 0 {
+		t.Errorf("ready index still holds %v", h.ready())
+	}
+	// Done: a later cut-off does not schedule it again.
+	calls := ret.calls
+	next, _ := h.sched.Next(cutOff)
+	if _, err := b.CutOff(t.Context(), next); err != nil {
+		t.Fatal(err)
+	}
+	if ret.calls != calls {
+		t.Errorf("%d more calls after the envelope was done", ret.calls-calls)
+	}
+}
+
 // TestHandOffSchedulesRetention: the print files of a handed-over batch
 // are scheduled for deletion, from the hand-over time.
 func TestHandOffSchedulesRetention(t *testing.T) {
 	h := newHarness(t)
 	batchtest.CommitN(t, h.store, "E", 1, before)
-	ret := &handOffRetention{}
+	ret := &fakeRetention{}
 	b := h.batcher(func(c *batch.Config) { c.Retention = ret })
 	s := h.cutOff(b).Batches[0]
 	if _, err := b.HandOffPending(t.Context()); err != nil {

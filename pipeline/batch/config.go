@@ -48,9 +48,15 @@ type Supplier interface {
 	Send(ctx context.Context, b *ledger.Sealed) error
 }
 
-// Retention schedules the deletion of a batch's print files.
+// Retention schedules the deletion of personal data: a batch's print
+// files once it is handed over, and the files and cancellation reason of
+// an envelope a batch left out as cancelled, which is never posted.
 type Retention interface {
 	HandedOver(ctx context.Context, batchID string, at time.Time) error
+	// Cancelled is told the stored cancellation time of an envelope left
+	// out as cancelled; telling it again with the same time changes
+	// nothing.
+	Cancelled(ctx context.Context, envelopeID string, at time.Time) error
 }
 
 // Defaults for Config's zero values.
@@ -78,8 +84,11 @@ type Config struct {
 	// Events publishes status events, with confirms.
 	Events pipeline.Publisher
 	// Retention is told when a batch is handed over, so that its print
-	// files (personal data) are deleted after the retention period.
-	// *retention.Keeper is one. Default nil: print files are kept.
+	// files (personal data) are deleted after the retention period, and
+	// of each envelope a sealed batch left out as cancelled, so that its
+	// files and cancellation reason are too. *retention.Keeper is one.
+	// Default nil: print files are kept, and so are cancelled envelopes'
+	// files unless the cancel handler scheduled them.
 	Retention Retention
 
 	// Clock tells the time. Default: the system clock.

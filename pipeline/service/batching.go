@@ -50,8 +50,11 @@ type BatchConfig struct {
 	// MaxEnvelopes is the most envelopes in one batch. Default
 	// batch.DefaultMaxEnvelopes.
 	MaxEnvelopes int
-	// RetentionDays is how long personal data is kept after posting.
-	// Default retention.DefaultDays.
+	// RetentionDays is how long personal data is kept after posting, or
+	// after a cancellation that stands. It applies without a Supplier too:
+	// the worker schedules the envelopes whose cancellation stands, for
+	// the sweep of whichever process batches. Default
+	// retention.DefaultDays.
 	RetentionDays int
 	// Lifecycle also installs S3 lifecycle rules, so the store deletes
 	// personal data itself. S3 only. Default false.

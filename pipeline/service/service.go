@@ -31,6 +31,7 @@ import (
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
+	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/health"
 	"github.com/quire-print/quire/pipeline/memqueue"
@@ -165,20 +166,11 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 	if err := s.registry.Register(s.build.Collector()); err != nil {
 		return nil, err
 	}
-	s.worker, err = worker.New(worker.Config{
-		Source: s.source, Store: s.envs, Ping: s.store.Ping, Renderer: r, Events: s.events,
-		// Always, not only when this process batches: batches made by
-		// another process, or by this one before a restart without
-		// batching, are in the same store, and an envelope no batch has
-		// claimed costs one read per cancellation.
-		Cancels: ledger.NewStore(s.store),
-		// A nil *refindex.Index names no entries: no index is written.
-		References: refs,
-		Metrics:    m, Logger: cfg.Logger, Zone: issueZone(cfg.Batching.Schedule.Location),
-	})
-	if err != nil {
-		return nil, err
-	}
+	// The keeper the worker tells of cancellations that stand: batching's
+	// (with its lifecycle tagging) when this process batches, else one of
+	// its own with the same retention period, whose entries the sweep of
+	// whichever process batches carries out.
+	var keeper *retention.Keeper
 	if cfg.Batching.Supplier != "" {
 		if s.batching, err = NewBatching(cfg, s.store, s.events, docs, cfg.Logger); err != nil {
 			return nil, err
@@ -188,6 +180,24 @@ func New(cfg Config, r worker.Renderer) (*Service, error) {
 				return nil, fmt.Errorf("service: batching metrics: %w", err)
 			}
 		}
+		keeper = s.batching.keeper
+	} else if keeper, err = retention.New(retention.Config{Store: s.store, Days: cfg.Batching.RetentionDays, Logger: cfg.Logger}); err != nil {
+		return nil, fmt.Errorf("service: %w", err)
+	}
+	s.worker, err = worker.New(worker.Config{
+		Source: s.source, Store: s.envs, Ping: s.store.Ping, Renderer: r, Events: s.events,
+		// Always, not only when this process batches: batches made by
+		// another process, or by this one before a restart without
+		// batching, are in the same store, and an envelope no batch has
+		// claimed costs one read per cancellation.
+		Cancels:   ledger.NewStore(s.store),
+		Retention: keeper,
+		// A nil *refindex.Index names no entries: no index is written.
+		References: refs,
+		Metrics:    m, Logger: cfg.Logger, Zone: issueZone(cfg.Batching.Schedule.Location),
+	})
+	if err != nil {
+		return nil, err
 	}
 	if docs != nil && cfg.Public.Addr != ListenerOff {
 		if s.preview, err = preview.New(preview.Options{Renderer: docs, Logger: cfg.Logger}); err != nil {

@@ -71,6 +71,52 @@ func (f *fakeBatches) CheckCancel(ctx context.Context, id string, at time.Time) 
 	return nil, nil
 }
 
+// fakeRetention records what the worker schedules for deletion, as
+// *retention.Keeper would: one entry per envelope and time, however often
+// it is told. fail, when above 0, fails that many calls first.
+type fakeRetention struct {
+	mu        sync.Mutex
+	scheduled map[string]time.Time
+	calls     int
+	fail      int
+}
+
+func (r *fakeRetention) Cancelled(ctx context.Context, id string, at time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if r.fail > 0 {
+		r.fail--
+		return errDown
+	}
+	if r.scheduled == nil {
+		r.scheduled = map[string]time.Time{}
+	}
+	if prev, ok := r.scheduled[id]; ok && !prev.Equal(at) {
+		panic(fmt.Sprintf("%s scheduled from %v and from %v", id, prev, at))
+	}
+	r.scheduled[id] = at
+	return nil
+}
+
+// state returns the scheduled deletions by envelope id, and how many calls
+// were made.
+func (r *fakeRetention) state() (map[string]time.Time, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]time.Time{}
+	for k, v := range r.scheduled {
+		out[k] = v
+	}
+	return out, r.calls
+}
+
+func (r *fakeRetention) failNext(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail += n
+}
+
 func cancelBody(id, code string) []byte {
 	return []byte(`{"schemaVersion":1,"envelopeId":"` + id + `","code":"` + code + `"}`)
 }
@@ -116,6 +162,9 @@ func TestCancelBeforeTheSealStands(t *testing.T) {
 	}
 	if asked := batches.times(); len(asked) != 1 || !asked[0].Equal(start) {
 		t.Errorf("CheckCancel asked at %v, want once, with the stored cancellation's time %v", asked, start)
+	}
+	if got, _ := h.ret.state(); len(got) != 1 || !got["B-1"].Equal(start) {
+		t.Errorf("scheduled for deletion %v, want B-1 from its cancellation at %v", got, start)
 	}
 }
 
@@ -166,6 +215,9 @@ func TestCancelAfterTheSealIsRefused(t *testing.T) {
 	}
 	if s := h.q.Stats(); s.Acked != 4 || s.DeadLettered != 0 {
 		t.Errorf("stats %+v, want every delivery acked", s)
+	}
+	if got, calls := h.ret.state(); calls != 0 {
+		t.Errorf("an envelope that will be printed was scheduled for deletion at its cancellation: %v", got)
 	}
 }
 
@@ -236,7 +288,47 @@ func TestCancelWhileSealingIsRetriedUntilTheSealDecides(t *testing.T) {
 			if len(types) != 1 || types[0] != tt.want {
 				t.Errorf("events %v, want one %s", types, tt.want)
 			}
+			// Left out by the seal, it is never posted: its data is
+			// scheduled from the cancellation. In the batch, its posting
+			// will schedule it.
+			got, _ := h.ret.state()
+			if _, ok := got["B-4"]; ok != (tt.sealed == ledger.LeftOut) || (ok && !got["B-4"].Equal(start)) {
+				t.Errorf("scheduled for deletion %v; want B-4 from %v only if the seal left it out", got, start)
+			}
 		})
+	}
+}
+
+// TestCancelSchedulingFailureIsRetried: a cancellation that stands is
+// announced only once its envelope's deletion is scheduled; if that fails,
+// the message is retried as a storage failure, and the retry schedules it
+// from the same, first, cancellation time.
+func TestCancelSchedulingFailureIsRetried(t *testing.T) {
+	batches := &fakeBatches{}
+	h := newBatchedHarness(t, nil, batches.checker)
+	h.ret.failNext(1)
+	h.start()
+	h.publish(pipeline.KindCancel, cancelBody("B-9", "requested-by-parent"))
+	h.waitSettled(1)
+	if s := h.q.Stats(); s.Retried != 1 || s.Acked != 0 {
+		t.Fatalf("stats %+v, want the cancel retried", s)
+	}
+	if n := len(h.q.Events().Messages()); n != 0 {
+		t.Errorf("%d events published before the deletion was scheduled, want 0", n)
+	}
+	if got := testutil.ToFloat64(h.m.Failed.WithLabelValues(worker.ReasonStorageUnavailable)); got != 1 {
+		t.Errorf("failed{storage-unavailable} = %v, want 1", got)
+	}
+	h.clock.Advance(time.Second) // the gate's probe and the first retry delay
+	h.waitSettled(2)
+	if s := h.q.Stats(); s.Acked != 1 {
+		t.Errorf("stats %+v, want the retry acked", s)
+	}
+	if got, calls := h.ret.state(); calls != 2 || len(got) != 1 || !got["B-9"].Equal(start) {
+		t.Errorf("scheduled %v after %d calls; want B-9 from the first delivery's time %v", got, calls, start)
+	}
+	if c := h.eventsOf(events.TypeCancelled); len(c) != 1 {
+		t.Errorf("cancelled events %+v, want one", c)
 	}
 }
 

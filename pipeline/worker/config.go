@@ -66,6 +66,16 @@ type ReferenceIndex interface {
 
 var _ ReferenceIndex = (*refindex.Index)(nil)
 
+// Retention schedules the deletion of personal data: *retention.Keeper.
+type Retention interface {
+	// Cancelled is told that the cancellation of envelope id, received at
+	// at (the stored cancellation's time), stands: the envelope will never
+	// be printed or posted, so its files and its cancellation's reason are
+	// to go a retention period after at. Telling it again with the same at
+	// changes nothing.
+	Cancelled(ctx context.Context, id string, at time.Time) error
+}
+
 // Defaults for Config's zero values.
 const (
 	DefaultTimeout        = 2 * time.Minute
@@ -103,6 +113,12 @@ type Config struct {
 	// with each envelope. Default nil: no index, and no lookup by
 	// certificate reference.
 	References ReferenceIndex
+	// Retention, when set, is told of every cancellation that stands,
+	// before it is announced, so that the envelope's personal data is
+	// deleted although it is never posted. Default nil: nothing is
+	// scheduled here (the batcher still schedules the envelopes it leaves
+	// out as cancelled).
+	Retention Retention
 
 	// Clock stamps events and records and times the storage gate's
 	// probes. Tests use *memqueue.ManualClock. Default: the system clock.

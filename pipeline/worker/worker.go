@@ -97,6 +97,7 @@ type Worker struct {
 	cfg     Config
 	store   Store
 	cancels CancelChecker // nil: nothing is batched
+	keeper  Retention     // nil: cancellations schedule no deletion
 	render  Renderer
 	fit     request.Fitter // the Renderer, when it is one; else nil
 	events  *events.Publisher
@@ -119,6 +120,7 @@ func New(cfg Config) (*Worker, error) {
 		cfg:     cfg,
 		store:   cfg.Store,
 		cancels: cfg.Cancels,
+		keeper:  cfg.Retention,
 		render:  cfg.Renderer,
 		events:  events.NewPublisher(cfg.Events),
 		clock:   cfg.Clock,
@@ -372,7 +374,8 @@ func conflictReason() pipeline.Reason {
 }
 
 // handleCancel takes a cancel message through its steps: decode, wait for
-// storage, store the marker, ask the batch records whether it came in time.
+// storage, store the marker, ask the batch records whether it came in time,
+// and, if it did, schedule the deletion of the envelope's personal data.
 func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-chan struct{}) outcome {
 	c, err := cancel.Decode(d.Body())
 	if err != nil {
@@ -412,6 +415,15 @@ func (w *Worker) handleCancel(ctx context.Context, d pipeline.Delivery, stop <-c
 			w.log.Info("worker: cancellation refused: the envelope is in a sealed batch and will be printed",
 				"envelope_id", id, "batch_id", refusal.BatchID, "code", stored.Code)
 			return ackRefusal(id, *refusal)
+		}
+	}
+	if w.keeper != nil {
+		// The envelope will never be posted, so posting will never
+		// schedule its deletion: the cancellation does, from its stored
+		// time, so every delivery writes the same entry. Before the ack:
+		// a failure retries the message, and a crash redelivers it.
+		if err := w.keeper.Cancelled(wctx, id, stored.At); err != nil {
+			return storageFailed(id, err)
 		}
 	}
 	if created {

@@ -175,6 +175,7 @@ type harness struct {
 	store  *envelopes.Store
 	r      *fakeRenderer
 	ev     *flakyEvents
+	ret    *fakeRetention
 	m      *metrics.Metrics
 	w      *worker.Worker
 	logs   *syncbuf.Buffer
@@ -210,8 +211,9 @@ func newBatchedHarness(t *testing.T, r *fakeRenderer, cancels func(storage.Store
 	h.store = envelopes.New(h.fs)
 	h.ev = &flakyEvents{Publisher: h.q.Events(), fail: map[string]int{}}
 	h.m = metrics.New(nil)
+	h.ret = &fakeRetention{}
 	cfg := worker.Config{
-		Source: h.q, Store: h.store, Ping: h.fs.Ping, Renderer: h.r, Events: h.ev,
+		Source: h.q, Store: h.store, Ping: h.fs.Ping, Renderer: h.r, Events: h.ev, Retention: h.ret,
 		Clock: h.clock, Metrics: h.m, Logger: logger,
 	}
 	if cancels != nil {

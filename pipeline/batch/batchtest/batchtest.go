@@ -50,6 +50,13 @@ var Personal = []string{"Priya", "Raman", "Arjun", "Asha", "Mill Lane", "Canterb
 // would. It returns the record.
 func Commit(t testing.TB, s storage.Store, id string, renderedAt time.Time) envelopes.Record {
 	t.Helper()
+	return CommitPostage(t, s, id, renderedAt, "")
+}
+
+// CommitPostage is Commit with the letter's postage class set to postage
+// ("" leaves the sample's, which is second class).
+func CommitPostage(t testing.TB, s storage.Store, id string, renderedAt time.Time, postage string) envelopes.Record {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(Root(), "testdata", "requests", "valid", "twins.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +66,9 @@ func Commit(t testing.TB, s storage.Store, id string, renderedAt time.Time) enve
 		t.Fatal(err)
 	}
 	m["envelopeId"] = id
+	if postage != "" {
+		m["letter"].(map[string]any)["postage"] = postage
+	}
 	data, _ = json.Marshal(m)
 	env, err := request.Decode(data)
 	if err != nil {
@@ -138,7 +148,9 @@ func (a *Assembler) Calls() int {
 }
 
 // Assemble implements batch.Assembler. Its manifest lists each envelope
-// with its pages, all in print-0001.pdf, and no page codes.
+// with its pages, all in print-0001.pdf, and no page codes. Like
+// printfile's, it fails a list that gives a first-class envelope after a
+// second-class one.
 func (a *Assembler) Assemble(ctx context.Context, b printfile.Batch, list iter.Seq2[printfile.Envelope, error]) (*printfile.Manifest, error) {
 	a.mu.Lock()
 	a.calls++
@@ -166,6 +178,10 @@ func (a *Assembler) Assemble(ctx context.Context, b printfile.Batch, list iter.S
 		}
 		if e.Request == nil || e.Request.EnvelopeID != e.ID || e.Record.EnvelopeID != e.ID {
 			return nil, fmt.Errorf("stand-in: envelope %d came without its own request and record", e.Sequence)
+		}
+		// As printfile does: first-class envelopes first.
+		if n := len(m.Envelopes); n > 0 && printfile.PostageRank(e.Request.Letter.Postage) < printfile.PostageRank(m.Envelopes[n-1].Postage) {
+			return nil, fmt.Errorf("stand-in: envelope %d is %s class after a %s-class one", e.Sequence, e.Request.Letter.Postage, m.Envelopes[n-1].Postage)
 		}
 		fmt.Fprintf(&buf, "== %s %d %s\n", b.ID, e.Sequence, e.ID)
 		entry := printfile.Entry{Sequence: e.Sequence, EnvelopeID: e.ID, Postage: e.Request.Letter.Postage, File: name,

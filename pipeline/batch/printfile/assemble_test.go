@@ -69,7 +69,7 @@ func TestAssemble(t *testing.T) {
 			t.Errorf("envelope %d: district %q for %q", e.Sequence, e.PostcodeDistrict, pc)
 		}
 		want := request.PostageSecond
-		if i%3 == 0 {
+		if firstClass(i, len(envs)) {
 			want = request.PostageFirst
 		}
 		if e.Postage != want {
@@ -472,14 +472,16 @@ func TestAssembleStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Files) != 8 || len(st.at) != 8 {
-		t.Fatalf("%d files, %d stored; want 8", len(m.Files), len(st.at))
+	// 14 first-class envelopes in files of 5, 5 and 4, then 26
+	// second-class ones in files of 5 and one of 1.
+	if len(m.Files) != 9 || len(st.at) != 9 {
+		t.Fatalf("%d files, %d stored; want 9", len(m.Files), len(st.at))
 	}
-	// File k (from 1) is stored once its 5k envelopes are in; the list may
-	// run ahead by the channels (2 × 4 × workers), the workers' envelopes
-	// and the one being handed over: 5k + 19.
+	// File k is stored once its last envelope is in; the list may run
+	// ahead by the channels (2 × 4 × workers), the workers' envelopes and
+	// the one being handed over: 19 more.
 	for k, n := range st.at {
-		if limit := 5*(k+1) + 19; n > limit {
+		if limit := m.Files[k].LastSequence + 19; n > limit {
 			t.Errorf("file %d was stored after %d envelopes had been read; at most %d should have been", k+1, n, limit)
 		}
 	}
@@ -536,4 +538,80 @@ func BenchmarkAssemble(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(envs)), "µs/envelope")
+}
+
+// TestAssembleOneClassPerFile: a file holds envelopes of one postage
+// class, a new file starts where the class changes, the size limit
+// applies within each class, and the manifest's files and totals say so.
+func TestAssembleOneClassPerFile(t *testing.T) {
+	envs := makeBatch(t, 7) // 3 first class, then 4 second class
+	m, err := newAssembler(t, newStore(t), 2).Assemble(t.Context(), batch("B1"), list(envs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		postage     string
+		first, last int
+	}{{"first", 1, 2}, {"first", 3, 3}, {"second", 4, 5}, {"second", 6, 7}}
+	if len(m.Files) != len(want) {
+		t.Fatalf("%d files, want %d: %+v", len(m.Files), len(want), m.Files)
+	}
+	byClass := map[string]printfile.Count{}
+	for i, w := range want {
+		f := m.Files[i]
+		if f.Postage != w.postage || f.FirstSequence != w.first || f.LastSequence != w.last {
+			t.Errorf("%s: %s class, envelopes %d to %d; want %s, %d to %d", f.Name, f.Postage, f.FirstSequence, f.LastSequence, w.postage, w.first, w.last)
+		}
+		var got printfile.Count
+		for _, e := range m.Envelopes {
+			if e.File != f.Name {
+				continue
+			}
+			if e.Postage != f.Postage {
+				t.Errorf("%s, a %s-class file, holds envelope %d of %s class", f.Name, f.Postage, e.Sequence, e.Postage)
+			}
+			got.Envelopes++
+			got.Pages += len(e.Pages)
+			got.Sheets += e.Sheets
+		}
+		if got != (printfile.Count{Envelopes: f.Envelopes, Pages: f.Pages, Sheets: f.Sheets}) {
+			t.Errorf("%s says %d envelopes, %d pages, %d sheets; its envelopes add up to %+v", f.Name, f.Envelopes, f.Pages, f.Sheets, got)
+		}
+		c := byClass[f.Postage]
+		c.Envelopes += got.Envelopes
+		c.Pages += got.Pages
+		c.Sheets += got.Sheets
+		byClass[f.Postage] = c
+	}
+	for class, c := range byClass {
+		if m.Totals.ByPostage[class] != c {
+			t.Errorf("%s-class totals %+v; the files add up to %+v", class, m.Totals.ByPostage[class], c)
+		}
+	}
+}
+
+// TestAssembleRefusesClassesOutOfOrder: the list must give first-class
+// envelopes before second-class ones; a first-class envelope after a
+// second-class one would need a second first-class run, so it fails the
+// batch and no file is stored.
+func TestAssembleRefusesClassesOutOfOrder(t *testing.T) {
+	envs := makeBatch(t, 4) // E-0001 and E-0002 first class
+	envs[0], envs[2] = envs[2], envs[0]
+	for i := range envs {
+		envs[i].Sequence = i + 1
+	}
+	st := newStore(t)
+	_, err := newAssembler(t, st, 0).Assemble(t.Context(), batch("B1"), list(envs))
+	if err == nil || !strings.Contains(err.Error(), "envelope 2 is first class after second-class envelopes") {
+		t.Fatalf("got %v, want the envelope out of order named", err)
+	}
+	if errors.Is(err, printfile.ErrRefused) {
+		t.Error("the order is the caller's mistake, not the envelope's: it is not a refusal")
+	}
+	for info, err := range st.List(t.Context(), "batches/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("%s was stored", info.Key)
+	}
 }

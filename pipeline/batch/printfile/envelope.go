@@ -50,6 +50,9 @@ func (a *Assembler) prepare(batchID string, e Envelope, buf *bytes.Buffer) (prep
 	if postage == "" {
 		postage = request.PostageSecond
 	}
+	if PostageRank(postage) == len(postageClasses) {
+		return refuse("the postage class is %q, not %q or %q", postage, request.PostageFirst, request.PostageSecond)
+	}
 
 	// Pin every document to the template version the record names, on a
 	// copy: the caller's request is not ours to change.

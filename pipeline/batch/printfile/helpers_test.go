@@ -71,7 +71,7 @@ func newStore(t testing.TB) *fsstore.Store {
 }
 
 // makeBatch renders n envelopes made from the samples, each with its own
-// envelope id and certificate references, commits them as the worker does,
+// envelope id and certificate references, the first third first class, commits them as the worker does,
 // and reads them back as the batcher does: record, then stored request.
 func makeBatch(t testing.TB, n int) []printfile.Envelope {
 	t.Helper()
@@ -93,13 +93,18 @@ func makeBatchIn(t testing.TB, st storage.Store, n int) []printfile.Envelope {
 		for c := range env.Certificates {
 			env.Certificates[c].Reference = fmt.Sprintf("BLC-T-%04d-%d", i+1, c+1)
 		}
-		if i%3 == 0 {
+		if firstClass(i, n) {
 			env.Letter.Postage = request.PostageFirst
 		}
 		out = append(out, commit(t, ctx, r, st, es, i+1, &env))
 	}
 	return out
 }
+
+// firstClass says whether envelope i of a batch of n made by makeBatch
+// goes first class: the first third, as the batcher lists a batch with
+// first-class envelopes first.
+func firstClass(i, n int) bool { return i < (n+2)/3 }
 
 func commit(t testing.TB, ctx context.Context, r *renderer.Renderer, st storage.Store, es *envelopes.Store, seq int, env *request.Envelope) printfile.Envelope {
 	t.Helper()

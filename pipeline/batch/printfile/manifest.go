@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -36,11 +37,16 @@ type Manifest struct {
 type File struct {
 	// Name is the file's name within the batch, e.g. "print-0001.pdf";
 	// it is stored at the batch's key prefix followed by Name.
-	Name   string `json:"name"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
-	Pages  int    `json:"pages"`
-	Sheets int    `json:"sheets"`
+	Name string `json:"name"`
+	// Postage is the postage class of every envelope in the file,
+	// "first" or "second": a file never mixes classes, and the files of
+	// first-class envelopes come first. Empty in manifests written
+	// before files were split by class.
+	Postage string `json:"postage,omitempty"`
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+	Pages   int    `json:"pages"`
+	Sheets  int    `json:"sheets"`
 	// Envelopes counts the envelopes in the file, which are those with
 	// sequence numbers FirstSequence to LastSequence of the batch's list.
 	Envelopes     int `json:"envelopes"`
@@ -149,8 +155,9 @@ func ParseManifest(data []byte) (*Manifest, error) {
 }
 
 // check tests that m is consistent: envelopes in order, each once and in
-// one file, files in order, page ranges contiguous, codes as each
-// envelope's position says, totals right.
+// one file, files in order, each of one postage class with first class
+// first, page ranges contiguous, codes as each envelope's position says,
+// totals right.
 func (m *Manifest) check() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("printfile: manifest of %s: "+format, append([]any{m.BatchID}, args...)...)
@@ -162,6 +169,7 @@ func (m *Manifest) check() error {
 	ids := map[string]bool{}
 	names := map[string]bool{}
 	prevSeq, ei := 0, 0
+	prevClass := ""
 	for _, f := range m.Files {
 		if names[f.Name] {
 			return bad("file %q is listed twice", f.Name)
@@ -180,6 +188,10 @@ func (m *Manifest) check() error {
 			ids[e.EnvelopeID] = true
 			if got.Envelopes == 0 {
 				got.FirstSequence = e.Sequence
+				got.Postage = e.Postage
+			}
+			if err := samePostage(f, got, e); err != nil {
+				return bad("%w", err)
 			}
 			got.Envelopes++
 			got.LastSequence = e.Sequence
@@ -220,6 +232,10 @@ func (m *Manifest) check() error {
 		if got.Envelopes == 0 {
 			return bad("file %s holds no envelopes", f.Name)
 		}
+		if prevClass != "" && PostageRank(got.Postage) < PostageRank(prevClass) {
+			return bad("file %s of %s-class envelopes comes after a file of %s class: first-class files come first", f.Name, got.Postage, prevClass)
+		}
+		prevClass = got.Postage
 		if err := sameFile(f, got); err != nil {
 			return bad("%w", err)
 		}
@@ -230,6 +246,23 @@ func (m *Manifest) check() error {
 	}
 	if !sameTotals(sum, m.Totals) {
 		return bad("totals do not add up")
+	}
+	return nil
+}
+
+// ErrMixedPostage is wrapped by the error for a print file that holds
+// envelopes of more than one postage class, or of another class than the
+// file says: the supplier would post some at the wrong price.
+var ErrMixedPostage = errors.New("a print file mixes postage classes")
+
+// samePostage checks that envelope e, in file f whose envelopes so far are
+// counted in got, is of f's postage class.
+func samePostage(f, got File, e Entry) error {
+	switch {
+	case f.Postage != "" && e.Postage != f.Postage:
+		return fmt.Errorf("file %s is for %s-class envelopes; envelope %d is %s class: %w", f.Name, f.Postage, e.Sequence, e.Postage, ErrMixedPostage)
+	case e.Postage != got.Postage:
+		return fmt.Errorf("file %s holds %s- and %s-class envelopes (envelope %d): %w", f.Name, got.Postage, e.Postage, e.Sequence, ErrMixedPostage)
 	}
 	return nil
 }
@@ -276,6 +309,7 @@ var CSVHeader = []string{
 	"batch_id", "sequence", "envelope_id", "postcode_district", "postage",
 	"file", "first_page", "last_page", "pages", "sheets",
 	"page_kinds", "document_sha256", "document_languages",
+	"file_envelopes", "file_pages", "file_sheets",
 }
 
 // WriteCSV writes m as CSV, one row per envelope in batch order, for
@@ -283,14 +317,21 @@ var CSVHeader = []string{
 // page_kinds lists each page's document kind, document_sha256 each
 // document's hash and document_languages each document's language ("en",
 // "cy", "cy,en"), separated by ';'. Codes are not listed: page i of an
-// envelope of n pages carries "Q1|<batch_id>|<sequence>|<i>|<n>". Files
-// and totals are in the JSON form only.
+// envelope of n pages carries "Q1|<batch_id>|<sequence>|<i>|<n>". Every
+// row of a file has the file's postage class, and file_envelopes,
+// file_pages and file_sheets repeat the file's totals on each of its rows;
+// the batch's totals are in the JSON form only.
 func (m *Manifest) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return fmt.Errorf("printfile: manifest CSV: %w", err)
 	}
+	files := make(map[string]File, len(m.Files))
+	for _, f := range m.Files {
+		files[f.Name] = f
+	}
 	for _, e := range m.Envelopes {
+		f := files[e.File]
 		kinds := make([]string, len(e.Pages))
 		for i, p := range e.Pages {
 			kinds[i] = p.Kind
@@ -304,6 +345,7 @@ func (m *Manifest) WriteCSV(w io.Writer) error {
 			m.BatchID, strconv.Itoa(e.Sequence), e.EnvelopeID, e.PostcodeDistrict, e.Postage,
 			e.File, strconv.Itoa(e.FirstPage), strconv.Itoa(e.LastPage), strconv.Itoa(len(e.Pages)), strconv.Itoa(e.Sheets),
 			strings.Join(kinds, ";"), strings.Join(sums, ";"), strings.Join(langs, ";"),
+			strconv.Itoa(f.Envelopes), strconv.Itoa(f.Pages), strconv.Itoa(f.Sheets),
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("printfile: manifest CSV: %w", err)

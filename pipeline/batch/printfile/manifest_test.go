@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,13 +110,29 @@ func roundTrip(t *testing.T, m map[string]any) any {
 // TestParseManifestRefusesInconsistency: a manifest whose parts do not
 // add up is refused, since a supplier would check envelopes against it.
 func TestParseManifestRefusesInconsistency(t *testing.T) {
-	_, data := assembled(t, 5, 2)
+	m0, data := assembled(t, 5, 2)
+	// Two first-class envelopes, then three second-class ones: files of
+	// 2, 2 and 1, each of one class.
+	for i, want := range []string{"first", "second", "second"} {
+		if f := m0.Files[i]; f.Postage != want {
+			t.Fatalf("%s is for %q envelopes, want %q", f.Name, f.Postage, want)
+		}
+	}
 	cases := map[string]struct {
 		change func(m *printfile.Manifest)
 		want   string
 	}{
-		"totals":           {func(m *printfile.Manifest) { m.Totals.Pages++ }, "totals"},
-		"postage totals":   {func(m *printfile.Manifest) { m.Envelopes[0].Postage = "second" }, "totals"},
+		"totals":          {func(m *printfile.Manifest) { m.Totals.Pages++ }, "totals"},
+		"postage totals":  {func(m *printfile.Manifest) { m.Totals.ByPostage["first"] = printfile.Count{} }, "totals"},
+		"mixed classes":   {func(m *printfile.Manifest) { m.Envelopes[1].Postage = "second" }, "print-0001.pdf is for first-class envelopes; envelope 2 is second class"},
+		"mixed, no class": {func(m *printfile.Manifest) { m.Files[0].Postage = ""; m.Envelopes[1].Postage = "second" }, "print-0001.pdf holds first- and second-class envelopes"},
+		"file's class":    {func(m *printfile.Manifest) { m.Files[1].Postage = "first" }, "print-0002.pdf is for first-class envelopes; envelope 3 is second class"},
+		"class order": {func(m *printfile.Manifest) {
+			m.Files[0].Postage, m.Files[1].Postage = "second", "first"
+			for i := range 4 {
+				m.Envelopes[i].Postage = m.Files[i/2].Postage
+			}
+		}, "print-0002.pdf of first-class envelopes comes after a file of second class"},
 		"file page count":  {func(m *printfile.Manifest) { m.Files[0].Pages++ }, "file print-0001.pdf says"},
 		"page range":       {func(m *printfile.Manifest) { m.Envelopes[1].FirstPage++ }, "pages"},
 		"code":             {func(m *printfile.Manifest) { m.Envelopes[1].Pages[0].Code = "Q1|B-20260302-1|2|2|3" }, "code"},
@@ -170,7 +187,26 @@ func TestManifestCSV(t *testing.T) {
 		if sums := strings.Split(row[11], ";"); len(sums) != len(e.Documents) || sums[0] != e.Documents[0].SHA256 {
 			t.Errorf("row %d: document hashes %q", i+1, row[11])
 		}
+		f := file(t, m, e.File)
+		if got, want := strings.Join(row[13:], ","), fmt.Sprintf("%d,%d,%d", f.Envelopes, f.Pages, f.Sheets); got != want || f.Postage != e.Postage {
+			t.Errorf("row %d: file totals %s, want %s (%s, a %s-class file, for a %s-class envelope)", i+1, got, want, f.Name, f.Postage, e.Postage)
+		}
 	}
+	// Four envelopes, two of them first class: two files of two.
+	if len(m.Files) != 2 || rows[1][13] != "2" || rows[2][4] != "first" || rows[3][4] != "second" || rows[3][5] != "print-0002.pdf" {
+		t.Errorf("files %+v; rows %q", m.Files, rows[1:])
+	}
+}
+
+func file(t *testing.T, m *printfile.Manifest, name string) printfile.File {
+	t.Helper()
+	for _, f := range m.Files {
+		if f.Name == name {
+			return f
+		}
+	}
+	t.Fatalf("no file %s", name)
+	return printfile.File{}
 }
 
 // TestManifestSaysEachDocumentsLanguage checks that the manifest, in JSON
@@ -191,7 +227,7 @@ func TestManifestSaysEachDocumentsLanguage(t *testing.T) {
 			}
 		}
 		seen[want] = true
-		if got := rows[i+1][len(rows[i+1])-1]; got != strings.Join(langs, ";") {
+		if got := rows[i+1][12]; got != strings.Join(langs, ";") {
 			t.Errorf("envelope %d: CSV languages %q, want %q", e.Sequence, got, strings.Join(langs, ";"))
 		}
 	}

@@ -9,7 +9,10 @@
 //     document comes out byte for byte as the record says it was
 //     rendered, the envelope is refused and nothing is assembled. A
 //     different envelope is never printed in its place.
-//   - An envelope never spans two files.
+//   - An envelope never spans two files, and a file holds envelopes of
+//     one postage class: the list gives the first-class envelopes first,
+//     then the second-class ones, and a new file starts where the class
+//     changes.
 //   - Every page carries a DataMatrix code naming the batch, the
 //     envelope's sequence number and the page (i of n across the whole
 //     envelope), and the manifest lists every code in print order, so the
@@ -173,6 +176,9 @@ func (e *RefusedError) Unwrap() error { return ErrRefused }
 // Assemble draws the envelopes of list, in its order, into print files
 // stored under b.KeyPrefix, and returns the batch's manifest. It reads list
 // once, a bounded number of envelopes ahead of the file being written.
+// list must give the envelopes in PostageRank order (first class, then
+// second), as they are to be printed: each file holds one class, so a
+// second-class envelope followed by a first-class one is an error.
 //
 // If any envelope is refused (see RefusedError), list fails, ctx ends or a
 // file cannot be stored, Assemble stops and returns the error; files
@@ -303,7 +309,13 @@ func (a *Assembler) write(ctx context.Context, b Batch, order <-chan *job) (*Man
 		if r.err != nil {
 			return nil, r.err
 		}
-		if w.envelopes == a.cfg.EnvelopesPerFile {
+		if w.class != "" && PostageRank(r.entry.Postage) < PostageRank(w.class) {
+			return nil, fmt.Errorf("printfile: batch %s: envelope %d is %s class after %s-class envelopes: list every first-class envelope before the second-class ones",
+				b.ID, r.entry.Sequence, r.entry.Postage, w.class)
+		}
+		// A file holds one postage class: mail is sorted and paid per
+		// class, so the supplier runs each file as it comes.
+		if w.envelopes == a.cfg.EnvelopesPerFile || (w.envelopes > 0 && r.entry.Postage != w.class) {
 			if err := w.finish(ctx); err != nil {
 				return nil, err
 			}
@@ -329,12 +341,14 @@ type fileWriter struct {
 	doc       display.Document
 	file      File
 	envelopes int
-	buf       bytes.Buffer
+	// class is the postage class of the last envelope added.
+	class string
+	buf   bytes.Buffer
 }
 
 func (w *fileWriter) add(p prepared) {
 	if w.envelopes == 0 {
-		w.file = File{Name: fmt.Sprintf("print-%04d.pdf", len(w.m.Files)+1), FirstSequence: p.entry.Sequence}
+		w.file = File{Name: fmt.Sprintf("print-%04d.pdf", len(w.m.Files)+1), Postage: p.entry.Postage, FirstSequence: p.entry.Sequence}
 		w.doc = display.Document{Title: "Print file", Pages: w.doc.Pages[:0]}
 	}
 	e := p.entry
@@ -343,6 +357,7 @@ func (w *fileWriter) add(p prepared) {
 	e.LastPage = len(w.doc.Pages) + len(p.pages)
 	w.doc.Pages = append(w.doc.Pages, p.pages...)
 	w.envelopes++
+	w.class = e.Postage
 	w.file.Envelopes++
 	w.file.LastSequence = e.Sequence
 	w.file.Pages += len(p.pages)

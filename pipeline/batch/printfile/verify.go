@@ -1,6 +1,7 @@
 package printfile
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 )
@@ -67,8 +68,14 @@ func Verify(m *Manifest, codes []string) error {
 }
 
 // VerifyFile checks the codes read from the pages of one print file, in
-// order, against m, as Verify does.
+// order, against m, as Verify does. A file whose envelopes, as m lists
+// them, are not all of the file's postage class is refused with an error
+// wrapping ErrMixedPostage before any page is compared: its mail could
+// not be sorted and paid as one.
 func VerifyFile(m *Manifest, name string, codes []string) error {
+	if err := oneClass(m, name); err != nil {
+		return err
+	}
 	found := false
 	page := 0
 	for _, e := range m.Envelopes {
@@ -95,6 +102,29 @@ func VerifyFile(m *Manifest, name string, codes []string) error {
 	}
 	if page < len(codes) {
 		return &MismatchError{File: name, FilePage: page + 1, Got: codes[page]}
+	}
+	return nil
+}
+
+// oneClass checks that the envelopes m lists in file name are all of the
+// file's postage class or, in a manifest whose files say none, of one
+// class.
+func oneClass(m *Manifest, name string) error {
+	f := File{Name: name}
+	for _, x := range m.Files {
+		if x.Name == name {
+			f = x
+			break
+		}
+	}
+	for _, e := range m.Envelopes {
+		if e.File != name {
+			continue
+		}
+		f.Postage = cmp.Or(f.Postage, e.Postage) // the first envelope's, if the file says none
+		if err := samePostage(f, f, e); err != nil {
+			return fmt.Errorf("printfile: batch %s: %w", m.BatchID, err)
+		}
 	}
 	return nil
 }

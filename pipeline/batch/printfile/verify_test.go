@@ -99,14 +99,14 @@ func TestVerifyCatchesShuffledPDF(t *testing.T) {
 	pdftest.Run(t, "qpdf", path, "--pages", path, "1,3,2,4-z", "--", shuffled)
 
 	r := mustRenderer(t)
-	if err := printfile.Verify(m, printfiletest.ReadCodes(t, path, r.Templates())); err != nil {
+	if err := printfile.VerifyFile(m, f.Name, printfiletest.ReadCodes(t, path, r.Templates())); err != nil {
 		t.Fatalf("the file as assembled: %v", err)
 	}
 	codes := printfiletest.ReadCodes(t, shuffled, r.Templates())
 	if len(codes) != f.Pages || slices.Contains(codes, "") {
 		t.Fatalf("read %d codes from %d pages: %q", len(codes), f.Pages, codes)
 	}
-	err = printfile.Verify(m, codes)
+	err = printfile.VerifyFile(m, f.Name, codes)
 	var mm *printfile.MismatchError
 	if !errors.As(err, &mm) {
 		t.Fatalf("the shuffled file passed: %v", err)
@@ -115,4 +115,25 @@ func TestVerifyCatchesShuffledPDF(t *testing.T) {
 		t.Errorf("mismatch %+v; want page 2 of %s, envelope 1 page 2 expected, envelope 2 page 1 found", *mm, f.Name)
 	}
 	t.Log(err)
+}
+
+// TestVerifyRefusesMixedClasses: a print file whose envelopes, as the
+// manifest lists them, are not all of its postage class is refused before
+// any page is compared.
+func TestVerifyRefusesMixedClasses(t *testing.T) {
+	envs := makeBatch(t, 4)
+	m, err := newAssembler(t, newStore(t), 0).Assemble(t.Context(), batch("B1"), list(envs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := printed(m)
+	m.Envelopes[1].Postage = "second" // in print-0001.pdf, a first-class file
+	err = printfile.Verify(m, good)
+	if !errors.Is(err, printfile.ErrMixedPostage) || !strings.Contains(err.Error(), "print-0001.pdf is for first-class envelopes; envelope 2 is second class") {
+		t.Errorf("got %v, want the mixed file refused", err)
+	}
+	m.Files[0].Postage = "" // as written before files were split by class
+	if err := printfile.VerifyFile(m, "print-0001.pdf", good); !errors.Is(err, printfile.ErrMixedPostage) {
+		t.Errorf("got %v, want a file without a class refused when its envelopes mix classes", err)
+	}
 }

@@ -18,8 +18,8 @@ import (
 )
 
 // TestLifecycleOnS3 installs the rules next to a rule Quire did not write,
-// and tags a posted envelope's files so that S3 deletes them no earlier
-// than 30 days after posting.
+// and tags a posted envelope's files, and a cancelled one's, so that S3
+// deletes them no earlier than 30 days after posting (or cancelling).
 func TestLifecycleOnS3(t *testing.T) {
 	cfg := s3test.Config(t)
 	cfg.Prefix = "quire/"
@@ -34,6 +34,7 @@ func TestLifecycleOnS3(t *testing.T) {
 	}
 	rec := batchtest.Commit(t, s, "E-1", time.Now().Add(-time.Hour))
 	batchtest.Commit(t, s, "E-2", time.Now().Add(-time.Hour))
+	batchtest.Commit(t, s, "E-3", time.Now().Add(-time.Hour))
 
 	lc, err := retention.NewLifecycle(t.Context(), retention.LifecycleConfig{S3: cfg, Days: 30, Window: 10})
 	if err != nil {
@@ -66,6 +67,11 @@ func TestLifecycleOnS3(t *testing.T) {
 	if err := k.Posted(t.Context(), "E-1", posted); err != nil {
 		t.Fatal(err)
 	}
+	// E-2's cancellation stood, at the same moment; E-3 waits for its
+	// batch and is not scheduled.
+	if err := k.Cancelled(t.Context(), "E-2", posted); err != nil {
+		t.Fatal(err)
+	}
 	n := 0
 	for o := range c.ListObjects(t.Context(), cfg.Bucket, minio.ListObjectsOptions{Prefix: "quire/envelopes/", Recursive: true}) {
 		if o.Err != nil {
@@ -76,7 +82,7 @@ func TestLifecycleOnS3(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, tagged := tags.ToMap()[retention.TagKey]
-		inFiles := slices.Contains([]string{"quire/envelopes/E-1/files/"}, o.Key[:len("quire/envelopes/E-1/files/")])
+		inFiles := slices.Contains([]string{"quire/envelopes/E-1/files/", "quire/envelopes/E-2/files/"}, o.Key[:len("quire/envelopes/E-1/files/")])
 		if tagged != inFiles {
 			t.Errorf("%s: tagged %v", o.Key, tagged)
 		}
@@ -89,7 +95,7 @@ func TestLifecycleOnS3(t *testing.T) {
 			}
 		}
 	}
-	if n != len(rec.Files()) {
-		t.Errorf("%d objects tagged, want the request and %d documents", n, len(rec.Documents))
+	if n != 2*len(rec.Files()) {
+		t.Errorf("%d objects tagged, want the request and %d documents of E-1 and of E-2", n, len(rec.Documents))
 	}
 }

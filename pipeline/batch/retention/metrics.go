@@ -25,7 +25,7 @@ func newMetrics() *metrics {
 		}, []string{"outcome"}),
 		swept: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "quire_retention_swept_total",
-			Help: "Scheduled deletions of personal data the sweep carried out, by what: an envelope's files (after posting) or a batch's print files (after hand-over).",
+			Help: "Scheduled deletions of personal data the sweep carried out, by what: an envelope's files (after posting or a cancellation that stands) or a batch's print files (after hand-over).",
 		}, []string{"what"}),
 		objects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "quire_retention_objects_deleted_total",

@@ -1,8 +1,9 @@
 // Package retention deletes personal data once it is no longer needed: an
 // envelope's rendered documents and request (envelopes/<id>/files/) and
 // its reference index entries (references/…/<id>) a set number of days
-// after the supplier reports it posted, and a batch's print
-// files the same number of days after the batch was handed over.
+// after the supplier reports it posted, or after it was cancelled before
+// any batch took it, and a batch's print files the same number of days
+// after the batch was handed over.
 //
 // Two mechanisms, so that deletion does not depend on one of them:
 //   - Quire's own sweep (Keeper.Sweep), for every store: each scheduled
@@ -18,9 +19,11 @@
 //
 // Render records, cancellation markers, claims, seals and manifests hold
 // no personal data and are kept as tombstones: a message redelivered
-// months later still finds its envelope committed and batched. A
-// cancellation marker's free-text reason is removed when the envelope's
-// files are, and envelopes/<id>/deleted.json records when that was.
+// months later still finds its envelope committed and batched (or
+// cancelled). A cancellation marker's free-text reason is removed when the
+// envelope's files are, whether they were scheduled by its posting or its
+// cancellation, and whether or not the envelope was ever rendered, and
+// envelopes/<id>/deleted.json records when that was.
 package retention
 
 import (
@@ -61,7 +64,7 @@ type Tagger interface {
 type Config struct {
 	Store storage.Store
 	// Days is how many days personal data is kept after posting (or after
-	// a batch's hand-over). Default 30.
+	// a cancellation that stands, or a batch's hand-over). Default 30.
 	Days int
 	// Lifecycle, if set, also marks objects for the store's own deletion.
 	// Default nil: the sweep alone.
@@ -128,6 +131,22 @@ func dueKey(due time.Time, name string) string {
 // at at, so its personal data goes Days later. Calling it again with the
 // same time (a repeated report) changes nothing.
 func (k *Keeper) Posted(ctx context.Context, id string, at time.Time) error {
+	if err := envelopes.ValidID(id); err != nil {
+		return err
+	}
+	return k.schedule(ctx, "envelope-"+id, envelopes.EnvelopesPrefix+id+"/files/", at)
+}
+
+// Cancelled schedules the personal data of envelope id, whose
+// cancellation, received at at, stands (it will never be printed, so never
+// posted): its files, if it was rendered, and its cancellation's free-text
+// reason go Days after the cancellation, so that support can still answer
+// a family's questions about it for as long as after a posting. at must be
+// the stored cancellation's time (envelopes.Cancellation.At), so that
+// every caller (the cancel handler, the batcher leaving the envelope out),
+// every redelivery and every retry writes the same entry: calling it again
+// changes nothing.
+func (k *Keeper) Cancelled(ctx context.Context, id string, at time.Time) error {
 	if err := envelopes.ValidID(id); err != nil {
 		return err
 	}

@@ -274,3 +274,74 @@ func TestCancellationReasonGoesWithTheFiles(t *testing.T) {
 		t.Error("the files are still there")
 	}
 }
+
+// TestCancelledEnvelopeGoesDaysAfterItsCancellation: an envelope whose
+// cancellation stands is never posted; its files, if it was rendered, and
+// its cancellation's reason go Days after the cancellation, once however
+// often it is scheduled, and its record and marker stay as tombstones.
+func TestCancelledEnvelopeGoesDaysAfterItsCancellation(t *testing.T) {
+	s, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := envelopes.New(s)
+	rendered := batchtest.Commit(t, s, "E-rendered", cutOff.Add(-time.Hour)).EnvelopeID
+	never := "E-never-rendered" // cancelled before its request arrived
+	kept := batchtest.Commit(t, s, "E-kept", cutOff.Add(-time.Hour)).EnvelopeID
+	note := "Parent Ms Example rang from 0161 496 0000"
+	cancelledAt := cutOff.Add(-30 * time.Minute)
+	for _, id := range []string{rendered, never} {
+		if _, _, err := es.Cancel(t.Context(), envelopes.Cancellation{EnvelopeID: id, Code: "requested-by-parent", Reason: note, At: cancelledAt}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Scheduled by the cancel handler, then again by its redelivery and
+	// by the batcher leaving the envelope out, later, with the same time.
+	clock := memqueue.NewManualClock(cancelledAt.Add(time.Minute))
+	k := newKeeper(t, s, clock)
+	for range 2 {
+		for _, id := range []string{rendered, never} {
+			if err := k.Cancelled(t.Context(), id, cancelledAt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.Advance(time.Hour)
+	}
+	if got := keys(t, s, retention.DuePrefix); len(got) != 2 {
+		t.Fatalf("due entries %q, want one per envelope", got)
+	}
+	if err := k.Cancelled(t.Context(), "../x", cancelledAt); err == nil {
+		t.Error("an invalid envelope id was scheduled")
+	}
+
+	// Not before 30 days from the cancellation.
+	clock.Advance(cancelledAt.AddDate(0, 0, 30).Add(-time.Second).Sub(clock.Now()))
+	if n, err := k.Sweep(t.Context()); err != nil || n != 0 {
+		t.Fatalf("a second early: swept %d, %v", n, err)
+	}
+	if len(keys(t, s, "envelopes/"+rendered+"/files/")) == 0 {
+		t.Fatal("the files went early")
+	}
+	clock.Advance(time.Second)
+	if n, err := k.Sweep(t.Context()); err != nil || n != 2 {
+		t.Fatalf("at 30 days: swept %d, %v; want both envelopes", n, err)
+	}
+	for _, id := range []string{rendered, never} {
+		if got := keys(t, s, "envelopes/"+id+"/files/"); len(got) != 0 {
+			t.Errorf("%s: left %q", id, got)
+		}
+		c, err := es.Cancellation(t.Context(), id)
+		if err != nil || c.Reason != "" || c.Code != "requested-by-parent" || !c.At.Equal(cancelledAt) {
+			t.Errorf("%s after retention: %+v, %v; want the marker kept without its reason", id, c, err)
+		}
+	}
+	if _, err := es.Record(t.Context(), rendered); err != nil {
+		t.Errorf("the cancelled envelope's record: %v", err)
+	}
+	if len(keys(t, s, "envelopes/"+kept+"/files/")) == 0 {
+		t.Error("an envelope that was not cancelled lost its files")
+	}
+	if got := keys(t, s, retention.DuePrefix); len(got) != 0 {
+		t.Errorf("due entries left: %q", got)
+	}
+}

@@ -188,11 +188,23 @@ func assemble(ctx context.Context, dir string, n, perFile int, cpuProfile string
 	if err != nil {
 		return err
 	}
+	// As the batcher lists a batch: first-class envelopes first, each
+	// class in id order, numbered in that order. The samples alternate
+	// classes, so this takes two passes, reading each envelope twice as
+	// the batcher reads each request twice.
 	list := func(yield func(printfile.Envelope, error) bool) {
-		for i := 1; i <= n; i++ {
-			e, err := load(ctx, st, es, i)
-			if !yield(e, err) || err != nil {
-				return
+		seq := 0
+		for _, rank := range []int{0, 1} {
+			for i := 1; i <= n; i++ {
+				e, err := load(ctx, st, es, i)
+				if err == nil && printfile.PostageRank(e.Request.Letter.Postage) != rank {
+					continue
+				}
+				seq++
+				e.Sequence = seq
+				if !yield(e, err) || err != nil {
+					return
+				}
 			}
 		}
 	}
