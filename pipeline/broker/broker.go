@@ -198,6 +198,13 @@ func (e *Events) Publish(ctx context.Context, kind string, body []byte) error {
 	return e.PublishMessage(ctx, Message{Kind: kind, Body: body})
 }
 
+// PublishWithID publishes an event with message id id, as Publish does:
+// an event published again carries the same id, so that consumers can
+// drop the repeat.
+func (e *Events) PublishWithID(ctx context.Context, kind, id string, body []byte) error {
+	return e.PublishMessage(ctx, Message{Kind: kind, Body: body, MessageID: id})
+}
+
 // PublishMessage publishes m as an event.
 func (e *Events) PublishMessage(ctx context.Context, m Message) error {
 	if err := e.b.publish(ctx, nil, e.b.topo.Events, m.Kind, e.b.publishing(m)); err != nil {

@@ -5,16 +5,22 @@
 //
 // Events are published at least once: a redelivered envelope announces its
 // outcome again, with the same body where the outcome is stored (rendered,
-// cancelled), so upstream deduplicates by envelope id and type. Events carry
-// ids, codes, template versions, counts and hashes, never names, addresses
-// or dates of loss.
+// cancelled), and a batcher stopped half way through announcing a batch
+// announces it again. Every event has an id (ID), derived from what the
+// event is about, so that it is the same each time the event is published;
+// it is the AMQP message-id, and upstream drops an event whose id it has
+// seen. Events carry ids, codes, template versions, counts and hashes,
+// never names, addresses or dates of loss.
 package events
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quire-print/quire/pipeline"
@@ -125,9 +131,46 @@ func Cancelled(c envelopes.Cancellation) Event {
 		OccurredAt: c.At.UTC(), Reason: &Reason{Code: c.Code}}
 }
 
+// ID returns the event's id: the same however many times the event is
+// published (a redelivery, a resumed batch), and different for different
+// events. It is derived from the type and the envelope id, and for a
+// rejection also the intake message id and reason code, since one
+// envelope id can be rejected more than once, for different messages. A
+// rejection with neither id has nothing stable to derive it from: its id
+// covers the whole event, time included, so that two such rejections are
+// never taken for one.
+func (e Event) ID() string {
+	switch {
+	case e.Type != TypeRejected:
+		return eventID(e.Type, e.EnvelopeID)
+	case e.EnvelopeID == "" && e.MessageID == "":
+		body, _ := json.Marshal(e) // plain structs: never fails
+		return eventID(e.Type, string(body))
+	}
+	code := ""
+	if e.Reason != nil {
+		code = e.Reason.Code
+	}
+	return eventID(e.Type, e.EnvelopeID, e.MessageID, code)
+}
+
+// eventID hashes the parts that make an event what it is into 32 hex
+// digits (128 bits). Parts are ids and codes, which cannot hold the
+// separator.
+func eventID(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
+	return hex.EncodeToString(sum[:16])
+}
+
 // Publisher publishes events and waits for the broker's confirm.
 type Publisher struct {
 	p pipeline.Publisher
+}
+
+// idPublisher is a pipeline.Publisher that can set the message id (the
+// broker's and the in-process queue's events publishers).
+type idPublisher interface {
+	PublishWithID(ctx context.Context, kind, id string, body []byte) error
 }
 
 // NewPublisher returns a Publisher sending through p (the broker's or the
@@ -139,21 +182,29 @@ func NewPublisher(p pipeline.Publisher) *Publisher { return &Publisher{p: p} }
 type Message interface {
 	// routingKey is the event's type, which is also its routing key.
 	routingKey() string
+	// ID is the event's id, the same each time it is published.
+	ID() string
 }
 
 func (e Event) routingKey() string      { return e.Type }
 func (e PrintEvent) routingKey() string { return e.Type }
 
-// Publish encodes e and publishes it with its type as routing key. An error
-// means the broker did not confirm it; the caller retries the work that
-// produced it.
+// Publish encodes e and publishes it with its type as routing key and its
+// ID as message id (where the publisher can set one; the embedded mode's
+// does not publish anywhere). An error means the broker did not confirm
+// it; the caller retries the work that produced it.
 func (p *Publisher) Publish(ctx context.Context, e Message) error {
 	typ := e.routingKey()
 	body, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("events: encode %s: %w", typ, err)
 	}
-	if err := p.p.Publish(ctx, typ, body); err != nil {
+	if ip, ok := p.p.(idPublisher); ok {
+		err = ip.PublishWithID(ctx, typ, e.ID(), body)
+	} else {
+		err = p.p.Publish(ctx, typ, body)
+	}
+	if err != nil {
 		return fmt.Errorf("events: publish %s: %w", typ, err)
 	}
 	return nil

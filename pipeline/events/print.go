@@ -52,6 +52,13 @@ type PrintEvent struct {
 	Reason *Reason `json:"reason,omitempty"`
 }
 
+// ID returns the event's id, the same however many times the event is
+// published: derived from the type, the envelope id and the batch id.
+// Each is announced once per envelope and batch (an outcome: the first
+// report stored; cancel-refused: for every cancel that came too late,
+// each the same refusal).
+func (e PrintEvent) ID() string { return eventID(e.Type, e.EnvelopeID, e.BatchID) }
+
 // InBatch says where an envelope is: for the events below.
 type InBatch struct {
 	EnvelopeID string

@@ -11,7 +11,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/events"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
 )
 
 var inBatch = events.InBatch{EnvelopeID: "env-2025-03-05-000201", BatchID: "20260302T173000Z-001", Sequence: 17, Supplier: "northprint"}
@@ -117,5 +119,77 @@ func TestPublishBothShapes(t *testing.T) {
 	r.fail = errors.New("not confirmed")
 	if err := p.Publish(t.Context(), events.Batched(in, at)); !errors.Is(err, r.fail) || !strings.Contains(err.Error(), events.TypeBatched) {
 		t.Errorf("Publish when not confirmed = %v, want the broker's error naming the type", err)
+	}
+}
+
+// idRecorder also takes message ids, as the broker's events publisher
+// does.
+type idRecorder struct {
+	recorder
+	ids []string
+}
+
+func (r *idRecorder) PublishWithID(ctx context.Context, key, id string, body []byte) error {
+	if err := r.Publish(ctx, key, body); err != nil {
+		return err
+	}
+	r.ids = append(r.ids, id)
+	return nil
+}
+
+// Every event goes out with its id as the message id.
+func TestPublishSetsTheEventID(t *testing.T) {
+	r := &idRecorder{}
+	p := events.NewPublisher(r)
+	sent := []events.Message{events.Accepted("env-1", at), events.Rendered(record()), events.HandedOver(inBatch, at)}
+	for _, e := range sent {
+		if err := p.Publish(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, e := range sent {
+		if i >= len(r.ids) || r.ids[i] != e.ID() || len(e.ID()) != 32 {
+			t.Errorf("event %d published with ids %q, want %q (32 hex digits)", i, r.ids, e.ID())
+		}
+	}
+}
+
+// An event published again, however much later and from whichever
+// record, has the same id; different events have different ids, the same
+// event type about another envelope or batch included.
+func TestEventIDs(t *testing.T) {
+	later := at.Add(3 * time.Hour)
+	other := inBatch
+	other.BatchID = "20260303T173000Z-001"
+	reason := pipeline.Reason{Code: "invalid-request", Detail: "1 problem"}
+	same := [][2]events.Message{
+		{events.Accepted("env-1", at), events.Accepted("env-1", later)},
+		{events.Rejected("env-1", "env-1", reason, at), events.Rejected("env-1", "env-1", reason, later)},
+		{events.Batched(inBatch, at), events.Batched(inBatch, later)},
+		{events.HandedOver(inBatch, at), events.HandedOver(inBatch, later)},
+		{events.Outcome(events.TypeReturned, inBatch, at, "addressee-gone-away"), events.Outcome(events.TypeReturned, inBatch, later, "addressee-gone-away")},
+		{events.CancelRefused(inBatch, at, time.Time{}, at), events.CancelRefused(inBatch, at, later, later)},
+	}
+	for _, p := range same {
+		if p[0].ID() != p[1].ID() {
+			t.Errorf("%+v and %+v: ids %s and %s, want the same", p[0], p[1], p[0].ID(), p[1].ID())
+		}
+	}
+	all := []events.Message{
+		events.Accepted("env-1", at), events.Accepted("env-2", at), events.Rendered(record()),
+		events.Cancelled(envelopes.Cancellation{EnvelopeID: "env-1", Code: "requested-by-parent", At: at}),
+		events.Rejected("env-1", "env-1", reason, at), events.Rejected("env-1", "msg-2", reason, at),
+		events.Rejected("env-1", "env-1", pipeline.Reason{Code: "conflict"}, at),
+		events.Rejected("", "", pipeline.Reason{Code: "malformed"}, at), events.Rejected("", "", pipeline.Reason{Code: "malformed"}, later),
+		events.Batched(inBatch, at), events.HandedOver(inBatch, at), events.HandedOver(other, at),
+		events.Outcome(events.TypePrinted, inBatch, at, ""), events.Outcome(events.TypePosted, inBatch, at, ""),
+		events.CancelRefused(inBatch, at, time.Time{}, at),
+	}
+	seen := map[string]int{}
+	for i, e := range all {
+		if j, ok := seen[e.ID()]; ok {
+			t.Errorf("events %d and %d have the same id %s:\n%+v\n%+v", j, i, e.ID(), all[j], e)
+		}
+		seen[e.ID()] = i
 	}
 }

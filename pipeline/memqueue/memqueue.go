@@ -549,6 +549,11 @@ func (e *Events) Publish(ctx context.Context, kind string, body []byte) error {
 	return e.PublishMessage(ctx, Message{Kind: kind, Body: body})
 }
 
+// PublishWithID records an event with message id id.
+func (e *Events) PublishWithID(ctx context.Context, kind, id string, body []byte) error {
+	return e.PublishMessage(ctx, Message{Kind: kind, Body: body, MessageID: id})
+}
+
 // PublishMessage records m, filling in MessageID and Timestamp when they
 // are zero.
 func (e *Events) PublishMessage(ctx context.Context, m Message) error {

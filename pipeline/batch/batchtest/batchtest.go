@@ -275,17 +275,26 @@ type Events struct {
 type Event struct {
 	Kind string
 	Body []byte
+	// ID is the message id it was published with; empty if published
+	// without one.
+	ID string
 }
 
 // Publish implements pipeline.Publisher.
 func (e *Events) Publish(ctx context.Context, kind string, body []byte) error {
+	return e.PublishWithID(ctx, kind, "", body)
+}
+
+// PublishWithID publishes an event with message id id, as the broker's
+// events publisher does.
+func (e *Events) PublishWithID(ctx context.Context, kind, id string, body []byte) error {
 	e.mu.Lock()
 	if e.fail[kind] > 0 {
 		e.fail[kind]--
 		e.mu.Unlock()
 		return errors.New("stand-in: not confirmed")
 	}
-	ev := Event{kind, bytes.Clone(body)}
+	ev := Event{kind, bytes.Clone(body), id}
 	e.events = append(e.events, ev)
 	e.mu.Unlock()
 	if e.Notify != nil {
