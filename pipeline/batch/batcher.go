@@ -63,6 +63,11 @@ type Batcher struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	metrics *metrics
+	// run tells this batcher's heartbeats from those of an earlier (or,
+	// misconfigured, a concurrent) process with the same Owner; started
+	// is when it was made, by its clock.
+	run     string
+	started time.Time
 }
 
 // New checks cfg and returns a Batcher.
@@ -80,6 +85,8 @@ func New(cfg Config) (*Batcher, error) {
 		clock:   cfg.Clock,
 		log:     cfg.Logger,
 		metrics: newMetrics(cfg),
+		run:     randomHex(8),
+		started: cfg.Clock.Now(),
 	}, nil
 }
 
@@ -159,7 +166,9 @@ type Result struct {
 // once it has gone quiet, this one takes over and finishes what it left
 // (every step is idempotent, and correctness never depends on the claim:
 // two batchers working at once still put each envelope in one batch). It
-// does not hand batches over; HandOffPending does.
+// takes over at once, without waiting, a cut-off whose batcher stopped
+// cleanly, or that an earlier process of its own instance (Config.Owner)
+// held (see mayWork). It does not hand batches over; HandOffPending does.
 func (b *Batcher) CutOff(ctx context.Context, c time.Time) (Result, error) {
 	res, err := b.cutOff(ctx, c)
 	b.metrics.cutOff(ctx, c, res, err)
@@ -176,30 +185,24 @@ func (b *Batcher) cutOff(ctx context.Context, c time.Time) (Result, error) {
 		return res, err
 	}
 
-	claim := ledger.CutOffClaim{CutOff: c.UTC(), Owner: b.cfg.Owner, At: b.clock.Now().UTC()}
+	claim := ledger.CutOffClaim{CutOff: c.UTC(), Owner: b.cfg.Owner, Run: b.run, At: b.clock.Now().UTC()}
 	holder, created, err := b.st.ClaimCutOff(ctx, claim)
 	if err != nil {
 		return res, err
 	}
-	if !created && holder.Owner != b.cfg.Owner {
-		hb, err := b.st.LastHeartbeat(ctx, cid)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-			hb = holder
-		case err != nil:
+	if !created {
+		if err := b.mayWork(ctx, cid, holder); err != nil {
 			return res, err
 		}
-		if quiet := b.clock.Now().Sub(hb.At); quiet < b.cfg.StaleAfter {
-			return res, fmt.Errorf("%w (%s, heard from %v ago)", ErrBusy, hb.Owner, quiet.Round(time.Second))
-		}
-		b.log.Warn("batch: taking over a cut-off whose batcher went quiet", "cut_off", cid, "holder", hb.Owner, "last_heard", hb.At)
 	}
 
 	stop, err := b.heartbeat(ctx, cid, c)
 	if err != nil {
 		return res, err
 	}
-	defer stop()
+	// A batcher stopped by its context (a graceful shutdown) says so, so
+	// that another need not wait StaleAfter to take the cut-off over.
+	defer func() { stop(ctx.Err() != nil) }()
 
 	b.log.Info("batch: cut-off", "cut_off", cid, "owner", b.cfg.Owner)
 	if err := b.build(ctx, c, &res); err != nil {
@@ -217,13 +220,67 @@ func (b *Batcher) cutOff(ctx context.Context, c time.Time) (Result, error) {
 	return res, nil
 }
 
-// heartbeat writes cutoffs/<C>/heartbeat.json now and every
-// HeartbeatInterval until stop is called.
-func (b *Batcher) heartbeat(ctx context.Context, cid string, c time.Time) (stop func(), err error) {
-	beat := func() error {
-		return b.st.Heartbeat(ctx, ledger.CutOffClaim{CutOff: c.UTC(), Owner: b.cfg.Owner, At: b.clock.Now().UTC()})
+// mayWork decides whether this batcher may work on cut-off cid, which
+// holder claimed: it returns nil if so, and an error wrapping ErrBusy if
+// the batcher that works on it now may still be working.
+//
+// The latest heartbeat says who that is. This process goes on at once
+// with a cut-off it holds itself; one whose batcher wrote a released
+// heartbeat on a graceful stop; and one held by an earlier process of its
+// own instance, last heard from before this process started. Instance
+// names are unique among running batchers, so that process has stopped
+// (killed, or crashed, and restarted as this one). A heartbeat of its own
+// instance written after it started comes from another process running
+// under the same name: a misconfiguration, logged as an error and treated
+// as a stranger. Any other batcher is a stranger, taken over once quiet
+// for StaleAfter. Whichever way it goes, two batchers working on one
+// cut-off at once is safe (every step is a create-once), only wasteful.
+func (b *Batcher) mayWork(ctx context.Context, cid string, holder ledger.CutOffClaim) error {
+	hb, err := b.st.LastHeartbeat(ctx, cid)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		hb = holder
+	case err != nil:
+		return err
 	}
-	if err := beat(); err != nil {
+	mine := hb.Owner == b.cfg.Owner
+	switch {
+	case mine && hb.Run == b.run:
+		return nil
+	case hb.Released:
+		b.log.Info("batch: taking over a cut-off whose batcher stopped cleanly", "cut_off", cid, "holder", hb.Owner, "stopped_at", hb.At)
+		return nil
+	case mine && hb.At.Before(b.started):
+		b.log.Info("batch: resuming the cut-off this instance held before it restarted", "cut_off", cid, "owner", b.cfg.Owner, "last_heard", hb.At)
+		return nil
+	case mine:
+		b.log.Error("batch: another running batcher has this one's instance name; give each its own --instance",
+			"cut_off", cid, "owner", b.cfg.Owner, "last_heard", hb.At)
+	}
+	if quiet := b.clock.Now().Sub(hb.At); quiet < b.cfg.StaleAfter {
+		return fmt.Errorf("%w (%s, heard from %v ago)", ErrBusy, hb.Owner, quiet.Round(time.Second))
+	}
+	b.log.Warn("batch: taking over a cut-off whose batcher went quiet", "cut_off", cid, "holder", hb.Owner, "last_heard", hb.At)
+	return nil
+}
+
+// heartbeat writes cutoffs/<C>/heartbeat.json now and every
+// HeartbeatInterval until stop is called; stop(true) writes a last one
+// that says the cut-off is released. Each beat after the first reads the
+// heartbeat before rewriting it, and warns if another batcher wrote one
+// meanwhile (it took the cut-off over, or shares this one's instance
+// name): both finish, and the creates decide.
+func (b *Batcher) heartbeat(ctx context.Context, cid string, c time.Time) (stop func(release bool), err error) {
+	var last time.Time
+	beat := func(ctx context.Context, released bool) error {
+		hb := ledger.CutOffClaim{CutOff: c.UTC(), Owner: b.cfg.Owner, Run: b.run, At: b.clock.Now().UTC(), Released: released}
+		if err := b.st.Heartbeat(ctx, hb); err != nil {
+			return err
+		}
+		last = hb.At
+		return nil
+	}
+	if err := beat(ctx, false); err != nil {
 		return nil, err
 	}
 	var mu sync.Mutex
@@ -235,18 +292,38 @@ func (b *Batcher) heartbeat(ctx context.Context, cid string, c time.Time) (stop 
 		if stopped || ctx.Err() != nil {
 			return
 		}
-		if err := beat(); err != nil {
+		if hb, err := b.st.LastHeartbeat(ctx, cid); err == nil && hb.Run != b.run && hb.At.After(last) {
+			b.log.Warn("batch: another batcher is working on this cut-off too", "cut_off", cid, "other", hb.Owner, "owner", b.cfg.Owner)
+		}
+		if err := beat(ctx, false); err != nil {
 			b.log.Warn("batch: heartbeat not written", "cut_off", cid, "err", err)
 		}
 		b.clock.AfterFunc(b.cfg.HeartbeatInterval, next)
 	}
 	b.clock.AfterFunc(b.cfg.HeartbeatInterval, next)
-	return func() {
+	return func(release bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		stopped = true
+		if !release {
+			return
+		}
+		// ctx has ended: the last word gets a little time of its own.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if hb, err := b.st.LastHeartbeat(rctx, cid); err == nil && hb.Run != b.run && hb.At.After(last) {
+			return // another batcher took it over and works on it
+		}
+		if err := beat(rctx, true); err != nil {
+			b.log.Warn("batch: could not release the cut-off; another batcher takes it over once it goes quiet", "cut_off", cid, "err", err)
+			return
+		}
+		b.log.Info("batch: released the cut-off", "cut_off", cid)
 	}, nil
 }
+
+// releaseTimeout bounds writing the released heartbeat on a stop.
+const releaseTimeout = 10 * time.Second
 
 // candidate is a ready envelope no batch has claimed.
 type candidate struct {

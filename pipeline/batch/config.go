@@ -96,8 +96,13 @@ type Config struct {
 	// Logger receives one line per step, with ids and counts only.
 	// Default slog.Default().
 	Logger *slog.Logger
-	// Owner names this batcher in cut-off claims and logs. Default: host
-	// name, process id and a random suffix.
+	// Owner is this batcher's instance name, in cut-off claims and logs.
+	// It must stay the same when the process restarts and differ from
+	// every other batcher running at the same time: then a restarted
+	// batcher resumes the cut-off it held at once, instead of waiting
+	// StaleAfter for its own heartbeat to go stale. 1 to 253 letters,
+	// digits, '.', '_' or '-'. Default: the host name (a Kubernetes pod's
+	// name, a container's id).
 	Owner string
 
 	// MaxEnvelopes is the most envelopes in one batch; a cut-off with more
@@ -141,6 +146,9 @@ func (c Config) validate() error {
 	if c.Events == nil {
 		add("Events is required")
 	}
+	if c.Owner != "" && !validOwner(c.Owner) {
+		add("Owner %q must be 1 to 253 letters, digits, '.', '_' or '-'", c.Owner)
+	}
 	if c.MaxEnvelopes < 0 {
 		add("MaxEnvelopes cannot be negative (got %d)", c.MaxEnvelopes)
 	}
@@ -169,8 +177,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	if c.Owner == "" {
-		host, _ := os.Hostname()
-		c.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(3))
+		c.Owner = DefaultOwner()
 	}
 	c.MaxEnvelopes = cmp.Or(c.MaxEnvelopes, DefaultMaxEnvelopes)
 	c.Parallelism = cmp.Or(c.Parallelism, DefaultParallelism)
@@ -179,6 +186,28 @@ func (c Config) withDefaults() Config {
 	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
 	c.HandOffTimeout = cmp.Or(c.HandOffTimeout, DefaultHandOffTimeout)
 	return c
+}
+
+// DefaultOwner is the default instance name: the host name, which
+// survives a restart of the process in the same container or pod, or
+// "quire" if the host has no name.
+func DefaultOwner() string {
+	if host, err := os.Hostname(); err == nil && host != "" {
+		return host
+	}
+	return "quire"
+}
+
+func validOwner(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func randomHex(n int) string {

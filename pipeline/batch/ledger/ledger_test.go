@@ -127,8 +127,15 @@ func TestCutOffRecords(t *testing.T) {
 	if err := st.Heartbeat(ctx, ledger.CutOffClaim{CutOff: cutOff, Owner: "a", At: cutOff.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	if hb, err := st.LastHeartbeat(ctx, cid); err != nil || !hb.At.Equal(cutOff.Add(time.Minute)) {
+	if hb, err := st.LastHeartbeat(ctx, cid); err != nil || !hb.At.Equal(cutOff.Add(time.Minute)) || hb.Run != "" || hb.Released {
 		t.Fatalf("LastHeartbeat = %+v, %v", hb, err)
+	}
+	released := ledger.CutOffClaim{CutOff: cutOff, Owner: "a", Run: "0f1e2d3c", At: cutOff.Add(2 * time.Minute), Released: true}
+	if err := st.Heartbeat(ctx, released); err != nil {
+		t.Fatal(err)
+	}
+	if hb, err := st.LastHeartbeat(ctx, cid); err != nil || hb.Run != released.Run || !hb.Released {
+		t.Fatalf("LastHeartbeat after a release = %+v, %v", hb, err)
 	}
 	if _, _, err := st.MarkCutOffDone(ctx, ledger.CutOffDone{CutOff: cutOff, Batches: []string{ledger.ID(cutOff, 1)}, At: cutOff}); err != nil {
 		t.Fatal(err)

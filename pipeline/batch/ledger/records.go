@@ -263,8 +263,18 @@ type Outcome struct {
 type CutOffClaim struct {
 	SchemaVersion int       `json:"schemaVersion"`
 	CutOff        time.Time `json:"cutOff"`
-	Owner         string    `json:"owner"`
-	At            time.Time `json:"at"`
+	// Owner is the batcher's instance name, the same after a restart of
+	// the same instance.
+	Owner string `json:"owner"`
+	// Run tells one process of the instance from the next: a new random
+	// value each time a batcher starts. Empty in records of Quires from
+	// before it was added.
+	Run string    `json:"run,omitempty"`
+	At  time.Time `json:"at"`
+	// Released, on a heartbeat, says the batcher stopped cleanly (a
+	// graceful shutdown) before the cut-off was done: another may take it
+	// over at once.
+	Released bool `json:"released,omitempty"`
 }
 
 // CutOffDone is what cutoffs/<C>/done.json holds: the cut-off's batches,
