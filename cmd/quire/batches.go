@@ -32,6 +32,7 @@ import (
 // shared by quire serve and quire batches.
 type batchSettings struct {
 	supplier, adapter, folder, tokens string
+	instance                          string
 	cutOff, zone, holidays, weekdays  string
 	maxEnvelopes, retentionDays       int
 	lifecycle                         bool
@@ -52,6 +53,7 @@ func batchFlags(e *envflag.Set) *batchSettings {
 	e.Int(&b.maxEnvelopes, "batch-max", "QUIRE_BATCH_MAX", batch.DefaultMaxEnvelopes, "most envelopes in one batch (`n`); more make several batches")
 	e.Int(&b.retentionDays, "retention-days", "QUIRE_RETENTION_DAYS", retention.DefaultDays, "`days` personal data is kept after posting or a cancellation that stands (and print files after hand-over)")
 	e.Bool(&b.lifecycle, "retention-lifecycle", "QUIRE_RETENTION_LIFECYCLE", false, "also install S3 lifecycle rules so the store deletes personal data itself (S3 only)")
+	e.String(&b.instance, "instance", "QUIRE_INSTANCE", "", "`name` of this process's batcher, the same after a restart and unique among those running, so a restarted one resumes its cut-off at once; empty: the host name")
 	return b
 }
 
@@ -69,7 +71,7 @@ func (b *batchSettings) config() (service.BatchConfig, error) {
 		return service.BatchConfig{}, err
 	}
 	return service.BatchConfig{Supplier: b.supplier, Adapter: b.adapter, Folder: b.folder, Tokens: creds, Schedule: sched,
-		MaxEnvelopes: b.maxEnvelopes, RetentionDays: b.retentionDays, Lifecycle: b.lifecycle}, nil
+		MaxEnvelopes: b.maxEnvelopes, RetentionDays: b.retentionDays, Lifecycle: b.lifecycle, Instance: b.instance}, nil
 }
 
 // schedule reads the cut-off settings.

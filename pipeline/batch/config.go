@@ -146,8 +146,10 @@ func (c Config) validate() error {
 	if c.Events == nil {
 		add("Events is required")
 	}
-	if c.Owner != "" && !validOwner(c.Owner) {
-		add("Owner %q must be 1 to 253 letters, digits, '.', '_' or '-'", c.Owner)
+	if c.Owner != "" {
+		if err := ValidOwner(c.Owner); err != nil {
+			errs = append(errs, fmt.Errorf("batch: Owner: %w", err))
+		}
 	}
 	if c.MaxEnvelopes < 0 {
 		add("MaxEnvelopes cannot be negative (got %d)", c.MaxEnvelopes)
@@ -198,16 +200,17 @@ func DefaultOwner() string {
 	return "quire"
 }
 
-func validOwner(s string) bool {
-	if len(s) > 253 {
-		return false
-	}
+// ValidOwner checks an instance name (Config.Owner): 1 to 253 letters,
+// digits, '.', '_' or '-', as host and pod names are.
+func ValidOwner(s string) error {
+	ok := s != "" && len(s) <= 253
 	for _, r := range s {
-		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return false
-		}
+		ok = ok && ('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == '-')
 	}
-	return s != ""
+	if !ok {
+		return fmt.Errorf("%q must be 1 to 253 letters, digits, '.', '_' or '-'", s)
+	}
+	return nil
 }
 
 func randomHex(n int) string {

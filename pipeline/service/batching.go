@@ -59,6 +59,11 @@ type BatchConfig struct {
 	// Lifecycle also installs S3 lifecycle rules, so the store deletes
 	// personal data itself. S3 only. Default false.
 	Lifecycle bool
+	// Instance names this process's batcher in cut-off claims
+	// (batch.Config.Owner): the same after a restart, so that a restarted
+	// process resumes the cut-off it held at once, and different from
+	// every other process running. Default: the host name.
+	Instance string
 }
 
 func (b BatchConfig) adapter() string { return cmp.Or(b.Adapter, adapters.DefaultAdapter) }
@@ -67,10 +72,16 @@ func (b BatchConfig) adapter() string { return cmp.Or(b.Adapter, adapters.Defaul
 func (b BatchConfig) servesPull() bool { return b.Supplier != "" && b.adapter() == pull.Kind }
 
 func (b BatchConfig) validate() error {
+	var errs []error
 	if b.adapter() == pull.Kind && len(b.Tokens) == 0 {
-		return errors.New("the pull adapter needs supplier tokens (make one with quire batches token)")
+		errs = append(errs, errors.New("the pull adapter needs supplier tokens (make one with quire batches token)"))
 	}
-	return nil
+	if b.Instance != "" {
+		if err := batch.ValidOwner(b.Instance); err != nil {
+			errs = append(errs, fmt.Errorf("instance name %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Batching is batching assembled: the batcher, the retention sweep, the
@@ -130,7 +141,8 @@ func NewBatching(cfg Config, st storage.Store, events pipeline.Publisher, r prin
 		return nil, fmt.Errorf("batching: %w", err)
 	}
 	out.batcher, err = batch.New(batch.Config{Store: st, Schedule: sched, Assembler: asm, Supplier: sender,
-		Events: events, Retention: out.keeper, Logger: log, MaxEnvelopes: cmp.Or(b.MaxEnvelopes, batch.DefaultMaxEnvelopes)})
+		Events: events, Retention: out.keeper, Logger: log, MaxEnvelopes: cmp.Or(b.MaxEnvelopes, batch.DefaultMaxEnvelopes),
+		Owner: b.Instance})
 	if err == nil && b.servesPull() {
 		out.api, err = pull.New(pull.Config{Store: st, Suppliers: b.Tokens, Events: events, Retention: out.keeper, Logger: log})
 	}

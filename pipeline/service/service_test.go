@@ -261,6 +261,7 @@ func TestConfigValidate(t *testing.T) {
 		{service.Config{AMQPURL: "amqp://localhost", AMQPCAFile: "ca.pem"}, "the AMQP URL is not amqps://"},
 		{service.Config{Batching: service.BatchConfig{Supplier: "northprint"}}, "the pull adapter needs supplier tokens"},
 		{service.Config{Batching: service.BatchConfig{Supplier: "local", Adapter: "folder", Lifecycle: true}}, "S3 lifecycle rules need an S3 store"},
+		{service.Config{Batching: service.BatchConfig{Supplier: "local", Adapter: "folder", Instance: "quire 1"}}, `instance name "quire 1" must be 1 to 253 letters`},
 		{service.Config{Concurrency: 8, Prefetch: 2}, "prefetch (2) cannot be smaller than concurrency (8)"},
 		{service.Config{Prefetch: 2}, "prefetch (2) cannot be smaller than concurrency (8)"},
 		{service.Config{Concurrency: -1}, "concurrency cannot be negative"},
