@@ -109,6 +109,8 @@ type Upstream struct {
 type Received struct {
 	Event events.Event
 	Body  []byte
+	// ID is the AMQP message-id it came with: the event's id.
+	ID string
 }
 
 // NewUpstream declares the topology under prefix, and upstream's events
@@ -172,7 +174,7 @@ func (u *Upstream) Drain() {
 			u.t.Errorf("event %s published with routing key %s", e.Type, d.RoutingKey)
 		}
 		u.mu.Lock()
-		u.events = append(u.events, Received{e, d.Body})
+		u.events = append(u.events, Received{e, d.Body, d.MessageId})
 		u.mu.Unlock()
 		if err := d.Ack(false); err != nil {
 			return
@@ -188,11 +190,14 @@ func (u *Upstream) Events() []Received {
 }
 
 // Settled returns, by envelope id, the types of settling events received
-// (rendered, rejected, cancelled), in order.
+// (rendered, rejected, cancelled), in order. Batching's events, which come
+// after, are not among them.
 func (u *Upstream) Settled() map[string][]string {
 	out := map[string][]string{}
 	for _, r := range u.Events() {
-		if r.Event.Type == events.TypeAccepted {
+		switch r.Event.Type {
+		case events.TypeRendered, events.TypeRejected, events.TypeCancelled:
+		default:
 			continue
 		}
 		out[r.Event.EnvelopeID] = append(out[r.Event.EnvelopeID], r.Event.Type)
