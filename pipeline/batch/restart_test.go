@@ -207,3 +207,36 @@ func TestHandOffReplayHasTheSameEventIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestTwinResumesALiveBatcher: what happens when instance names are not
+// unique and the other process's last heartbeat is older than this one's
+// start: it resumes the cut-off while the other is still at work (here,
+// blocked in assembly). Both finish; the seal that stands is one of them,
+// each envelope is in it once, and the other's next heartbeat warns that
+// another batcher is working on the cut-off too.
+func TestTwinResumesALiveBatcher(t *testing.T) {
+	h := newHarness(t)
+	ids := batchtest.CommitN(t, h.store, "E", 3, before)
+	block := &batchtest.Assembler{Store: h.store, Block: make(chan struct{})}
+	a := h.batcher(func(c *batch.Config) { c.Assembler = block })
+	doneA := make(chan error)
+	go func() { _, err := a.CutOff(t.Context(), cutOff); doneA <- err }()
+	block.Block <- struct{}{} // A is assembling
+
+	h.clock.Advance(time.Second)
+	twin := h.batcher() // batcher-a too, started after A's last heartbeat
+	if _, err := twin.CutOff(t.Context(), cutOff); err != nil {
+		t.Fatalf("the twin: %v", err)
+	}
+	h.clock.Advance(10 * time.Second) // A's next heartbeat, run by Advance
+	if !strings.Contains(h.logs.String(), "another batcher is working on this cut-off too") {
+		t.Error("A's heartbeat does not warn that the twin works on the cut-off too")
+	}
+	for range len(ids) - 1 {
+		block.Block <- struct{}{}
+	}
+	if err := <-doneA; err != nil {
+		t.Fatalf("A: %v", err)
+	}
+	h.checkOnce(ids)
+}
