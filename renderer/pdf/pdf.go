@@ -196,10 +196,12 @@ func drawPage(pdf *gopdf.GoPdf, pg *display.Page) error {
 
 // drawText draws a line. A plain one is drawn as its string (gopdf maps
 // each character to its nominal glyph, which is what layout measured);
-// any other as its shaped glyphs, run by run. A left-to-right run is
-// wrapped in a span whose /ActualText is its text, so it extracts, copies
-// and reads aloud as written where glyphs and characters are not one to
-// one (Indic reordering, conjuncts, ligatures).
+// any other as its shaped glyphs, run by run. A line of left-to-right
+// runs has each run wrapped in a span whose /ActualText is its text, so
+// it extracts, copies and reads aloud as written where glyphs and
+// characters are not one to one (Indic reordering, conjuncts,
+// ligatures). A line with a right-to-left run is wrapped whole in one
+// span, whose text is in the order readers expect (readingOrderText).
 func drawText(pdf *gopdf.GoPdf, t *display.Text) error {
 	if t.Runs == nil || t.Plain {
 		if err := pdf.SetFont(t.Face, "", t.Size); err != nil {
@@ -210,6 +212,11 @@ func drawText(pdf *gopdf.GoPdf, t *display.Text) error {
 			return fmt.Errorf("pdf: %w", err)
 		}
 		return nil
+	}
+	rtl := slices.ContainsFunc(t.Runs, func(r display.Run) bool { return r.RTL })
+	if rtl {
+		pdf.BeginActualText(readingOrderText(t))
+		defer pdf.EndActualText()
 	}
 	pen := 0.0
 	var placed []gopdf.PlacedGlyph
@@ -228,11 +235,13 @@ func drawText(pdf *gopdf.GoPdf, t *display.Text) error {
 		if len(run.Glyphs) == 0 {
 			continue
 		}
-		if run.RTL {
-			// No span: poppler reads a right-to-left line from its glyphs'
-			// positions, right to left, and would reverse a span's text.
-			// Each glyph stands for its characters in ToUnicode instead.
-			glyphTexts(t.Text, run.Glyphs, placed)
+		if rtl {
+			// Inside the line's span. Each glyph of a right-to-left run
+			// also stands for its characters in ToUnicode, for readers
+			// that do not read /ActualText.
+			if run.RTL {
+				glyphTexts(t.Text, run.Glyphs, placed)
+			}
 			pdf.GlyphRun(t.X, t.Y, placed)
 			continue
 		}
