@@ -161,19 +161,27 @@ func (b *builder) address(pg *display.Page, a *templates.Address, r request.Reci
 	}
 	// ink is a line's width with any ink past its ends, at 1 pt.
 	ink := func(l *shape.Line) float64 { return l.InkLeft + l.Advance + l.InkRight }
-	n := float64(len(lines))
+	// Each line sits the template's leading below the one above, or more
+	// where ink of the two would otherwise come within lineGap of each
+	// other side by side (a descender over a tall mark): the spacing is
+	// in em, so only more space parts them, and the block then fits the
+	// window at a smaller size. Lines whose ink is not side by side keep
+	// the template's spacing, as "Tŷ Ûna" under "Mr Ŵyn Prŷs" does.
+	lead := make([]float64, len(shaped))
+	spread, plain := 0.0, 0.0 // the block's baseline-to-baseline height in em, and at the template's leading
+	for i := 1; i < len(shaped); i++ {
+		lead[i] = max(s.leading, inkLeading(shaped[i-1], shaped[i], shaped[i-1].InkLeft, shaped[i].InkLeft))
+		spread += lead[i]
+		plain += s.leading
+	}
 	first, last := shaped[0], shaped[len(shaped)-1]
+	height := func(spread, size float64) float64 { return (first.Ascent + spread + last.Descent) * size }
 	for size := s.size; size >= minSize-1e-9; size -= sizeStep {
-		if (first.Ascent+(n-1)*s.leading+last.Descent)*size > h+1e-9 {
+		if height(spread, size) > h+1e-9 {
 			continue
 		}
 		fits := true
 		for _, l := range shaped {
-			// Address lines keep the template's spacing without the ink
-			// check boxes make: that check does not yet look at whether a
-			// descender and the next line's accent are side by side, and
-			// refusing "Tŷ Ûna" under "Mr Ŵyn Prŷs" would refuse a real
-			// address for ink that need not meet.
 			fits = fits && ink(l)*size <= w+1e-9
 		}
 		if !fits {
@@ -181,11 +189,13 @@ func (b *builder) address(pg *display.Page, a *templates.Address, r request.Reci
 		}
 		base := mm(a.Y) + first.Ascent*size
 		for i, l := range shaped {
-			pg.Items = append(pg.Items, text(s, size, mm(a.X), base+float64(i)*s.leading*size, "left", l, fields[i]))
+			base += lead[i] * size
+			pg.Items = append(pg.Items, text(s, size, mm(a.X), base, "left", l, fields[i]))
 		}
 		return nil
 	}
-	// Say which lines are too long; otherwise there are too many of them.
+	// Say which lines are too long; else which lines' ink needs the room;
+	// otherwise there are too many of them.
 	m := measurer{fam: s.fam}
 	long := false
 	for i, l := range shaped {
@@ -194,9 +204,29 @@ func (b *builder) address(pg *display.Page, a *templates.Address, r request.Reci
 			b.errs.Add(fields[i], "is too long to fit in the envelope window; about %d characters fit on a line", m.capacity(lines[i], w, minSize, 1))
 		}
 	}
-	if !long {
-		b.errs.Add("recipient.address", "has too many lines to fit in the envelope window")
+	if long {
+		return nil
 	}
+	if height(plain, minSize) <= h+1e-9 {
+		named := -1
+		for i := 1; i < len(shaped); i++ {
+			if lead[i] <= s.leading {
+				continue
+			}
+			// Name the line whose ink reaches past the face's own: marks
+			// stacked above the lower line, or else the upper's below it.
+			k := i
+			if shaped[i].InkAbove <= s.face.Ascent() {
+				k = i - 1
+			}
+			if k != named {
+				b.errs.Add(fields[k], "has letters or marks too tall to fit in the envelope window without touching the line next to it")
+				named = k
+			}
+		}
+		return nil
+	}
+	b.errs.Add("recipient.address", "has too many lines to fit in the envelope window")
 	return nil
 }
 

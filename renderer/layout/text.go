@@ -143,6 +143,23 @@ func (m measurer) set(lines []string, size, w, h, leading float64) ([]*shape.Lin
 	return out, true
 }
 
+// inkLeading returns the least leading, in em, at which no ink of upper
+// comes within lineGap of ink of lower that stands beside it: glyph boxes
+// that overlap horizontally, widened by lineGap. shiftUpper and
+// shiftLower move each line's ink right, in em, as text places them.
+// Lines with no ink side by side need no leading at all (0).
+func inkLeading(upper, lower *shape.Line, shiftUpper, shiftLower float64) float64 {
+	need := 0.0
+	for _, a := range upper.Ink {
+		for _, b := range lower.Ink {
+			if a.Left+shiftUpper < b.Right+shiftLower+lineGap && b.Left+shiftLower < a.Right+shiftUpper+lineGap {
+				need = max(need, a.Below+b.Above+lineGap)
+			}
+		}
+	}
+	return need
+}
+
 // fitted is text fitted into a box.
 type fitted struct {
 	size  float64

@@ -135,6 +135,10 @@ type Line struct {
 	// InkLeft and InkRight are how far ink reaches past the line's start
 	// (leftwards) and its advance (rightwards), in em; 0 when it does not.
 	InkLeft, InkRight float64
+	// Ink is each drawn glyph's ink box, left to right: where ink lies,
+	// for checks that need more than the line's extremes (does a
+	// descender of one line stand over an accent of the next?).
+	Ink []InkBox
 	// Missing lists characters no face of the family can draw.
 	Missing []rune
 
@@ -142,6 +146,13 @@ type Line struct {
 
 	breaksOnce sync.Once
 	breaks     []Break
+}
+
+// InkBox is the bounding box of one glyph's ink, in em: Left and Right
+// from the line's start (before any InkLeft shift), Above and Below from
+// the baseline, positive upwards and downwards.
+type InkBox struct {
+	Left, Right, Above, Below float64
 }
 
 // Width returns the advance of the clusters that start in text[start:end],
@@ -293,10 +304,12 @@ func (st *state) shape(f *Family, text string) *Line {
 				x := advEm + float64(pen+int64(dg.XOffset)+int64(g.XBearing>>6))*scale
 				top := float64(dg.YOffset+int32(g.YBearing>>6)) * scale
 				bottom := -float64(dg.YOffset+int32((g.YBearing+g.Height)>>6)) * scale
+				right := x + float64(g.Width>>6)*scale
 				l.InkLeft = max(l.InkLeft, -x)
-				l.InkRight = max(l.InkRight, x+float64(g.Width>>6)*scale)
+				l.InkRight = max(l.InkRight, right)
 				l.InkAbove = max(l.InkAbove, top)
 				l.InkBelow = max(l.InkBelow, bottom)
+				l.Ink = append(l.Ink, InkBox{Left: min(x, right), Right: max(x, right), Above: top, Below: bottom})
 			}
 			pen += int64(dg.Advance)
 			l.cum[dg.Start+1] += float64(dg.Advance) * scale
