@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/text/unicode/bidi"
+
 	"github.com/quire-print/quire/renderer/display"
 	"github.com/quire-print/quire/request"
 	"github.com/quire-print/quire/templates"
@@ -118,10 +120,50 @@ func (b *builder) box(pg *display.Page, box *templates.BoxItem, c *request.Certi
 	n := float64(len(f.lines))
 	blockH := ((n-1)*value.leading + first.Ascent + last.Descent) * f.size
 	base := areaTop + (areaH-blockH)/2 + first.Ascent*f.size
+	// Every value starts at the box's left edge, under its label, in
+	// every script. A right-to-left value on more than one line is a
+	// right-to-left paragraph in a block starting there: its lines share
+	// their right edge, where a right-to-left reader starts each one
+	// (docs/templates.md, "Right-to-left values").
+	right := 0.0
+	if len(f.lines) > 1 && rightToLeft(v) {
+		for _, line := range f.lines {
+			right = max(right, (line.InkLeft+line.Advance)*f.size)
+		}
+		maxInkRight := 0.0
+		for _, line := range f.lines {
+			maxInkRight = max(maxInkRight, line.InkRight*f.size)
+		}
+		right = x + pad + min(right, areaW-maxInkRight)
+	}
 	for i, line := range f.lines {
-		pg.Items = append(pg.Items, text(value, f.size, x+pad, base+float64(i)*value.leading*f.size, "left", line, field))
+		lineBase := base + float64(i)*value.leading*f.size
+		if right == 0 {
+			pg.Items = append(pg.Items, text(value, f.size, x+pad, lineBase, "left", line, field))
+			continue
+		}
+		t := text(value, f.size, right, lineBase, "right", line, field)
+		// Never left of the box's edge, should the block be narrower
+		// than a line's ink.
+		t.X = max(t.X, x+pad+line.InkLeft*f.size)
+		pg.Items = append(pg.Items, t)
 	}
 	return nil
+}
+
+// rightToLeft reports a value whose first strong character is
+// right-to-left (UAX #9 rules P2 and P3, as its isolate orders it).
+func rightToLeft(v string) bool {
+	for _, r := range v {
+		p, _ := bidi.LookupRune(r)
+		switch p.Class() {
+		case bidi.L:
+			return false
+		case bidi.R, bidi.AL:
+			return true
+		}
+	}
+	return false
 }
 
 // FieldValue is how a certificate field reads on the certificate: dates in

@@ -55,3 +55,49 @@ func TestMarksStayInsideTheBox(t *testing.T) {
 		}
 	}
 }
+
+// A right-to-left value starts at the box's left edge like any other; on
+// more than one line its lines share their right edge, where a
+// right-to-left reader starts each line. Left-to-right lines share their
+// left edge.
+func TestRightToLeftValuesAlign(t *testing.T) {
+	c := fullCertificate()
+	c.ParentName = "محمد عبد الرحمن بن عبد العزيز آل سعود الهاشمي القرشي الحسيني العلوي الفاطمي المكي المدني"
+	c.OtherParentName = "Maximilian Alexander Fitzgerald-Montgomery Wolstenholme-Beauchamp de la Tour d'Auvergne"
+	c.BabyName = "نُور"
+	d := layCertificate(t, c)
+
+	rtl := fieldTexts(d, "certificates[0].parentName")
+	if len(rtl) < 2 {
+		t.Fatalf("want the right-to-left name on more than one line, got %d", len(rtl))
+	}
+	box := boxRect(t, d, 3)
+	for _, l := range rtl {
+		if right, first := l.X+l.Width, rtl[0].X+rtl[0].Width; right < first-1e-6 || right > first+1e-6 {
+			t.Errorf("%q ends at %.2f, the first line at %.2f: the lines' starts do not line up", l.Text, right, first)
+		}
+		if !box.Contains(l.Bounds()) {
+			t.Errorf("%q at %v leaves box 3 %v", l.Text, l.Bounds(), box)
+		}
+	}
+	if last := rtl[len(rtl)-1]; last.X < rtl[0].X+1 {
+		t.Errorf("the last line %q starts at %.2f, the box's left edge, not under the first line's start", last.Text, last.X)
+	}
+
+	ltr := fieldTexts(d, "certificates[0].otherParentName")
+	if len(ltr) < 2 {
+		t.Fatalf("want the left-to-right name on more than one line, got %d", len(ltr))
+	}
+	for _, l := range ltr[1:] {
+		if l.X != ltr[0].X {
+			t.Errorf("%q starts at %.2f, the first line at %.2f", l.Text, l.X, ltr[0].X)
+		}
+	}
+
+	// One line: at the box's left edge, under the label, as "Noor" is.
+	one := fieldTexts(d, "certificates[0].babyName")
+	latin := fieldTexts(layCertificate(t, fullCertificate()), "certificates[0].babyName")
+	if len(one) != 1 || len(latin) != 1 || one[0].X != latin[0].X {
+		t.Errorf("a one-line right-to-left name starts at %+v, want %.2f as a Latin one", one, latin[0].X)
+	}
+}
