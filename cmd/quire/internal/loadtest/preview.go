@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -49,6 +50,8 @@ func RunPreview(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	seed := fs.Uint64("seed", 1, "`seed` of the request mix, for runs that can be repeated")
 	renders := fs.Int("renders", 0, "previews drawn at once by the server in this process (`n`); 0: its default, the number of CPUs")
 	queue := fs.Int("queue", 0, "requests that may wait to draw, in the server in this process (`n`); 0: its default, 8 per render")
+	complexFrac := fs.Float64("complex", 0, "`fraction` of certificates, hot and new alike, whose names and place are in a script other than Latin, Greek and Cyrillic (Arabic, Bengali, Chinese, Devanagari…), from --names; their latency is also reported apart from the others'")
+	namesFile := fs.String("names", filepath.Join("testdata", "names", "corpus.json"), "names corpus `file` for --complex")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: quire previewload [flags]
 
@@ -56,7 +59,9 @@ Load test of the preview API on loopback. --clients clients each post
 certificate previews one after another; a --miss fraction of them ask for a
 certificate nobody asked for before (drawn afresh), the rest for one of
 --hot certificates (answered from the cache after the first time, which the
-warm-up does). Reports previews/s and p50/p90/p99 latency.
+warm-up does). Reports previews/s and p50/p90/p99 latency. With --complex,
+that fraction of certificates has names in other scripts, and their latency
+and the Latin ones' are reported apart, from the same run.
 
 Without --rate the clients go as fast as the server answers, which finds
 its throughput and the latency at saturation. With --rate the requests are
@@ -91,6 +96,9 @@ Flags:
 	case *missRate < 0 || *missRate > 1:
 		fmt.Fprintln(stderr, "quire previewload: --miss must be between 0 and 1")
 		return 2
+	case *complexFrac < 0 || *complexFrac > 1:
+		fmt.Fprintln(stderr, "quire previewload: --complex must be between 0 and 1")
+		return 2
 	case *hotSet < 1 || *hotSet > 10_000:
 		fmt.Fprintln(stderr, "quire previewload: --hot must be between 1 and 10000")
 		return 2
@@ -106,6 +114,15 @@ Flags:
 	case *width < preview.MinWidth || *width > preview.MaxWidth:
 		fmt.Fprintf(stderr, "quire previewload: --width must be between %d and %d\n", preview.MinWidth, preview.MaxWidth)
 		return 2
+	}
+
+	var names *corpusNames
+	if *complexFrac > 0 {
+		var err error
+		if names, err = readCorpus(*namesFile); err != nil {
+			fmt.Fprintf(stderr, "quire previewload: --names: %v\n", err)
+			return 1
+		}
 	}
 
 	base := *target
@@ -163,9 +180,14 @@ Flags:
 	}
 
 	// Warm up: every hot certificate once, so that asking again is a hit.
+	// The first --complex fraction of them are in other scripts.
 	hot := make([]string, *hotSet)
+	hotComplex := make([]bool, *hotSet)
 	for i := range hot {
 		hot[i] = loadCertificate("Hot", i)
+		if hotComplex[i] = float64(i) < *complexFrac*float64(len(hot)); hotComplex[i] {
+			hot[i] = names.certificate("Hot", i)
+		}
 		if code, err := post(ctx, hot[i]); err != nil || code != http.StatusOK {
 			fmt.Fprintf(stderr, "quire previewload: warming up: %d %v\n", code, err)
 			return 1
@@ -181,6 +203,7 @@ Flags:
 	var (
 		mu        sync.Mutex
 		latencies = make([]time.Duration, 0, 1<<16)
+		complexOf []bool // for latencies[i], with --complex
 		statuses  = map[int]int{}
 		failures  []error
 		sent      atomic.Int64
@@ -218,15 +241,21 @@ Flags:
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(*seed, uint64(c)))
 			var mine []time.Duration
+			var mineComplex []bool
 			counts := map[int]int{}
 			for runCtx.Err() == nil {
 				n := sent.Add(1)
 				if *requests > 0 && n > int64(*requests) {
 					break
 				}
-				body := hot[rng.IntN(len(hot))]
+				h := rng.IntN(len(hot))
+				body, isComplex := hot[h], hotComplex[h]
 				if rng.Float64() < *missRate {
-					body = loadCertificate("Miss", int(misses.Add(1)))
+					n := int(misses.Add(1))
+					body, isComplex = loadCertificate("Miss", n), false
+					if names != nil && rng.Float64() < *complexFrac {
+						body, isComplex = names.certificate("Miss", n), true
+					}
 				}
 				t0 := time.Now()
 				if due != nil {
@@ -243,6 +272,7 @@ Flags:
 					break // the run ended mid-request: not a failure
 				}
 				mine = append(mine, time.Since(t0))
+				mineComplex = append(mineComplex, isComplex)
 				counts[code]++
 				if err != nil {
 					mu.Lock()
@@ -252,6 +282,7 @@ Flags:
 			}
 			mu.Lock()
 			latencies = append(latencies, mine...)
+			complexOf = append(complexOf, mineComplex...)
 			for code, n := range counts {
 				statuses[code] += n
 			}
@@ -265,6 +296,17 @@ Flags:
 		fmt.Fprintln(stderr, "quire previewload: no request finished")
 		return 1
 	}
+	// Apart by kind of name, before the sort loses which was which.
+	var latin, complexLat []time.Duration
+	if names != nil {
+		for i, d := range latencies {
+			if complexOf[i] {
+				complexLat = append(complexLat, d)
+			} else {
+				latin = append(latin, d)
+			}
+		}
+	}
 	slices.Sort(latencies)
 	ok := statuses[http.StatusOK]
 	pace := "as fast as answered"
@@ -277,6 +319,17 @@ Flags:
 		len(latencies), elapsed.Seconds(), float64(ok)/elapsed.Seconds(), float64(len(latencies))/elapsed.Seconds())
 	fmt.Fprintf(stdout, "  latency p50 %v, p90 %v, p99 %v, max %v\n",
 		pct(latencies, 50), pct(latencies, 90), pct(latencies, 99), latencies[len(latencies)-1].Round(time.Millisecond/10))
+	for _, k := range []struct {
+		name string
+		lat  []time.Duration
+	}{{"Latin names", latin}, {"other scripts", complexLat}} {
+		if names == nil || len(k.lat) == 0 {
+			continue
+		}
+		slices.Sort(k.lat)
+		fmt.Fprintf(stdout, "  %s: %d requests, latency p50 %v, p90 %v, p99 %v, max %v\n", k.name, len(k.lat),
+			pct(k.lat, 50), pct(k.lat, 90), pct(k.lat, 99), k.lat[len(k.lat)-1].Round(time.Millisecond/10))
+	}
 	codes := slices.Sorted(func(yield func(int) bool) {
 		for code := range statuses {
 			if !yield(code) {
