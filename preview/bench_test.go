@@ -78,7 +78,7 @@ func cpuTime(b *testing.B) time.Duration {
 // Cyrillic: the scripts take turns, and within one, two parents, two
 // babies' names as one name and a place are combined, so that each i up
 // to some thousands is a certificate, and a name, not drawn before.
-func corpusCertificates(b *testing.B, latin bool) func(i int) string {
+func corpusCertificates(b testing.TB, latin bool) func(i int) string {
 	data, err := os.ReadFile("../testdata/names/corpus.json")
 	if err != nil {
 		b.Fatal(err)

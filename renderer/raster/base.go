@@ -124,18 +124,25 @@ func (b *Base) WritePNG(w io.Writer, items []display.Item) error {
 }
 
 // area is the pixels an item may mark: its bounds, widened by a margin
-// for anti-aliasing and, for text, by half its size each way, which takes
-// in overhanging glyphs and accents above the ascent.
+// for anti-aliasing and, for text, by half its size across, which takes
+// in glyphs that overhang their advance. Upwards and downwards, a shaped
+// line's ascent and descent already reach as far as its ink does
+// (shape.Line); a line drawn from its characters gets half its size
+// there too, for accents above its face's ascent. The fewer rows an item
+// may mark, the fewer bands are compressed again.
 func (b *Base) area(it display.Item) image.Rectangle {
 	r := it.Bounds()
-	pad := 1.0
+	padX, padY := 1.0, 1.0
 	if t, ok := it.(*display.Text); ok {
-		pad += t.Size / 2
+		padX += t.Size / 2
+		if t.Runs == nil {
+			padY += t.Size / 2
+		}
 	}
 	s := b.scale
 	rect := image.Rect(
-		int(math.Floor((r.X-pad)*s))-1, int(math.Floor((r.Y-pad)*s))-1,
-		int(math.Ceil((r.X+r.W+pad)*s))+1, int(math.Ceil((r.Y+r.H+pad)*s))+1,
+		int(math.Floor((r.X-padX)*s))-1, int(math.Floor((r.Y-padY)*s))-1,
+		int(math.Ceil((r.X+r.W+padX)*s))+1, int(math.Ceil((r.Y+r.H+padY)*s))+1,
 	)
 	return rect.Intersect(b.img.Rect)
 }
