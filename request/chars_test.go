@@ -175,6 +175,28 @@ func TestNotCoveredSaysWhereAnInvisibleCharacterIs(t *testing.T) {
 	}
 }
 
+// TestRefusedFindsWhatNotCoveredWouldSay: Refused, layout's one pass over
+// a value, words a refused character as NotCovered does, and passes every
+// name and place of the corpus.
+func TestRefusedFindsWhatNotCoveredWouldSay(t *testing.T) {
+	for _, v := range []string{"김\u3164민지", "Ada\u200B Lovelace", "Noor \u202Eabc"} {
+		e, bad := Refused("babyName", v)
+		if !bad {
+			t.Errorf("%+q: not refused", v)
+			continue
+		}
+		want := NotCovered("babyName", v, e.Char.Char)
+		if e.Problem != want.Problem || e.ForParent() != want.ForParent() || e.Char.Rule == CharNotCovered {
+			t.Errorf("%+q: got %q, want %q", v, e.Problem, want.Problem)
+		}
+	}
+	for _, c := range readCorpus(t) {
+		if e, bad := Refused(c.Field, c.Value); bad {
+			t.Errorf("%+q: refused: %v", c.Value, e)
+		}
+	}
+}
+
 func TestProblemsWithoutCharactersReadTheSameForParents(t *testing.T) {
 	e := FieldError{Field: "babyName", Problem: "is too long"}
 	if e.ForParent() != e.Problem {

@@ -10,7 +10,6 @@ package layout
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/quire-print/quire/fonts"
 	"github.com/quire-print/quire/renderer/display"
@@ -104,15 +103,10 @@ func (b *builder) drawable(field, value string, s style) bool {
 	// A face may have a character a character rule refuses (the CJK
 	// faces map U+3164 HANGUL FILLER, which is invisible). Validation
 	// refuses it first; laid out unvalidated, it is refused in the same
-	// words, which NotCovered gives for such a character.
-	for _, r := range value {
-		if r < utf8.RuneSelf {
-			continue
-		}
-		if e := request.NotCovered(field, value, r); e.Char.Rule != request.CharNotCovered {
-			b.errs = append(b.errs, e)
-			return false
-		}
+	// words (request.Refused).
+	if e, bad := request.Refused(field, value); bad {
+		b.errs = append(b.errs, e)
+		return false
 	}
 	return true
 }
