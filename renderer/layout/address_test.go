@@ -129,3 +129,14 @@ func TestAddressLineTooTallIsNamed(t *testing.T) {
 		t.Fatalf("want one error on recipient.address[2] about the window, got %v", err)
 	}
 }
+
+// Marks stacked below a line are its own fault, not the next line's.
+func TestAddressLineWithMarksBelowIsNamed(t *testing.T) {
+	env := envelope(fullCertificate())
+	env.Recipient.Address = []string{"Flat 2", "Ẹ\u0323\u0323\u0323 Road", "Ÿ\u0308 Quay", "Little Snoring", "Fakenham", "NR21 0AA"}
+	_, err := layout.Letter(tmpl(t, "carriage-letter"), env)
+	var fe request.Errors
+	if !errors.As(err, &fe) || len(fe) != 1 || fe[0].Field != "recipient.address[1]" || !strings.Contains(fe[0].Problem, "envelope window") {
+		t.Fatalf("want one error on recipient.address[1] about the window, got %v", err)
+	}
+}

@@ -213,10 +213,11 @@ func (b *builder) address(pg *display.Page, a *templates.Address, r request.Reci
 			if lead[i] <= s.leading {
 				continue
 			}
-			// Name the line whose ink reaches past the face's own: marks
-			// stacked above the lower line, or else the upper's below it.
+			// Name the line whose ink reaches further past the face's
+			// own: marks stacked above the lower line, or the upper's
+			// below it.
 			k := i
-			if shaped[i].InkAbove <= s.face.Ascent() {
+			if shaped[i].InkAbove-s.face.Ascent() < shaped[i-1].InkBelow-s.face.Descent() {
 				k = i - 1
 			}
 			if k != named {
