@@ -133,6 +133,19 @@ func (s *memStore) Get(_ context.Context, key string) ([]byte, error) {
 	return data, nil
 }
 
+func (s *memStore) GetRange(_ context.Context, key string, offset, length int64) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data, ok := s.objects[key]
+	switch {
+	case !ok:
+		return nil, storage.ErrNotFound
+	case offset+length > int64(len(data)):
+		return nil, storage.ErrChecksum
+	}
+	return data[offset : offset+length], nil
+}
+
 func (s *memStore) PutStream(context.Context, string, io.Reader, int64, string) (storage.Info, error) {
 	return storage.Info{}, errors.ErrUnsupported
 }

@@ -97,6 +97,14 @@ type Store interface {
 	// it.
 	Open(ctx context.Context, key string) (io.ReadCloser, Info, error)
 
+	// GetRange returns length bytes of the object at key, starting offset
+	// bytes in (S3's GetObject with a Range header). The object's SHA-256
+	// covers all of it, so the range is not checked against it: the caller
+	// checks it against a SHA-256 of its own. An object that ends before
+	// offset+length is not the object the caller expects, and the error
+	// wraps ErrChecksum. length must be at least 1 and offset at least 0.
+	GetRange(ctx context.Context, key string, offset, length int64) ([]byte, error)
+
 	// Stat describes the object at key without reading it.
 	Stat(ctx context.Context, key string) (Info, error)
 

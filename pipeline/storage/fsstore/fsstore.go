@@ -271,6 +271,46 @@ func (s *Store) open(ctx context.Context, key string) (io.ReadCloser, storage.In
 	return readCloser{checksum.NewReader(f, info.Size, info.SHA256), f}, info, nil
 }
 
+// GetRange implements storage.Store.
+func (s *Store) GetRange(ctx context.Context, key string, offset, length int64) ([]byte, error) {
+	data, err := s.getRange(ctx, key, offset, length)
+	return data, wrap("get", key, err)
+}
+
+func (s *Store) getRange(ctx context.Context, key string, offset, length int64) ([]byte, error) {
+	if err := storage.ValidKey(key); err != nil {
+		return nil, err
+	}
+	if offset < 0 || length < 1 {
+		return nil, fmt.Errorf("range of %d bytes at %d: the length must be at least 1 and the offset at least 0", length, offset)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Not openFile: the range is the caller's to check, so the file is not
+	// hashed.
+	f, err := os.Open(s.objectPath(key))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, storage.ErrNotFound
+		}
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, storage.ErrNotFound // a folder of other keys
+	}
+	data := make([]byte, length)
+	if _, err := f.ReadAt(data, offset); errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: the object ends before byte %d", storage.ErrChecksum, offset+length)
+	} else if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
 // Stat implements storage.Store.
 func (s *Store) Stat(ctx context.Context, key string) (storage.Info, error) {
 	f, info, err := s.openFile(ctx, key)

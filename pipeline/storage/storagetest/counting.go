@@ -73,6 +73,12 @@ func (c *Counting) Open(ctx context.Context, key string) (io.ReadCloser, storage
 	return c.Store.Open(ctx, key)
 }
 
+// GetRange counts "get-range".
+func (c *Counting) GetRange(ctx context.Context, key string, offset, length int64) ([]byte, error) {
+	c.count("get-range")
+	return c.Store.GetRange(ctx, key, offset, length)
+}
+
 // Stat counts "stat".
 func (c *Counting) Stat(ctx context.Context, key string) (storage.Info, error) {
 	c.count("stat")

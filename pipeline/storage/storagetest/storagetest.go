@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"List", testList},
 		{"ListPaging", testListPaging},
 		{"ChecksumMismatch", testChecksumMismatch},
+		{"GetRange", testGetRange},
 		{"Delete", testDelete},
 		{"ContextCancelled", testContextCancelled},
 		{"CancelMidStream", testCancelMidStream},
@@ -571,6 +572,44 @@ func testChecksumMismatch(t *testing.T, s storage.Store) {
 		}
 	}
 	checkNotFound(t, s, "cs/badsum")
+}
+
+// testGetRange reads parts of an object: the start, the middle, the end,
+// and ranges that do not fit.
+func testGetRange(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	data := []byte("0123456789abcdefghij")
+	mustPut(t, s, "range/obj", data)
+	for _, r := range []struct{ off, n int64 }{{0, 1}, {0, 5}, {7, 6}, {19, 1}, {0, 20}} {
+		got, err := s.GetRange(ctx, "range/obj", r.off, r.n)
+		if want := data[r.off : r.off+r.n]; err != nil || !bytes.Equal(got, want) {
+			t.Errorf("GetRange(%d, %d) = %q, %v; want %q", r.off, r.n, got, err, want)
+		}
+	}
+	// Past the end, wholly or in part: not the object the caller expects.
+	for _, r := range []struct{ off, n int64 }{{15, 6}, {0, 21}, {20, 1}, {100, 3}} {
+		if got, err := s.GetRange(ctx, "range/obj", r.off, r.n); !errors.Is(err, storage.ErrChecksum) {
+			t.Errorf("GetRange(%d, %d) of a %d-byte object = %q, %v; want ErrChecksum", r.off, r.n, len(data), got, err)
+		}
+	}
+	for _, r := range []struct{ off, n int64 }{{0, 0}, {-1, 2}, {3, -1}} {
+		if _, err := s.GetRange(ctx, "range/obj", r.off, r.n); err == nil {
+			t.Errorf("GetRange(%d, %d) succeeded", r.off, r.n)
+		}
+	}
+	for _, key := range []string{"range/absent", "range", "range/obj/below"} {
+		if _, err := s.GetRange(ctx, key, 0, 1); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("GetRange(%q) = %v, want ErrNotFound", key, err)
+		}
+	}
+	if _, err := s.GetRange(ctx, "a/../b", 0, 1); !errors.Is(err, storage.ErrInvalidKey) {
+		t.Errorf("GetRange of an invalid key = %v, want ErrInvalidKey", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.GetRange(cctx, "range/obj", 0, 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("GetRange with a cancelled context = %v, want context.Canceled", err)
+	}
 }
 
 func testDelete(t *testing.T, s storage.Store) {
