@@ -16,6 +16,7 @@ import (
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/service"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
 )
 
 // runDemo implements "quire demo": Quire's main job on its embedded
@@ -116,7 +117,10 @@ Flags:
 			status = 1
 			continue
 		}
-		printOutcome(stdout, svc.DataDir(), s.file, e)
+		if err := printOutcome(ctx, stdout, svc.Envelopes(), svc.DataDir(), s.file, e); err != nil {
+			fmt.Fprintf(stderr, "quire demo: %s: %v\n", s.id, err)
+			status = 1
+		}
 	}
 	if status == 0 && *keep {
 		fmt.Fprintf(stdout, "\nStill serving. Submit more with:\n  go run ./cmd/quire submit --server http://%s <request.json>\nStop with Ctrl-C.\n", svc.Addr())
@@ -153,14 +157,32 @@ func demoFlags(w io.Writer) (*envflag.Set, *demoSettings) {
 	return s, st
 }
 
-func printOutcome(w io.Writer, dataDir, file string, e events.Event) {
+// printOutcome prints what became of one envelope. A rendered envelope's
+// documents are stored in one bundle object, so they are copied out of
+// the store to dataDir/documents/<id>/, one PDF each, for a newcomer to
+// open.
+func printOutcome(ctx context.Context, w io.Writer, envs *envelopes.Store, dataDir, file string, e events.Event) error {
 	switch e.Type {
 	case events.TypeRendered:
 		fmt.Fprintf(w, "%s: rendered (%s)\n", e.EnvelopeID, file)
-		dir := filepath.Join(dataDir, "objects", "envelopes", e.EnvelopeID)
-		for _, d := range e.Documents {
-			fmt.Fprintf(w, "    %-18s %-26s %d page(s) %s\n", d.Name, d.Template, d.Pages,
-				filepath.Join(dir, "files", d.SHA256, d.Name))
+		rec, err := envs.Record(ctx, e.EnvelopeID)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(dataDir, "documents", e.EnvelopeID)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		for i, d := range rec.Documents {
+			data, err := envs.Read(ctx, d.File)
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(dir, d.Name)
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "    %-18s %-26s %d page(s) %s\n", d.Name, e.Documents[i].Template, d.Pages, path)
 		}
 	case events.TypeRejected:
 		fmt.Fprintf(w, "%s: rejected, %s (%s)\n", e.EnvelopeID, e.Reason.Code, file)
@@ -170,6 +192,7 @@ func printOutcome(w io.Writer, dataDir, file string, e events.Event) {
 	case events.TypeCancelled:
 		fmt.Fprintf(w, "%s: cancelled, %s (%s)\n", e.EnvelopeID, e.Reason.Code, file)
 	}
+	return nil
 }
 
 // watcher keeps the last settling event (rendered, rejected, cancelled) of

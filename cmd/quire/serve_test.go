@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -96,8 +97,12 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(out, "env-2025-04-01-000900: rejected, invalid-request") || !strings.Contains(out, "recipient.address[3]: must be a UK postcode") {
 			t.Errorf("run %d: the rejection is not shown:\n%s", run, out)
 		}
-		if !strings.Contains(out, filepath.Join(dir, "objects", "envelopes", "env-2025-03-05-000201", "files")) {
+		letter := filepath.Join(dir, "documents", "env-2025-03-05-000201", "letter.pdf")
+		if !strings.Contains(out, letter) {
 			t.Errorf("run %d: file paths under the data dir are not shown", run)
+		}
+		if data, err := os.ReadFile(letter); err != nil || !bytes.HasPrefix(data, []byte("%PDF-")) {
+			t.Errorf("run %d: %s is not a PDF: %v", run, letter, err)
 		}
 		if strings.Contains(out+stderr.String(), "Priya") {
 			t.Errorf("run %d: the demo printed a name from a request", run)

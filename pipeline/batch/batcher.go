@@ -704,7 +704,7 @@ func (b *Batcher) withRequests(ctx context.Context, members []printfile.Envelope
 
 func (b *Batcher) readRequest(ctx context.Context, m printfile.Envelope) (*request.Envelope, error) {
 	rec := m.Record
-	data, err := b.store.Get(ctx, rec.Request.Key)
+	data, err := b.envs.Read(ctx, rec.Request)
 	if errors.Is(err, storage.ErrChecksum) || errors.Is(err, storage.ErrNotFound) {
 		return nil, &printfile.RefusedError{Sequence: m.Sequence, EnvelopeID: rec.EnvelopeID, Reason: "its stored request is missing or damaged"}
 	}

@@ -917,3 +917,35 @@ func TestHandOffSchedulesRetention(t *testing.T) {
 		t.Errorf("retention told %v", ret.got)
 	}
 }
+
+// TestEnvelopesStoredBeforeBundlesAreBatched: an envelope whose files are
+// objects of their own (render record schema version 1) is batched beside
+// one stored as a bundle: its request read back, its documents verified,
+// and a damaged one left out.
+func TestEnvelopesStoredBeforeBundlesAreBatched(t *testing.T) {
+	h := newHarness(t)
+	old := batchtest.CommitFilesOfTheirOwn(t, h.store, "E-0001", before)
+	damaged := batchtest.CommitFilesOfTheirOwn(t, h.store, "E-0002", before)
+	bundled := batchtest.Commit(t, h.store, "E-0003", before)
+	if old.Bundle != nil || len(old.Files()) != 4 || bundled.Bundle == nil {
+		t.Fatalf("layouts: %+v and %+v", old, bundled)
+	}
+	if _, err := h.store.Put(t.Context(), damaged.Documents[2].Key, []byte("%PDF-1.7 not the certificate that was rendered\n")); err != nil {
+		t.Fatal(err)
+	}
+	s := h.cutOff(h.batcher()).Batches[0]
+	if got := members(s); !slices.Equal(got, []string{old.EnvelopeID, bundled.EnvelopeID}) {
+		t.Errorf("members %v", got)
+	}
+	if want := []ledger.Left{{EnvelopeID: damaged.EnvelopeID, Code: ledger.LeftDamaged}}; !slices.Equal(s.Left, want) {
+		t.Errorf("left out %+v, want %+v", s.Left, want)
+	}
+	// The stand-in assembler copies each member's documents into the print
+	// file, read back through the record.
+	print := string(batchtest.ReadAll(t, h.store, s.Files[0].Key))
+	for _, want := range []string{"certificate 2 for " + old.EnvelopeID, "certificate 2 for " + bundled.EnvelopeID} {
+		if !strings.Contains(print, want) {
+			t.Errorf("the print file lacks %q", want)
+		}
+	}
+}

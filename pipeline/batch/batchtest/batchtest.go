@@ -57,6 +57,53 @@ func Commit(t testing.TB, s storage.Store, id string, renderedAt time.Time) enve
 // ("" leaves the sample's, which is second class).
 func CommitPostage(t testing.TB, s storage.Store, id string, renderedAt time.Time, postage string) envelopes.Record {
 	t.Helper()
+	rec, _, err := envelopes.New(s).Commit(t.Context(), sample(t, id, renderedAt, postage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// CommitFilesOfTheirOwn stores the envelope Commit stores as Quire stored
+// envelopes before bundles (render record schema version 1): the request
+// and each document an object of its own under its SHA-256,
+// envelopes/<id>/files/<sha256>/<name>, then the ready entry, then the
+// record. It returns the record.
+func CommitFilesOfTheirOwn(t testing.TB, s storage.Store, id string, renderedAt time.Time) envelopes.Record {
+	t.Helper()
+	ctx := t.Context()
+	r := sample(t, id, renderedAt, "")
+	put := func(name string, data []byte) envelopes.File {
+		raw := sha256.Sum256(data)
+		sum := hex.EncodeToString(raw[:])
+		f := envelopes.File{Key: envelopes.EnvelopesPrefix + id + "/files/" + sum + "/" + name, SHA256: sum, Size: int64(len(data))}
+		if _, err := s.Put(ctx, f.Key, data); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	rec := envelopes.Record{SchemaVersion: envelopes.SchemaVersion, EnvelopeID: id, RequestHash: r.RequestHash,
+		Request: put("request.json", r.Request), Status: envelopes.StatusRendered, RenderedAt: renderedAt.UTC()}
+	for _, d := range r.Documents {
+		rec.Documents = append(rec.Documents, envelopes.Document{Kind: d.Kind, Name: d.Name, TemplateID: d.TemplateID,
+			TemplateVersion: d.TemplateVersion, Pages: d.Pages, Sheets: d.Sheets, File: put(d.Name, d.PDF)})
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, envelopes.ReadyKey(id), []byte(`{"schemaVersion":1,"envelopeId":"`+id+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, envelopes.RecordKey(id), data); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// sample is the envelope CommitPostage stores.
+func sample(t testing.TB, id string, renderedAt time.Time, postage string) envelopes.Rendered {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(Root(), "testdata", "requests", "valid", "twins.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -86,13 +133,7 @@ func CommitPostage(t testing.TB, s storage.Store, id string, renderedAt time.Tim
 		{Kind: "certificate", Name: "certificate-2.pdf", TemplateID: "baby-loss-certificate", TemplateVersion: 1, Pages: 1, Sheets: 1,
 			PDF: []byte("%PDF-1.7 certificate 2 for " + id + "\n")},
 	}
-	rec, _, err := envelopes.New(s).Commit(t.Context(), envelopes.Rendered{
-		EnvelopeID: id, RequestHash: env.ContentHash(), Request: normalised, Documents: docs, RenderedAt: renderedAt,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec
+	return envelopes.Rendered{EnvelopeID: id, RequestHash: env.ContentHash(), Request: normalised, Documents: docs, RenderedAt: renderedAt}
 }
 
 // CommitN commits n envelopes with ids prefix-0001, prefix-0002, … and
@@ -187,7 +228,7 @@ func (a *Assembler) Assemble(ctx context.Context, b printfile.Batch, list iter.S
 		entry := printfile.Entry{Sequence: e.Sequence, EnvelopeID: e.ID, Postage: e.Request.Letter.Postage, File: name,
 			FirstPage: m.Totals.Pages + 1}
 		for _, d := range e.Record.Documents {
-			data, err := a.Store.Get(ctx, d.Key)
+			data, err := envelopes.New(a.Store).Read(ctx, d.File)
 			if err != nil {
 				return nil, err
 			}

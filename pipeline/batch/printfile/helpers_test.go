@@ -125,7 +125,7 @@ func commit(t testing.TB, ctx context.Context, r *renderer.Renderer, st storage.
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := st.Get(ctx, rec.Request.Key)
+	data, err := es.Read(ctx, rec.Request)
 	if err != nil {
 		t.Fatal(err)
 	}

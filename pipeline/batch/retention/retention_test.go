@@ -103,8 +103,8 @@ func TestPersonalDataGoesDaysAfterPosting(t *testing.T) {
 	if got, want := keys(t, s, refindex.Prefix), x.Keys(b, []string{"B-1"}); !slices.Equal(got, want) {
 		t.Errorf("reference index after the sweep: %v; want only the envelope not yet posted, %v", got, want)
 	}
-	if len(keys(t, s, "envelopes/"+b+"/files/")) != 4 {
-		t.Error("an envelope not yet posted lost files")
+	if len(keys(t, s, "envelopes/"+b+"/files/")) != 1 {
+		t.Error("an envelope not yet posted lost its bundle")
 	}
 	for _, key := range []string{ledger.SealKey(sealed.BatchID), ledger.PlanKey(sealed.BatchID)} {
 		if _, err := s.Stat(t.Context(), key); err != nil {
@@ -113,6 +113,31 @@ func TestPersonalDataGoesDaysAfterPosting(t *testing.T) {
 	}
 	if n, err := k.Sweep(t.Context()); n != 0 || err != nil || len(keys(t, s, retention.DuePrefix)) != 0 {
 		t.Errorf("a sweep with nothing due: %d, %v", n, err)
+	}
+}
+
+// TestFilesOfTheirOwnGoToo: an envelope stored before bundles, its request
+// and each document an object of their own, loses every one of them.
+func TestFilesOfTheirOwnGoToo(t *testing.T) {
+	s, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := batchtest.CommitFilesOfTheirOwn(t, s, "E-1", cutOff)
+	if n := len(keys(t, s, "envelopes/E-1/files/")); n != 4 {
+		t.Fatalf("%d files stored, want the request and three documents", n)
+	}
+	clock := memqueue.NewManualClock(cutOff)
+	k := newKeeper(t, s, clock)
+	if err := k.Posted(t.Context(), rec.EnvelopeID, cutOff); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(30 * 24 * time.Hour)
+	if n, err := k.Sweep(t.Context()); n != 1 || err != nil {
+		t.Fatalf("swept %d, %v", n, err)
+	}
+	if got := keys(t, s, "envelopes/E-1/"); !slices.Equal(got, []string{envelopes.DeletedKey("E-1"), envelopes.RecordKey("E-1")}) {
+		t.Errorf("left of the posted envelope: %v; want its record and the deletion's marker only", got)
 	}
 }
 

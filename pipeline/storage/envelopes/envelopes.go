@@ -7,15 +7,22 @@
 //
 //	envelopes/<id>/record.json                 render record; the commit point
 //	envelopes/<id>/cancel.json                 cancellation marker
-//	envelopes/<id>/files/<sha256>/request.json normalised request (personal data)
-//	envelopes/<id>/files/<sha256>/<name>.pdf   rendered documents (personal data)
+//	envelopes/<id>/files/<sha256>/bundle       the normalised request and the rendered
+//	                                           documents, back to back (personal data)
 //	ready/<id>                                 index of committed envelopes for the batcher
 //	references/<hmac>/<id>                     reference index (package refindex)
 //
-// Files are stored under the SHA-256 of their own content, so a key only
+// The bundle is one object, so that storing an envelope is one PUT however
+// many documents it has; the record says where each part starts, how long
+// it is and its own SHA-256, and a reader fetches only the part it needs
+// (storage.Store.GetRange). Envelopes stored before bundles (record schema
+// version 1) keep one object per file, envelopes/<id>/files/<sha256>/<name>,
+// and are read, verified and deleted the same way.
+//
+// Objects are stored under the SHA-256 of their own content, so a key only
 // ever names one content: two workers rendering the same envelope at once
-// can never overwrite a file the other's record points to, and the record
-// always describes exactly the bytes it names.
+// can never overwrite an object the other's record points to, and the
+// record always describes exactly the bytes it names.
 //
 // Nothing here reads a clock: callers pass the times to record.
 package envelopes
@@ -40,9 +47,17 @@ import (
 	"github.com/quire-print/quire/renderer/rendered"
 )
 
-// SchemaVersion is the version of the record and marker formats written
-// here. A reader refuses a version it does not know.
+// SchemaVersion is the version of the cancellation marker and ready entry
+// formats written here, and of the render records written before bundles,
+// which are still read. A reader refuses a version it does not know.
 const SchemaVersion = 1
+
+// RecordVersion is the version of the render records written here: the
+// request and the documents are parts of one bundle object.
+const RecordVersion = 2
+
+// BundleName is the last segment of a bundle's key.
+const BundleName = "bundle"
 
 // StatusRendered is the status of a committed render record. Records are
 // immutable; later states (batched, posted, …) are kept by their own
@@ -100,11 +115,15 @@ func fileKey(id, sum, name string) string {
 	return EnvelopesPrefix + id + "/files/" + sum + "/" + name
 }
 
-// File locates one stored file and says what it must contain.
+// File locates one stored file and says what it must contain: a whole
+// object, or a part of a bundle.
 type File struct {
 	Key    string `json:"key"`
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
+	// Offset is where the file starts in the object at Key: 0 for a whole
+	// object, where it starts in the bundle for a part.
+	Offset int64 `json:"offset,omitempty"`
 }
 
 // Document is one rendered document in a render record.
@@ -132,6 +151,10 @@ type Record struct {
 	// RequestHash is request.Envelope.ContentHash: same id and a different
 	// hash is a conflict.
 	RequestHash string `json:"requestHash"`
+	// Bundle is the object holding the request and the documents (from
+	// RecordVersion on; nil in records of SchemaVersion 1, whose files are
+	// objects of their own).
+	Bundle *File `json:"bundle,omitempty"`
 	// Request is the stored normalised request, for re-rendering at batch
 	// time and for identical copies later.
 	Request File `json:"request"`
@@ -141,8 +164,12 @@ type Record struct {
 	RenderedAt time.Time  `json:"renderedAt"`
 }
 
-// Files returns every file the record points to.
+// Files returns every object the record points to: its bundle, or for a
+// record of SchemaVersion 1, the request and each document.
 func (r Record) Files() []File {
+	if r.Bundle != nil {
+		return []File{*r.Bundle}
+	}
 	fs := []File{r.Request}
 	for _, d := range r.Documents {
 		fs = append(fs, d.File)
@@ -211,11 +238,12 @@ func New(s storage.Store) *Store { return &Store{s: s} }
 //     request. Nothing is changed.
 //
 // Unless r.SkipLookup, it first looks for the record. Then it writes the
-// files, the ready index entry and the reference index entries
+// bundle, the ready index entry and the reference index entries
 // (r.IndexKeys), then creates record.json, which is
 // the commit point: an envelope without a record is not committed,
-// whatever files it has, and is written again by the next attempt. Files
-// left by a losing attempt are deleted.
+// whatever files it has, and is written again by the next attempt. A
+// bundle left by a losing attempt is deleted. Three requests in all, and
+// one more per reference index entry.
 func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 	if err := r.validate(); err != nil {
 		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", r.EnvelopeID, err)
@@ -231,54 +259,34 @@ func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 		}
 	}
 
-	rec := Record{
-		SchemaVersion: SchemaVersion,
-		EnvelopeID:    id,
-		RequestHash:   r.RequestHash,
-		Status:        StatusRendered,
-		RenderedAt:    r.RenderedAt.UTC(),
-	}
-	rec.Request = fileFor(id, "request.json", r.Request)
-	writes := []write{{rec.Request, r.Request}}
-	for _, d := range r.Documents {
-		doc := Document{
-			Kind: d.Kind, Name: d.Name,
-			TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion,
-			Pages: d.Pages, Sheets: d.Sheets,
-			File: fileFor(id, d.Name, d.PDF),
-		}
-		rec.Documents = append(rec.Documents, doc)
-		writes = append(writes, write{doc.File, d.PDF})
-	}
+	rec, bundle := bundleOf(r)
 
-	// The files and the ready entry go in parallel: they are independent,
-	// and an envelope's latency is the slowest of them plus the record.
-	errs := make([]error, len(writes)+1)
-	var wg sync.WaitGroup
-	for i, w := range writes {
-		wg.Go(func() {
-			// Put, not Create: the key names its content, so whoever wrote
-			// it before wrote the same bytes.
-			_, errs[i] = s.s.Put(ctx, w.file.Key, w.data)
-		})
-	}
-	wg.Go(func() {
+	// The bundle and the ready entry go in parallel: they are independent,
+	// and an envelope's latency is the slower of them plus the record.
+	writes := []write{
+		// Put, not Create: the key names its content, so whoever wrote it
+		// before wrote the same bytes.
+		{rec.Bundle.Key, bundle},
 		// Written before the record so that no committed envelope is ever
 		// missing from the index; an entry without a record is ignored by
 		// the batcher and rewritten by the next attempt.
-		_, errs[len(writes)] = s.s.Put(ctx, ReadyKey(id), readyEntry(id))
-	})
+		{ReadyKey(id), readyEntry(id)},
+	}
 	// The reference index: one small PUT per certificate reference, in
-	// parallel with the files. Like the files, written before the record,
-	// so that a committed envelope is always found by its reference; an
-	// entry left by an attempt that never commits names an envelope id
-	// with no record, which a lookup reports as not found.
-	indexErrs := make([]error, len(r.IndexKeys))
-	for i, key := range r.IndexKeys {
-		wg.Go(func() { _, indexErrs[i] = s.s.Put(ctx, key, nil) })
+	// parallel with the bundle. Like the bundle, written before the
+	// record, so that a committed envelope is always found by its
+	// reference; an entry left by an attempt that never commits names an
+	// envelope id with no record, which a lookup reports as not found.
+	for _, key := range r.IndexKeys {
+		writes = append(writes, write{key, nil})
+	}
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, w := range writes {
+		wg.Go(func() { _, errs[i] = s.s.Put(ctx, w.key, w.data) })
 	}
 	wg.Wait()
-	if err := errors.Join(append(errs, indexErrs...)...); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", id, err)
 	}
 
@@ -336,15 +344,49 @@ func (s *Store) settle(ctx context.Context, r Rendered, stored Record, mine *Rec
 }
 
 type write struct {
-	file File
+	key  string
 	data []byte
 }
 
-// fileFor says where data, named name in envelope id, is kept: under its
-// own SHA-256.
-func fileFor(id, name string, data []byte) File {
-	sum := checksum.Sum(data)
-	return File{Key: fileKey(id, sum, name), SHA256: sum, Size: int64(len(data))}
+// bundleOf returns r's record and its bundle: the request, then each
+// document in envelope order, back to back, kept under the bundle's own
+// SHA-256.
+func bundleOf(r Rendered) (Record, []byte) {
+	rec := Record{
+		SchemaVersion: RecordVersion,
+		EnvelopeID:    r.EnvelopeID,
+		RequestHash:   r.RequestHash,
+		Status:        StatusRendered,
+		RenderedAt:    r.RenderedAt.UTC(),
+	}
+	size := len(r.Request)
+	for _, d := range r.Documents {
+		size += len(d.PDF)
+	}
+	bundle := make([]byte, 0, size)
+	part := func(data []byte) File {
+		f := File{SHA256: checksum.Sum(data), Size: int64(len(data)), Offset: int64(len(bundle))}
+		bundle = append(bundle, data...)
+		return f
+	}
+	rec.Request = part(r.Request)
+	rec.Documents = make([]Document, len(r.Documents))
+	for i, d := range r.Documents {
+		rec.Documents[i] = Document{
+			Kind: d.Kind, Name: d.Name,
+			TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion,
+			Pages: d.Pages, Sheets: d.Sheets,
+			File: part(d.PDF),
+		}
+	}
+	sum := checksum.Sum(bundle)
+	key := fileKey(r.EnvelopeID, sum, BundleName)
+	rec.Bundle = &File{Key: key, SHA256: sum, Size: int64(len(bundle))}
+	rec.Request.Key = key
+	for i := range rec.Documents {
+		rec.Documents[i].Key = key
+	}
+	return rec, bundle
 }
 
 func readyEntry(id string) []byte {
@@ -412,11 +454,60 @@ func unmarshalRecord(id string, data []byte) (Record, error) {
 	if err := unmarshal(data, &rec); err != nil {
 		return Record{}, fmt.Errorf("envelopes: record of %s: %w", id, err)
 	}
-	if rec.SchemaVersion != SchemaVersion || rec.EnvelopeID != id {
+	if (rec.SchemaVersion != SchemaVersion && rec.SchemaVersion != RecordVersion) || rec.EnvelopeID != id {
 		return Record{}, fmt.Errorf("envelopes: record of %s: schema version %d, envelope id %q: not a record this version reads",
 			id, rec.SchemaVersion, rec.EnvelopeID)
 	}
+	if err := rec.checkLayout(); err != nil {
+		return Record{}, fmt.Errorf("envelopes: record of %s: %w", id, err)
+	}
 	return rec, nil
+}
+
+// checkLayout checks that the files a record names are where its version
+// keeps them: each an object of its own in version 1, each a part lying
+// within the bundle in version 2.
+func (r Record) checkLayout() error {
+	parts := []File{r.Request}
+	for _, d := range r.Documents {
+		parts = append(parts, d.File)
+	}
+	switch {
+	case r.SchemaVersion == SchemaVersion && r.Bundle != nil:
+		return errors.New("a version 1 record cannot name a bundle")
+	case r.SchemaVersion == RecordVersion && r.Bundle == nil:
+		return errors.New("the record names no bundle")
+	}
+	for _, f := range parts {
+		if r.Bundle == nil {
+			if f.Offset != 0 {
+				return fmt.Errorf("%s: a file of its own cannot start at byte %d", f.Key, f.Offset)
+			}
+			continue
+		}
+		if f.Key != r.Bundle.Key || f.Offset < 0 || f.Size < 1 || f.Offset+f.Size > r.Bundle.Size {
+			return fmt.Errorf("a part of %d bytes at byte %d of %q does not lie within the bundle %q of %d bytes",
+				f.Size, f.Offset, f.Key, r.Bundle.Key, r.Bundle.Size)
+		}
+	}
+	return nil
+}
+
+// Read returns the content of f, a file of a record (its request or one
+// of its documents), reading only its own bytes whether it is a part of a
+// bundle or an object of its own. The content is checked against f's
+// SHA-256: an error wraps storage.ErrChecksum if it does not match, and
+// storage.ErrNotFound if the object is gone (deleted by retention, say).
+func (s *Store) Read(ctx context.Context, f File) ([]byte, error) {
+	data, err := s.s.GetRange(ctx, f.Key, f.Offset, f.Size)
+	if err != nil {
+		return nil, fmt.Errorf("envelopes: read %s: %w", f.Key, err)
+	}
+	if sum := checksum.Sum(data); sum != f.SHA256 {
+		return nil, fmt.Errorf("envelopes: read %d bytes at byte %d of %s: SHA-256 %s, record says %s: %w",
+			f.Size, f.Offset, f.Key, sum, f.SHA256, storage.ErrChecksum)
+	}
+	return data, nil
 }
 
 // Verify checks that every file rec points to is stored with the size and

@@ -52,6 +52,8 @@ func runAll(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"CancelFirst", testCancelFirst},
 		{"RequestsPerEnvelope", testRequestsPerEnvelope},
 		{"Invalid", testInvalid},
+		{"FilesOfTheirOwn", testFilesOfTheirOwn},
+		{"PartsOutsideTheBundle", testPartsOutsideTheBundle},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -142,7 +144,8 @@ func checkCommitted(t *testing.T, s storage.Store, rec envelopes.Record) {
 }
 
 func recordsEqual(a, b envelopes.Record) bool {
-	return a.EnvelopeID == b.EnvelopeID && a.RequestHash == b.RequestHash && a.Request == b.Request &&
+	return a.SchemaVersion == b.SchemaVersion && (a.Bundle == nil) == (b.Bundle == nil) && (a.Bundle == nil || *a.Bundle == *b.Bundle) &&
+		a.EnvelopeID == b.EnvelopeID && a.RequestHash == b.RequestHash && a.Request == b.Request &&
 		slices.Equal(a.Documents, b.Documents) && a.Status == b.Status && a.RenderedAt.Equal(b.RenderedAt)
 }
 
@@ -155,8 +158,20 @@ func testCommit(t *testing.T, s storage.Store) {
 		t.Fatalf("Commit = %v, %v; want created", created, err)
 	}
 	if rec.EnvelopeID != "E-1" || rec.RequestHash != r.RequestHash || rec.Status != envelopes.StatusRendered ||
-		!rec.RenderedAt.Equal(t0) || len(rec.Documents) != 2 || rec.SchemaVersion != envelopes.SchemaVersion {
+		!rec.RenderedAt.Equal(t0) || len(rec.Documents) != 2 || rec.SchemaVersion != envelopes.RecordVersion {
 		t.Errorf("record %+v", rec)
+	}
+	// One bundle: the request, then the documents, back to back.
+	bundle := append(append(append([]byte(nil), r.Request...), r.Documents[0].PDF...), r.Documents[1].PDF...)
+	if rec.Bundle == nil || rec.Bundle.SHA256 != hash(bundle) || rec.Bundle.Size != int64(len(bundle)) ||
+		rec.Bundle.Key != envelopes.EnvelopesPrefix+"E-1/files/"+hash(bundle)+"/"+envelopes.BundleName {
+		t.Fatalf("bundle %+v", rec.Bundle)
+	}
+	if got, err := s.Get(ctx, rec.Bundle.Key); err != nil || string(got) != string(bundle) {
+		t.Errorf("bundle stored as %q, %v", got, err)
+	}
+	if f := rec.Request; f.Key != rec.Bundle.Key || f.Offset != 0 || f.Size != int64(len(r.Request)) || f.SHA256 != hash(r.Request) {
+		t.Errorf("request %+v", f)
 	}
 	for i, d := range rec.Documents {
 		in := r.Documents[i]
@@ -164,13 +179,13 @@ func testCommit(t *testing.T, s storage.Store) {
 			d.Pages != in.Pages || d.Sheets != in.Sheets || d.SHA256 != hash(in.PDF) || d.Size != int64(len(in.PDF)) {
 			t.Errorf("document %d = %+v, from %+v", i, d, in)
 		}
-		got, err := s.Get(ctx, d.Key)
+		got, err := es.Read(ctx, d.File)
 		if err != nil || string(got) != string(in.PDF) {
-			t.Errorf("document %d stored as %q, %v", i, got, err)
+			t.Errorf("document %d reads back as %q, %v", i, got, err)
 		}
 	}
-	if got, err := s.Get(ctx, rec.Request.Key); err != nil || string(got) != string(r.Request) {
-		t.Errorf("request stored as %q, %v", got, err)
+	if got, err := es.Read(ctx, rec.Request); err != nil || string(got) != string(r.Request) {
+		t.Errorf("request reads back as %q, %v", got, err)
 	}
 	checkCommitted(t, s, rec)
 
@@ -444,11 +459,19 @@ func testVerify(t *testing.T, s storage.Store) {
 	if err := es.Verify(ctx, rec); !errors.Is(err, storage.ErrChecksum) {
 		t.Errorf("Verify of a replaced file = %v, want ErrChecksum", err)
 	}
+	for _, f := range []envelopes.File{rec.Request, rec.Documents[1].File} {
+		if _, err := es.Read(ctx, f); !errors.Is(err, storage.ErrChecksum) {
+			t.Errorf("Read of a part of a replaced bundle = %v, want ErrChecksum", err)
+		}
+	}
 	if err := s.Delete(ctx, rec.Request.Key); err != nil {
 		t.Fatal(err)
 	}
 	if err := es.Verify(ctx, rec); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Verify of a missing file = %v, want ErrNotFound", err)
+	}
+	if _, err := es.Read(ctx, rec.Request); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Read of a deleted bundle's part = %v, want ErrNotFound", err)
 	}
 }
 

@@ -290,7 +290,7 @@ func sizes(docs []rendered.Document, req []byte) string {
 	for _, d := range docs {
 		s = append(s, fmt.Sprint(len(d.PDF)))
 	}
-	return strings.Join(s, ", ") + " bytes, plus two small index objects"
+	return fmt.Sprintf("a bundle of %d bytes (%s), plus two small index objects", len(bundle(docs, req)), strings.Join(s, " + "))
 }
 
 // rawPuts writes n envelopes' worth of the same objects straight to S3,
@@ -345,15 +345,21 @@ func rawPuts(ctx context.Context, cfg s3store.Config, prefix string, docs []rend
 }
 
 // envelopeObjects returns what Commit writes for an envelope of these
-// documents and request, as the baseline writes it: the request, each PDF
-// and the ready entry, then a record of about a render record's size.
+// documents and request, as the baseline writes it: the bundle and the
+// ready entry, then a record of about a render record's size.
 func envelopeObjects(docs []rendered.Document, req []byte) (payloads [][]byte, record []byte) {
-	payloads = [][]byte{req}
+	payloads = [][]byte{bundle(docs, req), []byte(`{"schemaVersion":1,"envelopeId":"x"}`)}
+	return payloads, make([]byte, 1100)
+}
+
+// bundle is what Commit stores an envelope's request and documents as: one
+// object, the request then the documents, back to back.
+func bundle(docs []rendered.Document, req []byte) []byte {
+	b := slices.Clone(req)
 	for _, d := range docs {
-		payloads = append(payloads, d.PDF)
+		b = append(b, d.PDF...)
 	}
-	payloads = append(payloads, []byte(`{"schemaVersion":1,"envelopeId":"x"}`))
-	return payloads, make([]byte, 900)
+	return b
 }
 
 // putEnvelope writes payloads under prefix in parallel, then creates the

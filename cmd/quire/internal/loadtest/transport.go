@@ -39,7 +39,7 @@ type transportOnly struct {
 	concurrency int
 	prefetch    int
 	s3          s3store.Config
-	files       []file // the request and the documents, named as Commit names them
+	files       []file // the bundle of the request and the documents, named as Commit names it
 	record      []byte
 	rendered    envelopes.Record // the rendered event's record, id and time replaced
 }
@@ -58,13 +58,13 @@ func newTransportOnly(cfg service.Config, prefix string, docs []rendered.Documen
 	t.s3.Prefix = prefix + "/"
 	t.s3.CreateBucket = true
 	_, t.record = envelopeObjects(docs, req)
-	// Hashed here, once: the keys are the ones Commit makes, files/<the
-	// SHA-256 of the content>/<name>, so that S3 gets the same requests.
+	// Hashed here, once: the key is the one Commit makes, files/<the
+	// SHA-256 of the content>/bundle, so that S3 gets the same requests.
 	hash := func(b []byte) string { sum := sha256.Sum256(b); return hex.EncodeToString(sum[:]) }
-	t.files = []file{{"files/" + hash(req) + "/request.json", req}}
+	b := bundle(docs, req)
+	t.files = []file{{"files/" + hash(b) + "/" + envelopes.BundleName, b}}
 	for _, d := range docs {
 		sum := hash(d.PDF)
-		t.files = append(t.files, file{"files/" + sum + "/" + d.Name, d.PDF})
 		// The rendered event carries each file's hash and size, not its key.
 		t.rendered.Documents = append(t.rendered.Documents, envelopes.Document{Kind: d.Kind, Name: d.Name,
 			TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion, Pages: d.Pages, Sheets: d.Sheets,
@@ -135,7 +135,7 @@ func (t transportOnly) run(ctx context.Context, ids []string, bodies [][]byte, r
 }
 
 // store makes the S3 requests the worker makes for a new envelope id, in
-// its order and with its keys: the look-up; then the files and the ready
+// its order and with its keys: the look-up; then the bundle and the ready
 // entry, in parallel; then the record. publishAccepted runs alongside the
 // writes, as the accepted event does in the worker.
 func (t transportOnly) store(ctx context.Context, envs *envelopes.Store, st storage.Store, id string, publishAccepted func(context.Context) error) error {

@@ -71,9 +71,9 @@ func TestTransportOnlyMakesTheWorkersRequests(t *testing.T) {
 		t.Errorf("S3 requests for one new envelope: worker %v, transport only %v", workerRequests, transportRequests)
 	}
 	// A letter and one certificate: the record and the cancellation
-	// marker looked up, the request, two PDFs and the ready entry, then
-	// the record.
-	if want := map[string]int{"get": 2, "put": 4, "create": 1}; !maps.Equal(workerRequests, want) {
+	// marker looked up, the bundle (the request and two PDFs) and the
+	// ready entry, then the record.
+	if want := map[string]int{"get": 2, "put": 2, "create": 1}; !maps.Equal(workerRequests, want) {
 		t.Errorf("the worker made %v, want %v", workerRequests, want)
 	}
 }

@@ -248,7 +248,7 @@ func load(ctx context.Context, st *fsstore.Store, es *envelopes.Store, i int) (p
 	if err != nil {
 		return printfile.Envelope{}, err
 	}
-	data, err := st.Get(ctx, rec.Request.Key)
+	data, err := es.Read(ctx, rec.Request)
 	if err != nil {
 		return printfile.Envelope{}, err
 	}

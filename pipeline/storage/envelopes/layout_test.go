@@ -1,0 +1,120 @@
+package envelopes_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
+)
+
+// storeFilesOfTheirOwn stores r as Quire stored envelopes before bundles
+// (record schema version 1): the request and each document an object of
+// its own under its SHA-256, the ready entry, then the record.
+func storeFilesOfTheirOwn(t *testing.T, s storage.Store, r envelopes.Rendered) envelopes.Record {
+	t.Helper()
+	ctx := t.Context()
+	put := func(name string, data []byte) envelopes.File {
+		sum := hash(data)
+		f := envelopes.File{Key: envelopes.EnvelopesPrefix + r.EnvelopeID + "/files/" + sum + "/" + name, SHA256: sum, Size: int64(len(data))}
+		if _, err := s.Put(ctx, f.Key, data); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	rec := envelopes.Record{SchemaVersion: envelopes.SchemaVersion, EnvelopeID: r.EnvelopeID, RequestHash: r.RequestHash,
+		Request: put("request.json", r.Request), Status: envelopes.StatusRendered, RenderedAt: r.RenderedAt.UTC()}
+	for _, d := range r.Documents {
+		rec.Documents = append(rec.Documents, envelopes.Document{Kind: d.Kind, Name: d.Name, TemplateID: d.TemplateID,
+			TemplateVersion: d.TemplateVersion, Pages: d.Pages, Sheets: d.Sheets, File: put(d.Name, d.PDF)})
+	}
+	// The record as version 1 wrote it: no bundle, no offsets.
+	data, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "bundle") || strings.Contains(string(data), "offset") {
+		t.Fatalf("a version 1 record cannot hold %s", data)
+	}
+	if _, err := s.Put(ctx, envelopes.ReadyKey(r.EnvelopeID), []byte(`{"schemaVersion":1,"envelopeId":"`+r.EnvelopeID+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, envelopes.RecordKey(r.EnvelopeID), data); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// An envelope stored before bundles is still read, verified, read back
+// file by file and answered as a duplicate on redelivery.
+func testFilesOfTheirOwn(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	es := envelopes.New(s)
+	r := renderedEnv("V1-1", "Alex Smith", 0, t0)
+	stored := storeFilesOfTheirOwn(t, s, r)
+	rec, err := es.Record(ctx, r.EnvelopeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.SchemaVersion != envelopes.SchemaVersion || rec.Bundle != nil || !recordsEqual(rec, stored) {
+		t.Fatalf("record %+v, want %+v", rec, stored)
+	}
+	if n := len(rec.Files()); n != 3 {
+		t.Errorf("Files() = %d objects, want the request and two documents", n)
+	}
+	checkCommitted(t, s, rec)
+	if got, err := es.Read(ctx, rec.Request); err != nil || string(got) != string(r.Request) {
+		t.Errorf("request reads back as %q, %v", got, err)
+	}
+	for i, d := range rec.Documents {
+		if got, err := es.Read(ctx, d.File); err != nil || string(got) != string(r.Documents[i].PDF) {
+			t.Errorf("document %d reads back as %q, %v", i, got, err)
+		}
+	}
+	before := keys(t, s, "")
+	again, created, err := es.Commit(ctx, r)
+	if err != nil || created || !recordsEqual(again, stored) {
+		t.Errorf("redelivery = %+v, %v, %v; want the stored record", again, created, err)
+	}
+	if after := keys(t, s, ""); !slices.Equal(after, before) {
+		t.Errorf("a redelivery changed the store: %q, was %q", after, before)
+	}
+}
+
+// A record whose parts do not lie within its bundle, or that mixes the two
+// layouts, is refused rather than read at the wrong place.
+func testPartsOutsideTheBundle(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	es := envelopes.New(s)
+	rec, _, err := es.Commit(ctx, renderedEnv("B-1", "Alex Smith", 0, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, spoil := range []func(r *envelopes.Record){
+		func(r *envelopes.Record) { r.Documents[1].Offset = r.Bundle.Size },
+		func(r *envelopes.Record) { r.Documents[0].Size = r.Bundle.Size },
+		func(r *envelopes.Record) { r.Request.Key = envelopes.EnvelopesPrefix + "B-1/files/other/request.json" },
+		func(r *envelopes.Record) { r.Bundle = nil },
+		func(r *envelopes.Record) { r.SchemaVersion = envelopes.SchemaVersion },
+	} {
+		id := "B-" + string(rune('2'+i))
+		r := rec
+		r.EnvelopeID = id
+		r.Documents = slices.Clone(rec.Documents)
+		b := *rec.Bundle
+		r.Bundle = &b
+		spoil(&r)
+		data, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Put(ctx, envelopes.RecordKey(id), data); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := es.Record(ctx, id); err == nil {
+			t.Errorf("spoilt record %d read as %+v", i, got)
+		}
+	}
+}
