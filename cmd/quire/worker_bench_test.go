@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -158,8 +160,25 @@ func (s *memStore) Stat(context.Context, string) (storage.Info, error) {
 	return storage.Info{}, errors.ErrUnsupported
 }
 
-func (s *memStore) List(context.Context, string) iter.Seq2[storage.Info, error] {
-	return func(yield func(storage.Info, error) bool) { yield(storage.Info{}, errors.ErrUnsupported) }
+// List walks every key: the look-up lists one envelope's keys, and the
+// store holds at most a thousand envelopes' objects.
+func (s *memStore) List(_ context.Context, prefix string) iter.Seq2[storage.Info, error] {
+	s.mu.Lock()
+	var found []storage.Info
+	for k, v := range s.objects {
+		if strings.HasPrefix(k, prefix) {
+			found = append(found, storage.Info{Key: k, Size: int64(len(v))})
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(found, func(a, b storage.Info) int { return strings.Compare(a.Key, b.Key) })
+	return func(yield func(storage.Info, error) bool) {
+		for _, info := range found {
+			if !yield(info, nil) {
+				return
+			}
+		}
+	}
 }
 
 func (s *memStore) Delete(_ context.Context, key string) error {

@@ -133,7 +133,16 @@ func (s *flakyStore) Delete(ctx context.Context, k string) error {
 	}
 	return s.Store.Delete(ctx, k)
 }
+func (s *flakyStore) GetRange(ctx context.Context, k string, off, n int64) ([]byte, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	return s.Store.GetRange(ctx, k, off, n)
+}
 func (s *flakyStore) List(ctx context.Context, p string) iter.Seq2[storage.Info, error] {
+	if err := s.check(); err != nil {
+		return func(yield func(storage.Info, error) bool) { yield(storage.Info{}, err) }
+	}
 	return s.Store.List(ctx, p)
 }
 func (s *flakyStore) Ping(ctx context.Context) error {

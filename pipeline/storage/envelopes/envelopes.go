@@ -406,9 +406,34 @@ type Found struct {
 }
 
 // Lookup reads what storage knows of envelope id, for a worker about to
-// render it: its record and its cancellation marker, both at once (two
-// reads, one round trip). For almost every request it finds neither.
+// render it: its record and its cancellation marker. For almost every
+// request there is neither, and one request says so: a listing of
+// envelopes/<id>/, which names both keys if they exist. Only what it finds
+// is read, in parallel.
+//
+// The listing is a hint, as the look-up always was: a record committed
+// after it is still found at the commit point (Commit's Create), and a
+// cancellation stored after it is still found by the batcher when it
+// claims the envelope.
 func (s *Store) Lookup(ctx context.Context, id string) (Found, error) {
+	if err := ValidID(id); err != nil {
+		return Found{}, err
+	}
+	var hasRecord, hasCancel bool
+	for info, err := range s.s.List(ctx, EnvelopesPrefix+id+"/") {
+		if err != nil {
+			return Found{}, fmt.Errorf("envelopes: look up %s: %w", id, err)
+		}
+		switch info.Key {
+		case RecordKey(id):
+			hasRecord = true
+		case CancelKey(id):
+			hasCancel = true
+		}
+		if info.Key >= RecordKey(id) {
+			break // keys come in order, and nothing after the record matters
+		}
+	}
 	var (
 		found          Found
 		rec            Record
@@ -416,18 +441,22 @@ func (s *Store) Lookup(ctx context.Context, id string) (Found, error) {
 		recErr, canErr error
 		wg             sync.WaitGroup
 	)
-	wg.Go(func() { rec, recErr = s.Record(ctx, id) })
-	wg.Go(func() { c, canErr = s.Cancellation(ctx, id) })
-	wg.Wait()
-	for _, err := range []error{recErr, canErr} {
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return Found{}, err
-		}
+	if hasRecord {
+		wg.Go(func() { rec, recErr = s.Record(ctx, id) })
 	}
-	if recErr == nil {
+	if hasCancel {
+		wg.Go(func() { c, canErr = s.Cancellation(ctx, id) })
+	}
+	wg.Wait()
+	if err := errors.Join(recErr, canErr); err != nil {
+		// Listed, so a not-found here is a store that lost the object
+		// between two requests: an error like any other.
+		return Found{}, err
+	}
+	if hasRecord {
 		found.Record = &rec
 	}
-	if canErr == nil {
+	if hasCancel {
 		found.Cancellation = &c
 	}
 	return found, nil

@@ -70,10 +70,10 @@ func TestTransportOnlyMakesTheWorkersRequests(t *testing.T) {
 	if !maps.Equal(workerRequests, transportRequests) {
 		t.Errorf("S3 requests for one new envelope: worker %v, transport only %v", workerRequests, transportRequests)
 	}
-	// A letter and one certificate: the record and the cancellation
-	// marker looked up, the bundle (the request and two PDFs) and the
-	// ready entry, then the record.
-	if want := map[string]int{"get": 2, "put": 2, "create": 1}; !maps.Equal(workerRequests, want) {
+	// A letter and one certificate: one listing that finds neither record
+	// nor cancellation marker, the bundle (the request and two PDFs) and
+	// the ready entry, then the record.
+	if want := map[string]int{"list": 1, "put": 2, "create": 1}; !maps.Equal(workerRequests, want) {
 		t.Errorf("the worker made %v, want %v", workerRequests, want)
 	}
 }
