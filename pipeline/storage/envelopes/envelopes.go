@@ -7,7 +7,7 @@
 //
 //	envelopes/<id>/record.json                 render record; the commit point
 //	envelopes/<id>/cancel.json                 cancellation marker
-//	envelopes/<id>/files/<sha256>/bundle       the normalised request and the rendered
+//	envelopes/<id>/files/<parts>/bundle        the normalised request and the rendered
 //	                                           documents, back to back (personal data)
 //	ready/<id>                                 index of committed envelopes for the batcher
 //	references/<hmac>/<id>                     reference index (package refindex)
@@ -19,10 +19,13 @@
 // version 1) keep one object per file, envelopes/<id>/files/<sha256>/<name>,
 // and are read, verified and deleted the same way.
 //
-// Objects are stored under the SHA-256 of their own content, so a key only
+// Objects are stored under a SHA-256 of their own content, so a key only
 // ever names one content: two workers rendering the same envelope at once
 // can never overwrite an object the other's record points to, and the
-// record always describes exactly the bytes it names.
+// record always describes exactly the bytes it names. A bundle's <parts>
+// is the SHA-256 of its parts' SHA-256s (BundleKey), which names its
+// content as surely as a hash of the bytes themselves without hashing
+// every byte twice.
 //
 // Nothing here reads a clock: callers pass the times to record.
 package envelopes
@@ -263,6 +266,8 @@ func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 
 	// The bundle and the ready entry go in parallel: they are independent,
 	// and an envelope's latency is the slower of them plus the record.
+	// The record takes the bundle's SHA-256 from the store, which hashes
+	// what it writes anyway.
 	writes := []write{
 		// Put, not Create: the key names its content, so whoever wrote it
 		// before wrote the same bytes.
@@ -281,14 +286,20 @@ func (s *Store) Commit(ctx context.Context, r Rendered) (Record, bool, error) {
 		writes = append(writes, write{key, nil})
 	}
 	errs := make([]error, len(writes))
+	infos := make([]storage.Info, len(writes))
 	var wg sync.WaitGroup
 	for i, w := range writes {
-		wg.Go(func() { _, errs[i] = s.s.Put(ctx, w.key, w.data) })
+		wg.Go(func() { infos[i], errs[i] = s.s.Put(ctx, w.key, w.data) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return Record{}, false, fmt.Errorf("envelopes: commit %s: %w", id, err)
 	}
+	if b := infos[0]; b.Size != rec.Bundle.Size || checksum.Valid(b.SHA256) != nil {
+		return Record{}, false, fmt.Errorf("envelopes: commit %s: the store answered %d bytes, SHA-256 %q for a bundle of %d bytes",
+			id, b.Size, b.SHA256, rec.Bundle.Size)
+	}
+	rec.Bundle.SHA256 = infos[0].SHA256
 
 	data, err := marshal(rec)
 	if err != nil {
@@ -349,8 +360,8 @@ type write struct {
 }
 
 // bundleOf returns r's record and its bundle: the request, then each
-// document in envelope order, back to back, kept under the bundle's own
-// SHA-256.
+// document in envelope order, back to back, kept at BundleKey. The
+// record's Bundle.SHA256 is left for the store's answer to fill in.
 func bundleOf(r Rendered) (Record, []byte) {
 	rec := Record{
 		SchemaVersion: RecordVersion,
@@ -379,14 +390,24 @@ func bundleOf(r Rendered) (Record, []byte) {
 			File: part(d.PDF),
 		}
 	}
-	sum := checksum.Sum(bundle)
-	key := fileKey(r.EnvelopeID, sum, BundleName)
-	rec.Bundle = &File{Key: key, SHA256: sum, Size: int64(len(bundle))}
+	sums := []string{rec.Request.SHA256}
+	for _, d := range rec.Documents {
+		sums = append(sums, d.SHA256)
+	}
+	key := BundleKey(r.EnvelopeID, sums)
+	rec.Bundle = &File{Key: key, Size: int64(len(bundle))}
 	rec.Request.Key = key
 	for i := range rec.Documents {
 		rec.Documents[i].Key = key
 	}
 	return rec, bundle
+}
+
+// BundleKey is where envelope id's bundle is kept when its parts, in
+// order, have these SHA-256s: under the SHA-256 of those SHA-256s, one a
+// line.
+func BundleKey(id string, partSums []string) string {
+	return fileKey(id, checksum.Sum([]byte(strings.Join(partSums, "\n")+"\n")), BundleName)
 }
 
 func readyEntry(id string) []byte {

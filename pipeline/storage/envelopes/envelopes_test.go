@@ -164,7 +164,8 @@ func testCommit(t *testing.T, s storage.Store) {
 	// One bundle: the request, then the documents, back to back.
 	bundle := append(append(append([]byte(nil), r.Request...), r.Documents[0].PDF...), r.Documents[1].PDF...)
 	if rec.Bundle == nil || rec.Bundle.SHA256 != hash(bundle) || rec.Bundle.Size != int64(len(bundle)) ||
-		rec.Bundle.Key != envelopes.EnvelopesPrefix+"E-1/files/"+hash(bundle)+"/"+envelopes.BundleName {
+		rec.Bundle.Key != envelopes.EnvelopesPrefix+"E-1/files/"+
+			hash([]byte(hash(r.Request)+"\n"+hash(r.Documents[0].PDF)+"\n"+hash(r.Documents[1].PDF)+"\n"))+"/"+envelopes.BundleName {
 		t.Fatalf("bundle %+v", rec.Bundle)
 	}
 	if got, err := s.Get(ctx, rec.Bundle.Key); err != nil || string(got) != string(bundle) {

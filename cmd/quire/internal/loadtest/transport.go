@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,13 +59,17 @@ func newTransportOnly(cfg service.Config, prefix string, docs []rendered.Documen
 	t.s3.Prefix = prefix + "/"
 	t.s3.CreateBucket = true
 	_, t.record = envelopeObjects(docs, req)
-	// Hashed here, once: the key is the one Commit makes, files/<the
-	// SHA-256 of the content>/bundle, so that S3 gets the same requests.
+	// Hashed here, once: the key is the one Commit makes (BundleKey, the
+	// same for every id below envelopes/<id>/), so that S3 gets the same
+	// requests.
 	hash := func(b []byte) string { sum := sha256.Sum256(b); return hex.EncodeToString(sum[:]) }
-	b := bundle(docs, req)
-	t.files = []file{{"files/" + hash(b) + "/" + envelopes.BundleName, b}}
+	sums := []string{hash(req)}
 	for _, d := range docs {
-		sum := hash(d.PDF)
+		sums = append(sums, hash(d.PDF))
+	}
+	t.files = []file{{strings.TrimPrefix(envelopes.BundleKey("x", sums), envelopes.EnvelopesPrefix+"x/"), bundle(docs, req)}}
+	for i, d := range docs {
+		sum := sums[i+1]
 		// The rendered event carries each file's hash and size, not its key.
 		t.rendered.Documents = append(t.rendered.Documents, envelopes.Document{Kind: d.Kind, Name: d.Name,
 			TemplateID: d.TemplateID, TemplateVersion: d.TemplateVersion, Pages: d.Pages, Sheets: d.Sheets,
