@@ -214,7 +214,7 @@ func Run(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	rawRate := puts * float64(c.RawN) / float64(objs)
-	fmt.Fprintf(stdout, "raw S3 PUT:  %d objects (sizes %s) at %.0f PUT/s = %.1f envelopes/s\n", objs, sizes(docs, probe), puts, rawRate)
+	fmt.Fprintf(stdout, "raw S3 PUT:  %d objects (%s) at %.0f PUT/s = %.1f envelopes/s\n", objs, sizes(docs, probe), puts, rawRate)
 	if cpu != "" {
 		fmt.Fprintf(stdout, "             CPU per envelope: %s\n", cpu)
 	}
@@ -290,7 +290,7 @@ func sizes(docs []rendered.Document, req []byte) string {
 	for _, d := range docs {
 		s = append(s, fmt.Sprint(len(d.PDF)))
 	}
-	return fmt.Sprintf("a bundle of %d bytes (%s), plus two small index objects", len(bundle(docs, req)), strings.Join(s, " + "))
+	return fmt.Sprintf("a bundle of %d bytes, %s, and two small index objects", len(bundle(docs, req)), strings.Join(s, " + "))
 }
 
 // rawPuts writes n envelopes' worth of the same objects straight to S3,
