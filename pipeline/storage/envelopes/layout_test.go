@@ -1,13 +1,16 @@
 package envelopes_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
+	"github.com/quire-print/quire/pipeline/storage/fsstore"
 )
 
 // storeFilesOfTheirOwn stores r as Quire stored envelopes before bundles
@@ -116,5 +119,31 @@ func testPartsOutsideTheBundle(t *testing.T, s storage.Store) {
 		if got, err := es.Record(ctx, id); err == nil {
 			t.Errorf("spoilt record %d read as %+v", i, got)
 		}
+	}
+}
+
+// misreportingStore answers every Put with a SHA-256 that is not one.
+type misreportingStore struct{ storage.Store }
+
+func (m misreportingStore) Put(ctx context.Context, key string, data []byte) (storage.Info, error) {
+	info, err := m.Store.Put(ctx, key, data)
+	info.SHA256 = ""
+	return info, err
+}
+
+// The record takes the bundle's SHA-256 from the store's answer; a store
+// that does not give one gets no record, rather than a record that Verify
+// would later call damaged.
+func TestCommitNeedsTheStoresSHA256(t *testing.T) {
+	fs, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := envelopes.New(misreportingStore{fs})
+	if _, _, err := es.Commit(t.Context(), renderedEnv("M-1", "Alex Smith", 0, t0)); err == nil {
+		t.Fatal("Commit succeeded without the bundle's SHA-256")
+	}
+	if _, err := envelopes.New(fs).Record(t.Context(), "M-1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Record after a refused commit = %v, want ErrNotFound", err)
 	}
 }
