@@ -34,7 +34,7 @@ func TestLoadHarness(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"end to end:  30 envelopes", "p50", "p99", "raw S3 PUT:  60 objects", "pipeline / raw PUT:",
+	for _, want := range []string{"end to end:  30 envelopes", "p50", "p99", "raw S3 PUT:  30 objects" /* a bundle, the ready entry and the record each */, "pipeline / raw PUT:",
 		"transport only: 30 envelopes at ", "transport only / raw PUT:",
 		"CPU per envelope: quire ", ", watched "} {
 		if !strings.Contains(out, want) {
