@@ -7,11 +7,14 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/quire-print/quire/internal/variety"
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/service"
+	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
 	"github.com/quire-print/quire/pipeline/storage/storagetest"
@@ -76,6 +79,26 @@ func TestTransportOnlyMakesTheWorkersRequests(t *testing.T) {
 	if want := map[string]int{"list": 1, "put": 2, "create": 1}; !maps.Equal(workerRequests, want) {
 		t.Errorf("the worker made %v, want %v", workerRequests, want)
 	}
+	// Under the same keys, but for the hashes of contents that differ (the
+	// phase stores the request as published, the worker normalised).
+	if wk, tk := keyShapes(t, ws), keyShapes(t, ts); len(wk) != 3 || !slices.Equal(wk, tk) {
+		t.Errorf("keys stored: worker %q, transport only %q", wk, tk)
+	}
+}
+
+var sha256Segment = regexp.MustCompile(`/[0-9a-f]{64}/`)
+
+// keyShapes lists s's keys with every SHA-256 segment written <sha256>.
+func keyShapes(t *testing.T, s storage.Store) []string {
+	t.Helper()
+	var keys []string
+	for info, err := range s.List(t.Context(), "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, sha256Segment.ReplaceAllString(info.Key, "/<sha256>/"))
+	}
+	return keys
 }
 
 func newCountingStore(t *testing.T) *storagetest.Counting {
