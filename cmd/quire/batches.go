@@ -17,6 +17,7 @@ import (
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/batch/reprint"
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/broker"
@@ -35,6 +36,7 @@ type batchSettings struct {
 	instance                          string
 	cutOff, zone, holidays, weekdays  string
 	maxEnvelopes, retentionDays       int
+	maxReprints                       int
 	lifecycle                         bool
 }
 
@@ -52,6 +54,7 @@ func batchFlags(e *envflag.Set) *batchSettings {
 	e.String(&b.holidays, "bank-holidays", "QUIRE_BANK_HOLIDAYS", "", "`file` of dates without a cut-off, YYYY-MM-DD a line; empty: England and Wales 2026-2027")
 	e.Int(&b.maxEnvelopes, "batch-max", "QUIRE_BATCH_MAX", batch.DefaultMaxEnvelopes, "most envelopes in one batch (`n`); more make several batches")
 	e.Int(&b.retentionDays, "retention-days", "QUIRE_RETENTION_DAYS", retention.DefaultDays, "`days` personal data is kept after posting or a cancellation that stands (and print files after hand-over)")
+	e.Int(&b.maxReprints, "max-reprints", "QUIRE_MAX_REPRINTS", reprint.DefaultMaxAutomatic, "most reprints of one envelope made on the supplier's spoiled reports (`n`); then it waits for an operator; 0: none")
 	e.Bool(&b.lifecycle, "retention-lifecycle", "QUIRE_RETENTION_LIFECYCLE", false, "also install S3 lifecycle rules so the store deletes personal data itself (S3 only)")
 	e.String(&b.instance, "instance", "QUIRE_INSTANCE", "", "`name` of this process's batcher, the same after a restart and unique among those running, so a restarted one resumes its cut-off at once; empty: the host name")
 	return b
@@ -70,8 +73,15 @@ func (b *batchSettings) config() (service.BatchConfig, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return service.BatchConfig{}, err
 	}
+	if b.maxReprints < 0 {
+		return service.BatchConfig{}, fmt.Errorf("--max-reprints cannot be negative (got %d)", b.maxReprints)
+	}
+	maxReprints := b.maxReprints
+	if maxReprints == 0 {
+		maxReprints = -1 // BatchConfig's 0 is the default
+	}
 	return service.BatchConfig{Supplier: b.supplier, Adapter: b.adapter, Folder: b.folder, Tokens: creds, Schedule: sched,
-		MaxEnvelopes: b.maxEnvelopes, RetentionDays: b.retentionDays, Lifecycle: b.lifecycle, Instance: b.instance}, nil
+		MaxEnvelopes: b.maxEnvelopes, RetentionDays: b.retentionDays, Lifecycle: b.lifecycle, Instance: b.instance, MaxReprints: maxReprints}, nil
 }
 
 // schedule reads the cut-off settings.

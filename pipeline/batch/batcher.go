@@ -325,16 +325,103 @@ func (b *Batcher) heartbeat(ctx context.Context, cid string, c time.Time) (stop 
 // releaseTimeout bounds writing the released heartbeat on a stop.
 const releaseTimeout = 10 * time.Second
 
-// candidate is a ready envelope no batch has claimed.
+// candidate is a ready envelope no batch has claimed: a first print, or
+// reprint run of the print in batch reprintOf.
 type candidate struct {
-	id  string
-	rec envelopes.Record
+	id        string
+	rec       envelopes.Record
+	run       int
+	reprintOf string
+}
+
+// readyKey is the index entry that lists run of envelope id for the
+// batcher.
+func readyKey(id string, run int) string {
+	if run == 0 {
+		return envelopes.ReadyKey(id)
+	}
+	return ledger.ReprintReadyKey(id, run)
 }
 
 // scan reads the ready index: envelopes claimed by a batch (grouped by
 // batch, for finishing), and committed envelopes rendered by cut-off c that
-// no batch has claimed.
+// no batch has claimed; then the same for the reprints asked for by c
+// (scanReprints). Reprints come first: their families have waited longest.
 func (b *Batcher) scan(ctx context.Context, c time.Time) (claimed map[string][]string, cands []candidate, err error) {
+	claimed, cands, err = b.scanReprints(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	firsts, more, err := b.scanFirst(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	for id, ids := range firsts {
+		claimed[id] = append(claimed[id], ids...)
+	}
+	return claimed, append(cands, more...), nil
+}
+
+// scanReprints reads the index of requested reprints: those claimed by a
+// batch, grouped by batch, and those asked for by cut-off c that no batch
+// has claimed.
+func (b *Batcher) scanReprints(ctx context.Context, c time.Time) (claimed map[string][]string, cands []candidate, err error) {
+	var listed []ledger.Reprint
+	for r, err := range b.st.ReadyReprints(ctx) {
+		if err != nil {
+			return nil, nil, err
+		}
+		listed = append(listed, r)
+	}
+	type found struct {
+		claim *ledger.Claim
+		cand  *candidate
+	}
+	results := make([]found, len(listed))
+	err = each(ctx, b.cfg.Parallelism, len(listed), func(ctx context.Context, i int) error {
+		id, run := listed[i].EnvelopeID, listed[i].Run
+		cl, err := b.st.RunClaim(ctx, id, run)
+		if err == nil {
+			results[i].claim = &cl
+			return nil
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		w, err := b.st.Reprint(ctx, id, run)
+		if err != nil {
+			return err // the request is created before its index entry
+		}
+		if w.RequestedAt.After(c) {
+			return nil // for the next cut-off
+		}
+		rec, err := b.envs.Record(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			rec = envelopes.Record{} // assemble leaves it out as missing
+		} else if err != nil {
+			return err
+		}
+		results[i].cand = &candidate{id: id, rec: rec, run: run, reprintOf: w.BatchID}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	claimed = map[string][]string{}
+	seen := map[string]bool{}
+	for _, r := range results {
+		switch {
+		case r.claim != nil:
+			claimed[r.claim.BatchID] = append(claimed[r.claim.BatchID], r.claim.EnvelopeID)
+		case r.cand != nil && !seen[r.cand.id]:
+			seen[r.cand.id] = true
+			cands = append(cands, *r.cand)
+		}
+	}
+	return claimed, cands, nil
+}
+
+// scanFirst reads the ready index of first prints.
+func (b *Batcher) scanFirst(ctx context.Context, c time.Time) (claimed map[string][]string, cands []candidate, err error) {
 	var ids []string
 	for id, err := range b.envs.Ready(ctx) {
 		if err != nil {
@@ -377,7 +464,7 @@ func (b *Batcher) scan(ctx context.Context, c time.Time) (claimed map[string][]s
 		case r.claim != nil:
 			claimed[r.claim.BatchID] = append(claimed[r.claim.BatchID], ids[i])
 		case r.rec != nil && !r.rec.RenderedAt.After(c):
-			cands = append(cands, candidate{ids[i], *r.rec})
+			cands = append(cands, candidate{id: ids[i], rec: *r.rec})
 		}
 	}
 	return claimed, cands, nil
@@ -411,9 +498,18 @@ func (b *Batcher) build(ctx context.Context, c time.Time, res *Result) error {
 	}
 
 	byID := make(map[string]envelopes.Record, len(cands))
+	runs := map[string]int{}
 	var remaining []string
 	for _, cd := range cands {
-		byID[cd.id] = cd.rec
+		if _, dup := byID[cd.id]; dup {
+			continue // one print of an envelope per cut-off; the other waits
+		}
+		if cd.rec.EnvelopeID != "" {
+			byID[cd.id] = cd.rec
+		}
+		if cd.run > 0 {
+			runs[cd.id] = cd.run
+		}
 		remaining = append(remaining, cd.id)
 	}
 	for part := 1; ; part++ {
@@ -425,8 +521,17 @@ func (b *Batcher) build(ctx context.Context, c time.Time, res *Result) error {
 				return nil
 			}
 			n := min(len(remaining), b.cfg.MaxEnvelopes)
+			var reprints map[string]int
+			for _, e := range remaining[:n] {
+				if r := runs[e]; r > 0 {
+					if reprints == nil {
+						reprints = map[string]int{}
+					}
+					reprints[e] = r
+				}
+			}
 			plan, _, err = b.st.CreatePlan(ctx, ledger.Plan{BatchID: id, CutOff: c.UTC(), Supplier: b.cfg.Supplier.Name(),
-				EnvelopeIDs: slices.Clone(remaining[:n]), PlannedAt: b.clock.Now().UTC()})
+				EnvelopeIDs: slices.Clone(remaining[:n]), Reprints: reprints, PlannedAt: b.clock.Now().UTC()})
 			if err != nil {
 				return err
 			}
@@ -485,14 +590,22 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 	now := b.clock.Now().UTC()
 	left := make([]string, len(plan.EnvelopeIDs)) // a ledger.Left code, or "" for a member
 	records := make([]envelopes.Record, len(plan.EnvelopeIDs))
-	ranks := make([]int, len(plan.EnvelopeIDs)) // printfile.PostageRank of each member's class
+	ranks := make([]int, len(plan.EnvelopeIDs))        // printfile.PostageRank of each member's class
+	reprintOf := make([]string, len(plan.EnvelopeIDs)) // for a reprint: the batch of the print it replaces
 
 	// Claim first, then check: a cancellation stored before the check is
 	// seen and wins; one stored after it finds the claim and waits for the
 	// seal (ledger.Store.CheckCancel).
 	err := each(ctx, b.cfg.Parallelism, len(plan.EnvelopeIDs), func(ctx context.Context, i int) error {
-		eid := plan.EnvelopeIDs[i]
-		if held, _, err := b.st.CreateClaim(ctx, ledger.Claim{EnvelopeID: eid, BatchID: id, ClaimedAt: now}); err != nil {
+		eid, run := plan.EnvelopeIDs[i], plan.Run(plan.EnvelopeIDs[i])
+		if run > 0 {
+			w, err := b.st.Reprint(ctx, eid, run)
+			if err != nil {
+				return err
+			}
+			reprintOf[i] = w.BatchID
+		}
+		if held, _, err := b.st.CreateClaim(ctx, ledger.Claim{EnvelopeID: eid, BatchID: id, ClaimedAt: now, Run: run}); err != nil {
 			return err
 		} else if held.BatchID != id {
 			left[i] = ledger.LeftClaimed
@@ -557,7 +670,9 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 		var members []printfile.Envelope
 		for _, i := range order {
 			if left[i] == "" {
-				members = append(members, printfile.Envelope{Sequence: len(members) + 1, ID: plan.EnvelopeIDs[i], Record: records[i]})
+				eid := plan.EnvelopeIDs[i]
+				members = append(members, printfile.Envelope{Sequence: len(members) + 1, ID: eid, Record: records[i],
+					Reprint: plan.Run(eid), ReprintOf: reprintOf[i]})
 			}
 		}
 		if len(members) == 0 {
@@ -589,12 +704,13 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 		Attempt: attempt, Envelopes: []ledger.Member{}, Files: []ledger.File{}}
 	for _, i := range order {
 		if left[i] == "" {
-			s.Envelopes = append(s.Envelopes, ledger.Member{Sequence: len(s.Envelopes) + 1, EnvelopeID: plan.EnvelopeIDs[i]})
+			eid := plan.EnvelopeIDs[i]
+			s.Envelopes = append(s.Envelopes, ledger.Member{Sequence: len(s.Envelopes) + 1, EnvelopeID: eid, Run: plan.Run(eid)})
 		}
 	}
 	for i, eid := range plan.EnvelopeIDs {
 		if left[i] != "" {
-			s.Left = append(s.Left, ledger.Left{EnvelopeID: eid, Code: left[i]})
+			s.Left = append(s.Left, ledger.Left{EnvelopeID: eid, Code: left[i], Run: plan.Run(eid)})
 		}
 	}
 	if printed != nil {
@@ -745,16 +861,18 @@ func (b *Batcher) removeAttempt(ctx context.Context, prefix string) {
 func (b *Batcher) afterSeal(ctx context.Context, s *ledger.Sealed) error {
 	err := each(ctx, b.cfg.Parallelism, len(s.Envelopes), func(ctx context.Context, i int) error {
 		m := s.Envelopes[i]
-		if _, err := b.store.Stat(ctx, envelopes.ReadyKey(m.EnvelopeID)); errors.Is(err, storage.ErrNotFound) {
+		key := readyKey(m.EnvelopeID, m.Run)
+		if _, err := b.store.Stat(ctx, key); errors.Is(err, storage.ErrNotFound) {
 			return nil // announced and cleaned up by an earlier run
 		} else if err != nil {
 			return err
 		}
-		e := events.Batched(events.InBatch{EnvelopeID: m.EnvelopeID, BatchID: s.BatchID, Sequence: m.Sequence, Supplier: s.Supplier}, s.SealedAt)
+		e := events.Batched(events.InBatch{EnvelopeID: m.EnvelopeID, BatchID: s.BatchID, Sequence: m.Sequence, Supplier: s.Supplier,
+			Reprint: m.Run}, s.SealedAt)
 		if err := b.events.Publish(ctx, e); err != nil {
 			return err
 		}
-		return b.store.Delete(ctx, envelopes.ReadyKey(m.EnvelopeID))
+		return b.store.Delete(ctx, key)
 	})
 	if err != nil {
 		return err
@@ -765,27 +883,29 @@ func (b *Batcher) afterSeal(ctx context.Context, s *ledger.Sealed) error {
 		case ledger.LeftClaimed:
 			return nil // the other batch's to clean up
 		case ledger.LeftCancelled:
-			if err := b.scheduleCancelled(ctx, l.EnvelopeID); err != nil {
+			if err := b.scheduleCancelled(ctx, l); err != nil {
 				return err
 			}
 		}
-		return b.store.Delete(ctx, envelopes.ReadyKey(l.EnvelopeID))
+		return b.store.Delete(ctx, readyKey(l.EnvelopeID, l.Run))
 	})
 }
 
 // scheduleCancelled schedules the deletion of the personal data of
-// envelope id, left out of a sealed batch as cancelled, unless its ready
-// entry is gone (an earlier run scheduled it, then removed the entry).
+// envelope l.EnvelopeID, left out of a sealed batch as cancelled (its
+// first print, or a reprint, l.Run), unless its ready entry is gone (an
+// earlier run scheduled it, then removed the entry).
 // The cancel handler schedules the same entry when the cancellation
 // stands; this covers a cancel message that never got that far (dead-
 // lettered after storing its marker, or handled by a worker without
 // Retention), and is taken from the seal, the record of what will be
 // printed, never from a check a losing attempt made.
-func (b *Batcher) scheduleCancelled(ctx context.Context, id string) error {
+func (b *Batcher) scheduleCancelled(ctx context.Context, l ledger.Left) error {
 	if b.cfg.Retention == nil {
 		return nil
 	}
-	if _, err := b.store.Stat(ctx, envelopes.ReadyKey(id)); errors.Is(err, storage.ErrNotFound) {
+	id := l.EnvelopeID
+	if _, err := b.store.Stat(ctx, readyKey(id, l.Run)); errors.Is(err, storage.ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err

@@ -154,7 +154,7 @@ func (b *Batcher) afterHandOff(ctx context.Context, id string) error {
 	err = each(ctx, b.cfg.Parallelism, len(s.Envelopes), func(ctx context.Context, i int) error {
 		m := s.Envelopes[i]
 		return b.events.Publish(ctx, events.HandedOver(events.InBatch{EnvelopeID: m.EnvelopeID, BatchID: id,
-			Sequence: m.Sequence, Supplier: s.Supplier}, h.At))
+			Sequence: m.Sequence, Supplier: s.Supplier, Reprint: m.Run}, h.At))
 	})
 	if err != nil {
 		return err

@@ -25,6 +25,17 @@ const (
 	// TypeCancelRefused: a cancellation came too late, because the
 	// envelope is already in a sealed batch; Reason says which and when.
 	TypeCancelRefused = "envelope.cancel-refused"
+	// TypeReprintRequested: reprint Reprint of the envelope was asked
+	// for (by the supplier's spoiled report or by an operator) and goes
+	// into the next cut-off's batch. BatchID and Sequence say where the
+	// print it replaces was; Reason's code is the reprint reason and its
+	// detail says who asked.
+	TypeReprintRequested = "envelope.reprint-requested"
+	// TypeReprintHeld: the supplier reported the envelope spoiled and
+	// reprint Reprint was not made automatically; it waits for an
+	// operator. Reason's code says why (the limit, deleted documents, …)
+	// and its detail what to do.
+	TypeReprintHeld = "envelope.reprint-held"
 )
 
 // CodeTooLate is the reason code of a cancel-refused event.
@@ -47,9 +58,13 @@ type PrintEvent struct {
 	// Supplier names the print supplier the batch is for.
 	Supplier string `json:"supplier"`
 	// Reason is set on cancel-refused (CodeTooLate and a sentence saying
-	// where the envelope is), and on returned and spoiled when the
-	// supplier gave a reason code.
+	// where the envelope is), on returned and spoiled when the supplier
+	// gave a reason code, and on reprint-requested and reprint-held.
 	Reason *Reason `json:"reason,omitempty"`
+	// Reprint is the envelope's print run the event is about, from 1 for
+	// its first reprint; left out for its first print. On
+	// reprint-requested and reprint-held it is the reprint asked for.
+	Reprint int `json:"reprint,omitempty"`
 }
 
 // ID returns the event's id, the same however many times the event is
@@ -65,11 +80,13 @@ type InBatch struct {
 	BatchID    string
 	Sequence   int
 	Supplier   string
+	// Reprint is the run in the batch: 0 for a first print.
+	Reprint int
 }
 
 func (b InBatch) event(typ string, at time.Time) PrintEvent {
 	return PrintEvent{SchemaVersion: SchemaVersion, Type: typ, EnvelopeID: b.EnvelopeID, OccurredAt: at.UTC(),
-		BatchID: b.BatchID, Sequence: b.Sequence, Supplier: b.Supplier}
+		BatchID: b.BatchID, Sequence: b.Sequence, Supplier: b.Supplier, Reprint: b.Reprint}
 }
 
 // Batched returns the batched event for an envelope of a batch sealed at
@@ -103,5 +120,25 @@ func CancelRefused(b InBatch, sealedAt, handedOverAt, at time.Time) PrintEvent {
 			b.BatchID, sealedAt.UTC().Format(time.RFC3339))
 	}
 	e.Reason = &Reason{Code: CodeTooLate, Detail: detail}
+	return e
+}
+
+// ReprintRequested returns the event announcing that reprint run of the
+// envelope printed at b was asked for at at, for reason (a fixed reason
+// code), by source ("supplier" or "operator").
+func ReprintRequested(b InBatch, run int, reason, source string, at time.Time) PrintEvent {
+	e := b.event(TypeReprintRequested, at)
+	e.Reprint = run
+	e.Reason = &Reason{Code: reason, Detail: "requested by the " + source + "; it goes into the batch of the next cut-off"}
+	return e
+}
+
+// ReprintHeld returns the event announcing that reprint run of the
+// envelope printed at b was not made automatically, for code, at at;
+// detail says why and what to do, with ids only.
+func ReprintHeld(b InBatch, run int, code, detail string, at time.Time) PrintEvent {
+	e := b.event(TypeReprintHeld, at)
+	e.Reprint = run
+	e.Reason = &Reason{Code: code, Detail: detail}
 	return e
 }

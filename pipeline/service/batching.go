@@ -16,6 +16,7 @@ import (
 	"github.com/quire-print/quire/pipeline"
 	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
+	"github.com/quire-print/quire/pipeline/batch/reprint"
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/storage"
@@ -64,6 +65,21 @@ type BatchConfig struct {
 	// process resumes the cut-off it held at once, and different from
 	// every other process running. Default: the host name.
 	Instance string
+	// MaxReprints is the most reprints of one envelope made automatically
+	// on the supplier's spoiled reports (pipeline/batch/reprint). 0 means
+	// reprint.DefaultMaxAutomatic; -1 makes none automatically.
+	MaxReprints int
+}
+
+// maxReprints is MaxReprints with its default applied.
+func (b BatchConfig) maxReprints() int {
+	switch {
+	case b.MaxReprints == 0:
+		return reprint.DefaultMaxAutomatic
+	case b.MaxReprints < 0:
+		return 0
+	}
+	return b.MaxReprints
 }
 
 func (b BatchConfig) adapter() string { return cmp.Or(b.Adapter, adapters.DefaultAdapter) }
@@ -144,7 +160,10 @@ func NewBatching(cfg Config, st storage.Store, events pipeline.Publisher, r prin
 		Events: events, Retention: out.keeper, Logger: log, MaxEnvelopes: cmp.Or(b.MaxEnvelopes, batch.DefaultMaxEnvelopes),
 		Owner: b.Instance})
 	if err == nil && b.servesPull() {
-		out.api, err = pull.New(pull.Config{Store: st, Suppliers: b.Tokens, Events: events, Retention: out.keeper, Logger: log})
+		var rp *reprint.Reprinter
+		if rp, err = reprint.New(reprint.Config{Store: st, Events: events, MaxAutomatic: b.maxReprints(), Logger: log}); err == nil {
+			out.api, err = pull.New(pull.Config{Store: st, Suppliers: b.Tokens, Events: events, Retention: out.keeper, Reprints: rp, Logger: log})
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("batching: %w", err)

@@ -93,13 +93,17 @@ func ValidID(id string) error {
 }
 
 // Claim is what envelopes/<id>/batch.json holds: the batch the envelope
-// belongs to. It is created once and never changes: an envelope is in at
-// most one batch.
+// belongs to. It is created once and never changes: an envelope's first
+// print is in at most one batch. A reprint's claim has the same shape, at
+// ReprintClaimKey, with Run set: each run is in at most one batch.
 type Claim struct {
 	SchemaVersion int       `json:"schemaVersion"`
 	EnvelopeID    string    `json:"envelopeId"`
 	BatchID       string    `json:"batchId"`
 	ClaimedAt     time.Time `json:"claimedAt"`
+	// Run is the reprint claimed (Reprint.Run); 0, and left out, for the
+	// first print.
+	Run int `json:"run,omitempty"`
 }
 
 // Plan is what batches/<B>/plan.json holds: the envelopes chosen for a
@@ -111,8 +115,15 @@ type Plan struct {
 	CutOff        time.Time `json:"cutOff"`
 	Supplier      string    `json:"supplier"`
 	EnvelopeIDs   []string  `json:"envelopeIds"`
-	PlannedAt     time.Time `json:"plannedAt"`
+	// Reprints gives the run of each planned envelope that is a reprint,
+	// by envelope id; the others are first prints.
+	Reprints  map[string]int `json:"reprints,omitempty"`
+	PlannedAt time.Time      `json:"plannedAt"`
 }
+
+// Run returns the run the plan is for of envelope id: 0 for a first
+// print.
+func (p *Plan) Run(id string) int { return p.Reprints[id] }
 
 // Sealed is what batches/<B>/sealed.json holds: the batch as committed.
 // Creating it is the commit point: until it exists the batch can still
@@ -141,6 +152,9 @@ type Sealed struct {
 type Member struct {
 	Sequence   int    `json:"sequence"`
 	EnvelopeID string `json:"envelopeId"`
+	// Run is the reprint printed (Reprint.Run); 0, and left out, for a
+	// first print.
+	Run int `json:"run,omitempty"`
 }
 
 // Reasons an envelope planned for a batch was left out of it.
@@ -162,6 +176,8 @@ const (
 type Left struct {
 	EnvelopeID string `json:"envelopeId"`
 	Code       string `json:"code"`
+	// Run is the reprint left out; 0, and left out, for a first print.
+	Run int `json:"run,omitempty"`
 }
 
 // Kinds of File.

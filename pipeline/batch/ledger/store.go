@@ -189,9 +189,14 @@ func (s FateState) String() string {
 	return fmt.Sprintf("FateState(%d)", int(s))
 }
 
-// Fate is where an envelope stands.
+// Fate is where an envelope stands: where its latest run stands, its
+// first print or, once a reprint is asked for, that reprint.
 type Fate struct {
-	State    FateState
+	State FateState
+	// Run is the run the fate is of: 0 for the first print, n for reprint
+	// n (Reprint.Run). A reprint asked for and not yet claimed is
+	// NotBatched.
+	Run      int
 	BatchID  string
 	Sequence int
 	Supplier string
@@ -202,16 +207,27 @@ type Fate struct {
 	LeftCode string
 }
 
-// Fate says whether envelope id is in a batch.
+// Fate says whether envelope id's latest run is in a batch. An envelope
+// never reprinted has one run, its first print, and its fate is as it was
+// before reprints existed.
 func (st *Store) Fate(ctx context.Context, id string) (Fate, error) {
-	c, err := st.Claim(ctx, id)
+	run, _, err := st.LatestRun(ctx, id)
+	if err != nil {
+		return Fate{}, err
+	}
+	return st.RunFate(ctx, id, run)
+}
+
+// RunFate says whether run of envelope id is in a batch.
+func (st *Store) RunFate(ctx context.Context, id string, run int) (Fate, error) {
+	c, err := st.RunClaim(ctx, id, run)
 	if errors.Is(err, storage.ErrNotFound) {
-		return Fate{State: NotBatched}, nil
+		return Fate{State: NotBatched, Run: run}, nil
 	}
 	if err != nil {
 		return Fate{}, err
 	}
-	f := Fate{State: Sealing, BatchID: c.BatchID}
+	f := Fate{State: Sealing, Run: run, BatchID: c.BatchID}
 	s, err := st.Sealed(ctx, c.BatchID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return f, nil
@@ -221,10 +237,10 @@ func (st *Store) Fate(ctx context.Context, id string) (Fate, error) {
 	}
 	f.Supplier, f.SealedAt = s.Supplier, s.SealedAt
 	m, ok := s.Member(id)
-	if !ok {
+	if !ok || m.Run != run {
 		f.State, f.LeftCode = LeftOut, LeftMissing
 		for _, l := range s.Left {
-			if l.EnvelopeID == id {
+			if l.EnvelopeID == id && l.Run == run {
 				f.LeftCode = l.Code
 			}
 		}
@@ -244,8 +260,9 @@ func (st *Store) Fate(ctx context.Context, id string) (Fate, error) {
 // CheckCancel is for the cancel handler, to call after it has stored the
 // envelope's cancellation marker (envelopes.Store.Cancel), received at
 // at. It answers:
-//   - nil, nil: the cancellation stands; the envelope will not be printed.
-//     Announce it cancelled.
+//   - nil, nil: the cancellation stands; the envelope will not be printed
+//     (or, if it was printed and a reprint is asked for, not reprinted:
+//     the batcher leaves a cancelled reprint out). Announce it cancelled.
 //   - a cancel-refused event: the envelope is in a sealed batch; the
 //     cancellation came too late. Announce that instead.
 //   - an error wrapping ErrSealing: the envelope's batch is being sealed
@@ -268,7 +285,7 @@ func (st *Store) CheckCancel(ctx context.Context, id string, at time.Time) (*eve
 	case f.State != InBatch:
 		return nil, nil
 	}
-	e := events.CancelRefused(events.InBatch{EnvelopeID: id, BatchID: f.BatchID, Sequence: f.Sequence, Supplier: f.Supplier},
+	e := events.CancelRefused(events.InBatch{EnvelopeID: id, BatchID: f.BatchID, Sequence: f.Sequence, Supplier: f.Supplier, Reprint: f.Run},
 		f.SealedAt, f.HandedOverAt, at)
 	return &e, nil
 }
@@ -278,10 +295,10 @@ func (st *Store) CheckCancel(ctx context.Context, id string, at time.Time) (*eve
 // batcher racing another, or resuming its own earlier run, goes on with
 // the record that stands.
 
-// CreateClaim claims an envelope for c.BatchID. The claim that stands is
-// returned: c, or another batch's made first.
+// CreateClaim claims run c.Run of an envelope for c.BatchID. The claim
+// that stands is returned: c, or another batch's made first.
 func (st *Store) CreateClaim(ctx context.Context, c Claim) (Claim, bool, error) {
-	return create(ctx, st, ClaimKey(c.EnvelopeID), c)
+	return create(ctx, st, RunClaimKey(c.EnvelopeID, c.Run), c)
 }
 
 // CreatePlan fixes which envelopes batch p.BatchID is for. The plan that

@@ -76,7 +76,8 @@ func (a *Assembler) prepare(batchID string, e Envelope, buf *bytes.Buffer) (prep
 		return refuse("laid out %d documents; the record lists %d", len(docs), len(rec.Documents))
 	}
 
-	entry := Entry{Sequence: e.Sequence, EnvelopeID: e.ID, PostcodeDistrict: district, Postage: postage}
+	entry := Entry{Sequence: e.Sequence, EnvelopeID: e.ID, PostcodeDistrict: district, Postage: postage,
+		Reprint: e.Reprint, ReprintOf: e.ReprintOf}
 	total := 0
 	for i, d := range docs {
 		r := rec.Documents[i]

@@ -74,6 +74,13 @@ type Entry struct {
 	Documents []Document `json:"documents"`
 	// Pages lists the envelope's pages in order.
 	Pages []Page `json:"pages"`
+	// Reprint is set when the envelope is printed again (its first print
+	// was spoiled, lost or damaged): the reprint's number, from 1, with
+	// ReprintOf the batch of the print it replaces. The documents are the
+	// same; the 2D codes are this batch's. Both are left out for a first
+	// print.
+	Reprint   int    `json:"reprint,omitempty"`
+	ReprintOf string `json:"reprintOf,omitempty"`
 }
 
 // Document is one document of an envelope.
@@ -184,6 +191,9 @@ func (m *Manifest) check() error {
 			prevSeq = e.Sequence
 			if ids[e.EnvelopeID] {
 				return bad("envelope id %s is listed twice", e.EnvelopeID)
+			}
+			if e.Reprint < 0 || (e.Reprint == 0) != (e.ReprintOf == "") || (e.ReprintOf != "" && ValidBatchID(e.ReprintOf) != nil) {
+				return bad("envelope %d: a reprint needs its number and the id of the batch it reprints", e.Sequence)
 			}
 			ids[e.EnvelopeID] = true
 			if got.Envelopes == 0 {
@@ -310,6 +320,7 @@ var CSVHeader = []string{
 	"file", "first_page", "last_page", "pages", "sheets",
 	"page_kinds", "document_sha256", "document_languages",
 	"file_envelopes", "file_pages", "file_sheets",
+	"reprint", "reprint_of",
 }
 
 // WriteCSV writes m as CSV, one row per envelope in batch order, for
@@ -320,7 +331,9 @@ var CSVHeader = []string{
 // envelope of n pages carries "Q1|<batch_id>|<sequence>|<i>|<n>". Every
 // row of a file has the file's postage class, and file_envelopes,
 // file_pages and file_sheets repeat the file's totals on each of its rows;
-// the batch's totals are in the JSON form only.
+// the batch's totals are in the JSON form only. reprint and reprint_of are
+// empty for a first print, and the reprint's number and the batch it
+// reprints otherwise.
 func (m *Manifest) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
@@ -346,6 +359,10 @@ func (m *Manifest) WriteCSV(w io.Writer) error {
 			e.File, strconv.Itoa(e.FirstPage), strconv.Itoa(e.LastPage), strconv.Itoa(len(e.Pages)), strconv.Itoa(e.Sheets),
 			strings.Join(kinds, ";"), strings.Join(sums, ";"), strings.Join(langs, ";"),
 			strconv.Itoa(f.Envelopes), strconv.Itoa(f.Pages), strconv.Itoa(f.Sheets),
+			"", e.ReprintOf,
+		}
+		if e.Reprint > 0 {
+			row[len(row)-2] = strconv.Itoa(e.Reprint)
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("printfile: manifest CSV: %w", err)

@@ -148,6 +148,12 @@ type Envelope struct {
 	Request *request.Envelope
 	// Record is the envelope's render record.
 	Record envelopes.Record
+	// Reprint is the envelope's reprint number, from 1, when this print
+	// replaces an earlier one (spoiled, lost, damaged); 0 for its first
+	// print. ReprintOf is then the batch the print it replaces was in.
+	// Both go into the manifest; the documents are the same.
+	Reprint   int
+	ReprintOf string
 }
 
 // ErrRefused is wrapped by the error Assemble returns for an envelope it
@@ -281,6 +287,10 @@ func (a *Assembler) read(ctx context.Context, list iter.Seq2[Envelope, error], w
 			return fmt.Errorf("printfile: envelope %s is listed twice (sequence %d)", env.ID, env.Sequence)
 		case env.Request == nil:
 			return fmt.Errorf("printfile: envelope %d (%s) has no request", env.Sequence, env.ID)
+		case env.Reprint < 0 || (env.Reprint == 0) != (env.ReprintOf == ""):
+			return fmt.Errorf("printfile: envelope %d (%s): a reprint needs both its number and the batch it reprints", env.Sequence, env.ID)
+		case env.ReprintOf != "" && ValidBatchID(env.ReprintOf) != nil:
+			return fmt.Errorf("printfile: envelope %d (%s): the batch it reprints: %w", env.Sequence, env.ID, ValidBatchID(env.ReprintOf))
 		}
 		prev = env.Sequence
 		seen[env.ID] = true

@@ -43,6 +43,14 @@ type Retention interface {
 	Posted(ctx context.Context, envelopeID string, at time.Time) error
 }
 
+// Reprints is told when the supplier reports an envelope spoiled, so
+// that it is printed again at the next cut-off (or held for an operator).
+// It must be idempotent: a repeated report calls it again.
+// *reprint.Reprinter is one.
+type Reprints interface {
+	Spoiled(ctx context.Context, s *ledger.Sealed, envelopeID string) error
+}
+
 // Credentials are one supplier's tokens, stored as hashes.
 type Credentials struct {
 	// Supplier is the supplier's name (supplier.ValidName); it sees the
@@ -65,6 +73,9 @@ type Config struct {
 	Events pipeline.Publisher
 	// Retention is told of postings.
 	Retention Retention
+	// Reprints is told of spoiled envelopes. Default nil: no automatic
+	// reprints; an operator asks for each (quire envelopes reprint).
+	Reprints Reprints
 	// Clock stamps receipts and reports, bounds reported times, and times
 	// the limit on failed authentications. Default: the system clock.
 	Clock clock.Clock
@@ -643,8 +654,8 @@ func (a *API) check(s *ledger.Sealed, reports []Report) []Problem {
 }
 
 // record stores one outcome (the first report of it is kept), schedules
-// the envelope's personal data for deletion once it is posted, and
-// announces the outcome. A repeated report announces the stored outcome
+// the envelope's personal data for deletion once it is posted, announces
+// the outcome, and has a spoiled envelope reprinted. A repeated report announces the stored outcome
 // again: an earlier attempt may have stored it and failed to announce it.
 func (a *API) record(ctx context.Context, s *ledger.Sealed, rep Report, now time.Time) (bool, error) {
 	o, created, err := a.st.RecordOutcome(ctx, ledger.Outcome{BatchID: s.BatchID, EnvelopeID: rep.EnvelopeID,
@@ -657,9 +668,18 @@ func (a *API) record(ctx context.Context, s *ledger.Sealed, rep Report, now time
 			return false, err
 		}
 	}
-	in := events.InBatch{EnvelopeID: o.EnvelopeID, BatchID: s.BatchID, Sequence: o.Sequence, Supplier: s.Supplier}
+	m, _ := s.Member(o.EnvelopeID)
+	in := events.InBatch{EnvelopeID: o.EnvelopeID, BatchID: s.BatchID, Sequence: o.Sequence, Supplier: s.Supplier, Reprint: m.Run}
 	if err := a.events.Publish(ctx, events.Outcome(outcomes[o.Outcome], in, o.At, o.Code)); err != nil {
 		return false, err
+	}
+	if o.Outcome == ledger.OutcomeSpoiled && a.cfg.Reprints != nil {
+		// After the spoiled event, so that upstream hears of the spoiling
+		// before the reprint; a repeated report asks again, and the
+		// reprint is made once.
+		if err := a.cfg.Reprints.Spoiled(ctx, s, o.EnvelopeID); err != nil {
+			return false, err
+		}
 	}
 	return created, nil
 }
