@@ -48,16 +48,22 @@ func batchFlags(e *envflag.Set) *batchSettings {
 	e.String(&b.adapter, "supplier-adapter", "QUIRE_SUPPLIER_ADAPTER", adapters.DefaultAdapter, "how batches reach the supplier: pull or folder (`kind`)")
 	e.String(&b.folder, "supplier-folder", "QUIRE_SUPPLIER_FOLDER", "", "`directory` batches are written to, with --supplier-adapter folder")
 	e.String(&b.tokens, "supplier-tokens", "QUIRE_SUPPLIER_TOKENS", "", "pull API tokens as `name:sha256[,sha256][;name:sha256…]` (hashes from quire batches token)")
+	scheduleFlags(e, b)
+	e.Int(&b.maxEnvelopes, "batch-max", "QUIRE_BATCH_MAX", batch.DefaultMaxEnvelopes, "most envelopes in one batch (`n`); more make several batches")
+	e.Int(&b.retentionDays, "retention-days", "QUIRE_RETENTION_DAYS", retention.DefaultDays, "`days` personal data is kept after posting or a cancellation that stands (and print files after hand-over)")
+	e.Bool(&b.lifecycle, "retention-lifecycle", "QUIRE_RETENTION_LIFECYCLE", false, "also install S3 lifecycle rules so the store deletes personal data itself (S3 only)")
+	e.String(&b.instance, "instance", "QUIRE_INSTANCE", "", "`name` of this process's batcher, the same after a restart and unique among those running, so a restarted one resumes its cut-off at once; empty: the host name")
+	return b
+}
+
+// scheduleFlags binds the cut-off schedule and the reprint limit, which
+// quire envelopes needs too, to flags with environment defaults.
+func scheduleFlags(e *envflag.Set, b *batchSettings) {
 	e.String(&b.cutOff, "cutoff", "QUIRE_CUTOFF", schedule.DefaultAt, "cut-off `time` of day, HH:MM, on working days")
 	e.String(&b.weekdays, "cutoff-days", "QUIRE_CUTOFF_DAYS", "mon,tue,wed,thu,fri", "`days` of the week with a cut-off, comma-separated")
 	e.String(&b.zone, "cutoff-zone", "QUIRE_CUTOFF_ZONE", schedule.DefaultLocation, "time `zone` of the cut-off")
 	e.String(&b.holidays, "bank-holidays", "QUIRE_BANK_HOLIDAYS", "", "`file` of dates without a cut-off, YYYY-MM-DD a line; empty: England and Wales 2026-2027")
-	e.Int(&b.maxEnvelopes, "batch-max", "QUIRE_BATCH_MAX", batch.DefaultMaxEnvelopes, "most envelopes in one batch (`n`); more make several batches")
-	e.Int(&b.retentionDays, "retention-days", "QUIRE_RETENTION_DAYS", retention.DefaultDays, "`days` personal data is kept after posting or a cancellation that stands (and print files after hand-over)")
 	e.Int(&b.maxReprints, "max-reprints", "QUIRE_MAX_REPRINTS", reprint.DefaultMaxAutomatic, "most reprints of one envelope made on the supplier's spoiled reports (`n`); then it waits for an operator; 0: none")
-	e.Bool(&b.lifecycle, "retention-lifecycle", "QUIRE_RETENTION_LIFECYCLE", false, "also install S3 lifecycle rules so the store deletes personal data itself (S3 only)")
-	e.String(&b.instance, "instance", "QUIRE_INSTANCE", "", "`name` of this process's batcher, the same after a restart and unique among those running, so a restarted one resumes its cut-off at once; empty: the host name")
-	return b
 }
 
 // config reads the batching settings. The result is checked by

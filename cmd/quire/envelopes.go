@@ -14,8 +14,9 @@ import (
 // envelopesSettings are quire envelopes' flags: quire serve's store
 // settings and reference key, and each subcommand's own.
 type envelopesSettings struct {
-	cfg  *service.Config
-	show showSettings
+	cfg     *service.Config
+	show    showSettings
+	reprint reprintSettings
 }
 
 // envelopesFlags defines quire envelopes' flags on a new set writing to w.
@@ -24,6 +25,7 @@ func envelopesFlags(w io.Writer) (*envflag.Set, *envelopesSettings) {
 	s := &envelopesSettings{cfg: serviceFlags(e)}
 	referenceKeyFlag(e, s.cfg)
 	showFlags(e, &s.show)
+	reprintFlags(e, &s.reprint)
 	return e, s
 }
 
@@ -45,6 +47,9 @@ var envelopeCommands = []envelopeCommand{
 	{"show", "show [flags] <envelope-id> | --reference <certificate-reference>",
 		"where an envelope is: its timeline, from what is stored (no personal data)", runEnvelopesShow},
 	{"token", "token <name>", "make a token for the status API: give the token to name, add the line to --status-tokens-file", runEnvelopesToken},
+	{"reprint", "reprint [flags] <envelope-id> --reason lost-in-post|damaged|spoiled|other",
+		"print an envelope again, same documents, at the next cut-off (lost in the post, damaged, spoiled)", runEnvelopesReprint},
+	{"held", "held [flags]", "the envelopes the supplier spoiled whose automatic reprint waits for an operator", runEnvelopesHeld},
 }
 
 // runEnvelopes implements "quire envelopes": support's view of one

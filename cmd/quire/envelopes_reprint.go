@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/quire-print/quire/internal/envflag"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/batch/reprint"
+	"github.com/quire-print/quire/pipeline/batch/schedule"
+)
+
+// reprintSettings are quire envelopes reprint's and held's own flags: the
+// cut-off schedule (to say when a reprint is printed), the reprint limit
+// (to say why one is held) and the reason.
+type reprintSettings struct {
+	batch  batchSettings
+	reason string
+}
+
+func reprintFlags(e *envflag.Set, s *reprintSettings) {
+	scheduleFlags(e, &s.batch)
+	e.String(&s.reason, "reason", "", "", "reprint: why, one of "+strings.Join(ledger.ReprintReasons, ", ")+" (a `code`; no free text)")
+}
+
+const reprintUsage = `Usage: quire envelopes reprint [flags] <envelope-id> --reason lost-in-post|damaged|spoiled|other
+
+Prints an envelope again, with the same documents, in the batch of the next
+cut-off: the family said it never arrived or arrived damaged, or the supplier
+spoiled it and the automatic reprints are used up (quire envelopes held).
+Refused, with the reason and what to do, when the envelope is not in a sealed
+batch yet, was cancelled, came back undelivered (upstream sends a new
+envelope with the corrected address), has had its documents deleted by
+retention (upstream sends a new envelope request), or already has a reprint
+waiting. Upstream hears of it by an envelope.reprint-requested event.`
+
+// runEnvelopesReprint implements "quire envelopes reprint".
+func runEnvelopesReprint(ctx context.Context, s *envelopesSettings, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || s.reprint.reason == "" {
+		fmt.Fprintln(stderr, reprintUsage)
+		return 2
+	}
+	id := args[0]
+	if err := ledger.ValidReprintReason(s.reprint.reason); err != nil {
+		fmt.Fprintf(stderr, "quire envelopes reprint: --reason must be one of %s (a code: no free text)\n", strings.Join(ledger.ReprintReasons, ", "))
+		return 2
+	}
+	if err := s.cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "quire envelopes: invalid configuration:\n%v\n", indent(err))
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := openStore(ctx, *s.cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes reprint: %v\n", err)
+		return 1
+	}
+	events, closeEvents, err := eventsPublisher(*s.cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes reprint: %v\n", err)
+		return 1
+	}
+	defer closeEvents()
+	rp, err := reprint.New(reprint.Config{Store: st, Events: events, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes reprint: %v\n", err)
+		return 1
+	}
+	w, err := rp.Operator(ctx, id, s.reprint.reason)
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes reprint: %v\n", err)
+		var refused *reprint.RefusedError
+		if errors.As(err, &refused) {
+			fmt.Fprintf(stderr, "nothing was changed (%s)\n", refused.Code)
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "envelope %s: reprint %d asked for (reason %s, by an operator)\n", id, w.Run, w.Reason)
+	fmt.Fprintf(stdout, "  replaces  envelope %d of batch %s\n", w.Sequence, w.BatchID)
+	next := "the next cut-off"
+	if sched, err := s.reprint.batch.schedule(); err == nil {
+		if sc, err := schedule.New(sched); err == nil {
+			if t, ok := sc.Next(w.RequestedAt); ok {
+				next = "the next cut-off, " + london(t)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "  printed   in the batch of %s, with the same documents and new page codes\n", next)
+	return 0
+}
+
+// runEnvelopesHeld implements "quire envelopes held".
+func runEnvelopesHeld(ctx context.Context, s *envelopesSettings, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 0 {
+		fmt.Fprintln(stderr, "Usage: quire envelopes held [flags]\n\nLists the envelopes the supplier reported spoiled whose reprint was not made\nautomatically, why, and what to do. quire envelopes reprint takes one off the list.")
+		return 2
+	}
+	if err := s.cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "quire envelopes: invalid configuration:\n%v\n", indent(err))
+		return 2
+	}
+	st, err := openStore(ctx, *s.cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes held: %v\n", err)
+		return 1
+	}
+	if err := listHeld(ctx, ledger.NewStore(st), s.reprint.batch.maxReprints, stdout); err != nil {
+		fmt.Fprintf(stderr, "quire envelopes held: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func listHeld(ctx context.Context, st *ledger.Store, maxReprints int, w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENVELOPE\tREPRINT\tSPOILED IN\tHELD\tWHY")
+	for id, err := range st.Held(ctx) {
+		if err != nil {
+			return err
+		}
+		run, _, err := st.LatestRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		h, err := st.Hold(ctx, id, run+1)
+		if errors.Is(err, ledger.ErrNotFound) {
+			continue // released, and reprinted since
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s #%d\t%s\t%s\n", id, h.Run, h.BatchID, h.Sequence, london(h.HeldAt), reprint.HoldSentence(h, maxReprints))
+	}
+	return tw.Flush()
+}
