@@ -226,7 +226,7 @@ func (a *Assembler) Assemble(ctx context.Context, b printfile.Batch, list iter.S
 		}
 		fmt.Fprintf(&buf, "== %s %d %s\n", b.ID, e.Sequence, e.ID)
 		entry := printfile.Entry{Sequence: e.Sequence, EnvelopeID: e.ID, Postage: e.Request.Letter.Postage, File: name,
-			FirstPage: m.Totals.Pages + 1}
+			FirstPage: m.Totals.Pages + 1, Reprint: e.Reprint, ReprintOf: e.ReprintOf}
 		for _, d := range e.Record.Documents {
 			data, err := envelopes.New(a.Store).Read(ctx, d.File)
 			if err != nil {
