@@ -92,7 +92,8 @@ var ReprintReasons = []string{ReasonLostInPost, ReasonDamaged, ReasonSpoiled, Re
 // ValidReprintReason reports whether code is one of ReprintReasons.
 func ValidReprintReason(code string) error {
 	if !slices.Contains(ReprintReasons, code) {
-		return fmt.Errorf("batch: reprint reason %q is not one of %s", code, strings.Join(ReprintReasons, ", "))
+		// Not quoted: whatever was typed could be personal data.
+		return fmt.Errorf("batch: a reprint reason must be one of %s", strings.Join(ReprintReasons, ", "))
 	}
 	return nil
 }
