@@ -376,3 +376,60 @@ func TestManifestFilePostage(t *testing.T) {
 		}
 	}
 }
+
+// TestReprintFieldsAreCompatible checks the fields reprints added to
+// version 1 of the print event and the manifest: every event example
+// (those written before reprints among them) passes, a reprint's number
+// comes with the batch it reprints, and the reprint events carry only the
+// fixed codes.
+func TestReprintFieldsAreCompatible(t *testing.T) {
+	compiled := compile(t)
+	event := compiled["envelope-print-event.v1.schema.json"]
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "events", "print-*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no print event examples: %v", err)
+	}
+	var reprints int
+	for _, f := range files {
+		doc, ok := readInstance(t, f)
+		if !ok {
+			t.Fatalf("%s is not JSON", f)
+		}
+		if err := event.Validate(doc); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if _, ok := doc.(map[string]any)["reprint"]; ok {
+			reprints++
+		}
+	}
+	if reprints < 4 {
+		t.Errorf("%d examples carry a reprint number; the requested, held, batched and posted reprint examples should", reprints)
+	}
+
+	manifest := compiled["batch-manifest.v1.schema.json"]
+	entry := func(extra string) string {
+		return `{"schemaVersion":1,"batchId":"20260303T173000Z-001","cutOff":"2026-03-03T17:30:00Z","createdAt":"2026-03-03T17:31:00Z",
+		"files":[{"name":"print-0001.pdf","size":10,"sha256":"` + strings.Repeat("a", 64) + `","pages":2,"sheets":2,"envelopes":1,"firstSequence":1,"lastSequence":1}],
+		"envelopes":[{"sequence":1,"envelopeId":"E-1","postcodeDistrict":"CT1","postage":"second","file":"print-0001.pdf","firstPage":1,"lastPage":2,"sheets":2,
+		"documents":[{"kind":"letter","template":"carriage-letter@1","pages":1,"sheets":1,"sha256":"` + strings.Repeat("b", 64) + `"},
+		{"kind":"certificate","template":"baby-loss-certificate@1","pages":1,"sheets":1,"sha256":"` + strings.Repeat("c", 64) + `"}],
+		"pages":[{"code":"Q1|20260303T173000Z-001|1|1|2","kind":"letter","sheet":1},{"code":"Q1|20260303T173000Z-001|1|2|2","kind":"certificate","sheet":2}]` + extra + `}],
+		"totals":{"envelopes":1,"pages":2,"sheets":2,"byPostage":{"second":{"envelopes":1,"pages":2,"sheets":2}},"byKind":{}}}`
+	}
+	for extra, accept := range map[string]bool{
+		``: true,
+		`,"reprint":1,"reprintOf":"20260302T173000Z-001"`: true,
+		`,"reprint":1`:                                    false,
+		`,"reprintOf":"20260302T173000Z-001"`:             false,
+		`,"reprint":0,"reprintOf":"20260302T173000Z-001"`: false,
+		`,"reprint":1,"reprintOf":"not a batch"`:          false,
+	} {
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(entry(extra)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := manifest.Validate(doc); (err == nil) != accept {
+			t.Errorf("manifest entry with %q: accepted %v, want %v (%v)", extra, err == nil, accept, err)
+		}
+	}
+}

@@ -18,20 +18,29 @@ import (
 
 var inBatch = events.InBatch{EnvelopeID: "env-2025-03-05-000201", BatchID: "20260302T173000Z-001", Sequence: 17, Supplier: "northprint"}
 
+// reprintRun is the same envelope printed again, in the next day's batch.
+var reprintRun = events.InBatch{EnvelopeID: "env-2025-03-05-000201", BatchID: "20260303T173000Z-001", Sequence: 1, Supplier: "northprint", Reprint: 1}
+
 // printExamples are kept in testdata/events/print-*.json, made by the code
 // that publishes them.
 func printExamples() map[string]events.PrintEvent {
 	sealed := at.Add(10 * time.Minute)
 	handed := at.Add(12 * time.Minute)
 	return map[string]events.PrintEvent{
-		"batched":                      events.Batched(inBatch, sealed),
-		"handed-over":                  events.HandedOver(inBatch, handed),
-		"printed":                      events.Outcome(events.TypePrinted, inBatch, at.Add(20*time.Hour), ""),
-		"posted":                       events.Outcome(events.TypePosted, inBatch, at.Add(26*time.Hour), ""),
-		"returned":                     events.Outcome(events.TypeReturned, inBatch, at.Add(9*24*time.Hour), "addressee-gone-away"),
-		"spoiled":                      events.Outcome(events.TypeSpoiled, inBatch, at.Add(20*time.Hour), "paper-jam"),
-		"cancel-refused":               events.CancelRefused(inBatch, sealed, handed, at.Add(3*time.Hour)),
-		"cancel-refused-not-handed-on": events.CancelRefused(inBatch, sealed, time.Time{}, sealed.Add(time.Minute)),
+		"batched":                       events.Batched(inBatch, sealed),
+		"handed-over":                   events.HandedOver(inBatch, handed),
+		"printed":                       events.Outcome(events.TypePrinted, inBatch, at.Add(20*time.Hour), ""),
+		"posted":                        events.Outcome(events.TypePosted, inBatch, at.Add(26*time.Hour), ""),
+		"returned":                      events.Outcome(events.TypeReturned, inBatch, at.Add(9*24*time.Hour), "addressee-gone-away"),
+		"spoiled":                       events.Outcome(events.TypeSpoiled, inBatch, at.Add(20*time.Hour), "paper-jam"),
+		"cancel-refused":                events.CancelRefused(inBatch, sealed, handed, at.Add(3*time.Hour)),
+		"cancel-refused-not-handed-on":  events.CancelRefused(inBatch, sealed, time.Time{}, sealed.Add(time.Minute)),
+		"reprint-requested":             events.ReprintRequested(inBatch, 1, "spoiled", "supplier", at.Add(20*time.Hour+time.Minute)),
+		"reprint-requested-by-operator": events.ReprintRequested(inBatch, 1, "lost-in-post", "operator", at.Add(8*24*time.Hour)),
+		"reprint-held": events.ReprintHeld(inBatch, 3, "reprint-limit",
+			"it has had 2 automatic reprints, the most allowed (--max-reprints); an operator decides whether to print it again (quire envelopes reprint)", at.Add(70*time.Hour)),
+		"batched-reprint": events.Batched(reprintRun, at.Add(24*time.Hour+10*time.Minute)),
+		"posted-reprint":  events.Outcome(events.TypePosted, reprintRun, at.Add(50*time.Hour), ""),
 	}
 }
 
@@ -68,6 +77,11 @@ func TestPrintSchemaRefusesWrongEvents(t *testing.T) {
 		"sequence 0":             `{"type":"envelope.printed","schemaVersion":1,"envelopeId":"E-1","occurredAt":"2026-03-02T17:04:05Z","batchId":"B","sequence":0,"supplier":"s"}`,
 		"an older type":          `{"type":"envelope.rendered",` + base + `}`,
 		"a name":                 `{"type":"envelope.posted",` + base + `,"recipient":"Priya Raman"}`,
+		"reprint 0":              `{"type":"envelope.batched",` + base + `,"reprint":0}`,
+		"reprint without number": `{"type":"envelope.reprint-requested",` + base + `,"reason":{"code":"spoiled","detail":"requested by the supplier"}}`,
+		"reprint free text":      `{"type":"envelope.reprint-requested",` + base + `,"reprint":1,"reason":{"code":"mum-called","detail":"x"}}`,
+		"held without reason":    `{"type":"envelope.reprint-held",` + base + `,"reprint":1}`,
+		"held, unknown code":     `{"type":"envelope.reprint-held",` + base + `,"reprint":1,"reason":{"code":"spoiled","detail":"x"}}`,
 	}
 	for name, js := range bad {
 		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(js))

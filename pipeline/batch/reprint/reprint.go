@@ -121,8 +121,8 @@ const (
 )
 
 func whyLimit(n int) string {
-	return fmt.Sprintf("it has had %d automatic reprints, the most allowed (--max-reprints); an operator decides: "+
-		"quire envelopes reprint <envelope-id> --reason spoiled", n)
+	return fmt.Sprintf("it has had %d automatic reprints, the most allowed (--max-reprints); "+
+		"an operator decides whether to print it again (quire envelopes reprint)", n)
 }
 
 // Operator asks for a reprint of envelope id on an operator's word, for
