@@ -1,0 +1,110 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quire-print/quire/pipeline/batch/batchtest"
+	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/storage/fsstore"
+)
+
+func TestEnvelopesReprint(t *testing.T) {
+	dir := t.TempDir()
+	s, err := fsstore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := batchtest.Seal(t, s, "northprint", batchCutOff, 2)
+	id := sealed.Envelopes[1].EnvelopeID
+
+	// Flags after the envelope id, as operators type them.
+	code, out, errOut := runEnvelopesCmd(t, "reprint", "--data-dir", dir, id, "--reason", "lost-in-post")
+	if code != 0 {
+		t.Fatalf("reprint: %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"envelope " + id + ": reprint 1 asked for (reason lost-in-post, by an operator)",
+		"replaces  envelope 2 of batch " + sealed.BatchID, "printed   in the batch of the next cut-off, 20"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("reprint says\n%s\nwithout %q", out, want)
+		}
+	}
+	st := ledger.NewStore(s)
+	if rs, err := st.Reprints(t.Context(), id); err != nil || len(rs) != 1 || rs[0].Source != ledger.SourceOperator {
+		t.Errorf("reprints %+v, %v", rs, err)
+	}
+
+	// Again: refused, because one is waiting.
+	code, _, errOut = runEnvelopesCmd(t, "reprint", "--data-dir", dir, "--reason", "damaged", id)
+	if code != 1 || !strings.Contains(errOut, "reprint 1 is already waiting for the next cut-off") || !strings.Contains(errOut, "nothing was changed") {
+		t.Errorf("a second reprint: %d %s", code, errOut)
+	}
+
+	// After retention deleted the documents: refused with the sentence.
+	other := sealed.Envelopes[0].EnvelopeID
+	var files []string
+	for info, err := range s.List(t.Context(), "envelopes/"+other+"/files/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, info.Key)
+	}
+	for _, k := range files {
+		if err := s.Delete(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errOut = runEnvelopesCmd(t, "reprint", "--data-dir", dir, other, "--reason", "lost-in-post")
+	if code != 1 || !strings.Contains(errOut, "upstream must send a new envelope request, with a new envelope id") {
+		t.Errorf("a reprint past retention: %d %s", code, errOut)
+	}
+	batchtest.CheckNoPersonalData(t, "quire envelopes reprint", out+errOut)
+
+	// Free text, or no reason: a usage error naming the codes, never
+	// quoting what was typed.
+	code, _, errOut = runEnvelopesCmd(t, "reprint", "--data-dir", dir, other, "--reason", "Priya rang")
+	if code != 2 || strings.Contains(errOut, "Priya") || !strings.Contains(errOut, "lost-in-post, damaged, spoiled, other") {
+		t.Errorf("a free-text reason: %d %s", code, errOut)
+	}
+	if code, _, _ := runEnvelopesCmd(t, "reprint", "--data-dir", dir, other); code != 2 {
+		t.Errorf("no reason: exit %d, want 2", code)
+	}
+}
+
+func TestEnvelopesHeld(t *testing.T) {
+	dir := t.TempDir()
+	s, err := fsstore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := batchtest.Seal(t, s, "northprint", batchCutOff, 1)
+	id := sealed.Envelopes[0].EnvelopeID
+	st := ledger.NewStore(s)
+	if _, _, err := st.RecordHold(t.Context(), ledger.Hold{EnvelopeID: id, Run: 1, BatchID: sealed.BatchID, Sequence: 1,
+		Code: ledger.HoldLimit, HeldAt: batchCutOff.Add(26 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runEnvelopesCmd(t, "held", "--data-dir", dir, "--max-reprints", "3")
+	if code != 0 || !strings.Contains(out, id+"  1        "+sealed.BatchID+" #1") || !strings.Contains(out, "it has had 3 automatic reprints") {
+		t.Errorf("held: %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runEnvelopesCmd(t, "reprint", "--data-dir", dir, id, "--reason", "spoiled"); code != 0 {
+		t.Fatalf("reprint: %d %s%s", code, out, errOut)
+	}
+	if _, out, _ := runEnvelopesCmd(t, "held", "--data-dir", dir); strings.Contains(out, id) {
+		t.Errorf("still held after the operator's reprint:\n%s", out)
+	}
+}
+
+func TestEnvelopesUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"reprint"}, {"held", "extra"}} {
+		if code, _, _ := runEnvelopesCmd(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code, _, help := runEnvelopesCmd(t, "--help"); code != 0 || !strings.Contains(help, "quire envelopes reprint [flags] <envelope-id> --reason") ||
+		!strings.Contains(help, "-reason code") || !strings.Contains(help, "-max-reprints n") {
+		t.Errorf("--help: %d %s", code, help)
+	}
+}
