@@ -86,7 +86,7 @@ func TestEnvelopesHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := runEnvelopesCmd(t, "held", "--data-dir", dir, "--max-reprints", "3")
-	if code != 0 || !strings.Contains(out, id+"  1        "+sealed.BatchID+" #1") || !strings.Contains(out, "it has had 3 automatic reprints") {
+	if code != 0 || !strings.Contains(out, id+"  1        "+sealed.BatchID+" #1") || !strings.Contains(out, "it has been reprinted automatically 3 times") {
 		t.Errorf("held: %d\n%s%s", code, out, errOut)
 	}
 	if code, out, errOut := runEnvelopesCmd(t, "reprint", "--data-dir", dir, id, "--reason", "spoiled"); code != 0 {

@@ -38,7 +38,7 @@ func printExamples() map[string]events.PrintEvent {
 		"reprint-requested":             events.ReprintRequested(inBatch, 1, "spoiled", "supplier", at.Add(20*time.Hour+time.Minute)),
 		"reprint-requested-by-operator": events.ReprintRequested(inBatch, 1, "lost-in-post", "operator", at.Add(8*24*time.Hour)),
 		"reprint-held": events.ReprintHeld(inBatch, 3, "reprint-limit",
-			"it has had 2 automatic reprints, the most allowed (--max-reprints); an operator decides whether to print it again (quire envelopes reprint)", at.Add(70*time.Hour)),
+			"it has been reprinted automatically 2 times, the most allowed (--max-reprints); an operator decides whether to print it again (quire envelopes reprint)", at.Add(70*time.Hour)),
 		"batched-reprint": events.Batched(reprintRun, at.Add(24*time.Hour+10*time.Minute)),
 		"posted-reprint":  events.Outcome(events.TypePosted, reprintRun, at.Add(50*time.Hour), ""),
 	}

@@ -121,8 +121,12 @@ const (
 )
 
 func whyLimit(n int) string {
-	return fmt.Sprintf("it has had %d automatic reprints, the most allowed (--max-reprints); "+
-		"an operator decides whether to print it again (quire envelopes reprint)", n)
+	times := fmt.Sprintf("%d times", n)
+	if n == 1 {
+		times = "once"
+	}
+	return "it has been reprinted automatically " + times + ", the most allowed (--max-reprints); " +
+		"an operator decides whether to print it again (quire envelopes reprint)"
 }
 
 // Operator asks for a reprint of envelope id on an operator's word, for
