@@ -360,6 +360,11 @@ func showBatch(ctx context.Context, st *ledger.Store, id string, w io.Writer) er
 	}
 	fmt.Fprintf(w, "batch      %s\ncut-off    %s\nsupplier   %s\nsealed     %s\nstate      %s\nenvelopes  %d (%d pages, %d sheets)\n",
 		s.BatchID, london(s.CutOff), s.Supplier, london(s.SealedAt), where, len(s.Envelopes), s.Pages, s.Sheets)
+	for _, m := range s.Envelopes {
+		if m.Run > 0 {
+			fmt.Fprintf(w, "reprint    envelope %d (%s) is its reprint %d\n", m.Sequence, m.EnvelopeID, m.Run)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nFILE\tBYTES\tSHA-256")
 	for _, f := range s.Files {

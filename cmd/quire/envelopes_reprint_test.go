@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,25 @@ func TestEnvelopesUsage(t *testing.T) {
 	if code, _, help := runEnvelopesCmd(t, "--help"); code != 0 || !strings.Contains(help, "quire envelopes reprint [flags] <envelope-id> --reason") ||
 		!strings.Contains(help, "-reason code") || !strings.Contains(help, "-max-reprints n") {
 		t.Errorf("--help: %d %s", code, help)
+	}
+}
+
+func TestBatchesShowSaysWhichAreReprints(t *testing.T) {
+	s, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := ledger.NewStore(s)
+	id := ledger.ID(batchCutOff, 1)
+	if _, _, err := st.Seal(t.Context(), &ledger.Sealed{BatchID: id, CutOff: batchCutOff, Supplier: "northprint", Attempt: "a", SealedAt: batchCutOff,
+		Envelopes: []ledger.Member{{Sequence: 1, EnvelopeID: "E-1", Run: 2}, {Sequence: 2, EnvelopeID: "E-2"}}, Files: []ledger.File{}}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := showBatch(t.Context(), st, id, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "reprint    envelope 1 (E-1) is its reprint 2\n") || strings.Contains(out.String(), "E-2") {
+		t.Errorf("show says\n%s", out.String())
 	}
 }
