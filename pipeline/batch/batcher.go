@@ -388,8 +388,13 @@ func (b *Batcher) scanReprints(ctx context.Context, c time.Time) (claimed map[st
 			return err
 		}
 		w, err := b.st.Reprint(ctx, id, run)
-		if err != nil {
-			return err // the request is created before its index entry
+		if errors.Is(err, storage.ErrNotFound) {
+			// The request is created before its index entry, so this is
+			// an entry no Quire wrote: skip it rather than stop batching.
+			b.log.Warn("batch: ignoring a reprint entry without its request", "envelope_id", id, "reprint", run)
+			return nil
+		} else if err != nil {
+			return err
 		}
 		if w.RequestedAt.After(c) {
 			return nil // for the next cut-off
@@ -600,7 +605,10 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 		eid, run := plan.EnvelopeIDs[i], plan.Run(plan.EnvelopeIDs[i])
 		if run > 0 {
 			w, err := b.st.Reprint(ctx, eid, run)
-			if err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				left[i] = ledger.LeftMissing // planned from a request that is gone; nothing to claim
+				return nil
+			} else if err != nil {
 				return err
 			}
 			reprintOf[i] = w.BatchID

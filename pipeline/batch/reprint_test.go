@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -319,5 +320,22 @@ func TestCancelledReprintIsLeftOut(t *testing.T) {
 	}
 	if c, err := h.st.Claim(ctx, ids[0]); err != nil || c.BatchID != first.BatchID {
 		t.Errorf("first claim %+v, %v", c, err)
+	}
+}
+
+// TestStrayReprintEntryIsIgnored: an index entry without its request
+// (no Quire writes one) does not stop the cut-off.
+func TestStrayReprintEntryIsIgnored(t *testing.T) {
+	h := newHarness(t)
+	ids := batchtest.CommitN(t, h.store, "E", 1, before)
+	if _, err := h.store.Put(t.Context(), ledger.ReprintReadyKey(ids[0], 1), []byte(ids[0])); err != nil {
+		t.Fatal(err)
+	}
+	res := h.cutOffAt(h.batcher(), day(0))
+	if len(res.Batches) != 1 || !slices.Equal(members(res.Batches[0]), ids) || res.Batches[0].Envelopes[0].Run != 0 {
+		t.Errorf("batches %+v", res.Batches)
+	}
+	if !strings.Contains(h.logs.String(), "ignoring a reprint entry without its request") {
+		t.Error("the stray entry was not logged")
 	}
 }
