@@ -36,6 +36,8 @@ type Envelopes interface {
 // Ledger reads batch records: *ledger.Store.
 type Ledger interface {
 	Claim(ctx context.Context, envelopeID string) (ledger.Claim, error)
+	Reprints(ctx context.Context, envelopeID string) ([]ledger.Reprint, error)
+	RunClaim(ctx context.Context, envelopeID string, run int) (ledger.Claim, error)
 	Sealed(ctx context.Context, batchID string) (*ledger.Sealed, error)
 	Handover(ctx context.Context, batchID string) (ledger.Handover, error)
 	HandOffFailure(ctx context.Context, batchID string) (ledger.HandOffFailure, error)
@@ -88,7 +90,8 @@ type Entry struct {
 	Sequence int    `json:"sequence,omitempty"`
 	Supplier string `json:"supplier,omitempty"`
 	// Code is a stable reason code: a cancellation's, why the envelope
-	// was left out, or the supplier's for returned and spoiled.
+	// was left out, the supplier's for returned and spoiled, or a
+	// reprint's reason (ledger.ReprintReasons).
 	Code string `json:"code,omitempty"`
 }
 
@@ -157,6 +160,9 @@ func (b *Builder) Timeline(ctx context.Context, id string) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Whether the latest run is in a sealed batch: a cancellation is
+	// weighed against it (ledger.Store.CheckCancel), so one that comes
+	// while a reprint waits stands.
 	inBatch := false
 	for _, r := range runs {
 		es, printed, err := b.runEntries(ctx, id, r)
@@ -164,7 +170,7 @@ func (b *Builder) Timeline(ctx context.Context, id string) (*Timeline, error) {
 			return nil, err
 		}
 		t.Entries = append(t.Entries, es...)
-		inBatch = inBatch || printed
+		inBatch = printed
 	}
 	if c := found.Cancellation; c != nil {
 		// Code only: the free-text reason may not be repeated. A
@@ -217,22 +223,40 @@ func boolCmp(a, b bool) int {
 type printRun struct {
 	n     int
 	claim ledger.Claim
-	// requested is when a reprint was asked for; zero for the first run.
+	// claimed is false for a reprint asked for and not yet in a batch.
+	claimed bool
+	// requested is when a reprint was asked for, and reason why; zero
+	// for the first run.
 	requested time.Time
+	reason    string
 }
 
-// printRuns returns the envelope's print runs that have a batch claim, in
-// order. Reprints (a record per reprint under the envelope, each run
-// claimed by its own batch) add their runs here, numbered from 2, and
-// runEntries walks them like the first.
+// printRuns returns the envelope's print runs, in order: the first, if a
+// batch claimed it, then one per reprint asked for (ledger.Reprint, whose
+// run n is print run n+1 here), claimed or not yet.
 func (b *Builder) printRuns(ctx context.Context, id string) ([]printRun, error) {
 	c, err := b.ledger.Claim(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
+		return nil, nil // a reprint needs a first print in a sealed batch
 	} else if err != nil {
 		return nil, fmt.Errorf("status: %s: %w", id, err)
 	}
-	return []printRun{{n: 1, claim: c}}, nil
+	runs := []printRun{{n: 1, claim: c, claimed: true}}
+	rs, err := b.ledger.Reprints(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("status: %s: %w", id, err)
+	}
+	for _, r := range rs {
+		pr := printRun{n: r.Run + 1, requested: r.RequestedAt, reason: r.Reason}
+		switch c, err := b.ledger.RunClaim(ctx, id, r.Run); {
+		case err == nil:
+			pr.claim, pr.claimed = c, true
+		case !errors.Is(err, storage.ErrNotFound):
+			return nil, fmt.Errorf("status: %s: %w", id, err)
+		}
+		runs = append(runs, pr)
+	}
+	return runs, nil
 }
 
 // runEntries walks one print run: the reprint request, if it is one; the
@@ -249,7 +273,10 @@ func (b *Builder) runEntries(ctx context.Context, id string, r printRun) (entrie
 		return nil, false, fmt.Errorf("status: %s, batch %s: %w", id, batchID, err)
 	}
 	if r.n > 1 {
-		add(Entry{Step: StepReprinted, At: r.requested})
+		add(Entry{Step: StepReprinted, At: r.requested, Code: r.reason})
+	}
+	if !r.claimed {
+		return entries, false, nil
 	}
 	s, err := b.ledger.Sealed(ctx, batchID)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -259,10 +286,10 @@ func (b *Builder) runEntries(ctx context.Context, id string, r printRun) (entrie
 		return failed(err)
 	}
 	m, ok := s.Member(id)
-	if !ok {
+	if !ok || m.Run != r.n-1 {
 		code := ledger.LeftMissing
 		for _, l := range s.Left {
-			if l.EnvelopeID == id {
+			if l.EnvelopeID == id && l.Run == r.n-1 {
 				code = l.Code
 			}
 		}

@@ -251,3 +251,52 @@ func TestPersonalDataDeleted(t *testing.T) {
 	}
 	check(t, f.timeline(t, "E-EXPIRED"), status.StepRendered, "rendered@02T17:30", "personal-data-deleted")
 }
+
+// TestReprints: a spoiled envelope reprinted in the next day's batch
+// shows both print runs; a cancellation while a second reprint waits
+// stands, and the timeline says so.
+func TestReprints(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	sealed := batchtest.Seal(t, f.s, "northprint", cutOff, 1)
+	b1, id := sealed.BatchID, sealed.Envelopes[0].EnvelopeID
+	if _, _, err := f.ledger.RecordOutcome(ctx, ledger.Outcome{BatchID: b1, EnvelopeID: id, Sequence: 1, Outcome: ledger.OutcomeSpoiled,
+		Code: "paper-jam", At: cutOff.Add(15 * time.Hour), ReportedAt: cutOff.Add(15 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ledger.CreateReprint(ctx, ledger.Reprint{EnvelopeID: id, Run: 1, Reason: ledger.ReasonSpoiled, Source: ledger.SourceSupplier,
+		BatchID: b1, Sequence: 1, RequestedAt: cutOff.Add(15*time.Hour + time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	tl := f.timeline(t, id)
+	check(t, tl, status.StepReprinted, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "reprinted@03T08:31 run2 spoiled")
+	if !strings.Contains(tl.Summary, "A reprint was asked for") {
+		t.Errorf("summary %q", tl.Summary)
+	}
+
+	// The next cut-off prints it, as the second envelope of its batch.
+	next := cutOff.AddDate(0, 0, 1)
+	b2 := ledger.ID(next, 1)
+	if _, _, err := f.ledger.CreateClaim(ctx, ledger.Claim{EnvelopeID: id, BatchID: b2, ClaimedAt: next, Run: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ledger.Seal(ctx, &ledger.Sealed{BatchID: b2, CutOff: next, Supplier: "northprint", Attempt: "a1", SealedAt: next.Add(time.Minute),
+		Envelopes: []ledger.Member{{Sequence: 1, EnvelopeID: "E-OTHER"}, {Sequence: 2, EnvelopeID: id, Run: 1}}, Files: []ledger.File{}}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, f.timeline(t, id), status.StepBatched, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "reprinted@03T08:31 run2 "+b2+" spoiled", "batched@03T17:31 run2 "+b2+" #2")
+
+	// A second reprint, then a cancellation before its cut-off: it stands.
+	if _, _, err := f.ledger.CreateReprint(ctx, ledger.Reprint{EnvelopeID: id, Run: 2, Reason: ledger.ReasonLostInPost, Source: ledger.SourceOperator,
+		BatchID: b2, Sequence: 2, RequestedAt: next.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.envs.Cancel(ctx, envelopes.Cancellation{EnvelopeID: id, Code: "requested-by-parent", At: next.Add(3 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, f.timeline(t, id), status.StepCancelled, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "reprinted@03T08:31 run2 "+b2+" spoiled", "batched@03T17:31 run2 "+b2+" #2",
+		"reprinted@03T19:30 run3 lost-in-post", "cancelled@03T20:30 requested-by-parent")
+}
