@@ -161,7 +161,7 @@ func NewBatching(cfg Config, st storage.Store, events pipeline.Publisher, r prin
 		Owner: b.Instance})
 	if err == nil && b.servesPull() {
 		var rp *reprint.Reprinter
-		if rp, err = reprint.New(reprint.Config{Store: st, Events: events, MaxAutomatic: b.maxReprints(), Logger: log}); err == nil {
+		if rp, err = reprint.New(reprint.Config{Store: st, Events: events, MaxAutomatic: b.maxReprints(), Retention: out.keeper, Logger: log}); err == nil {
 			out.api, err = pull.New(pull.Config{Store: st, Suppliers: b.Tokens, Events: events, Retention: out.keeper, Reprints: rp, Logger: log})
 		}
 	}

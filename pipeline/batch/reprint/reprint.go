@@ -30,10 +30,19 @@ import (
 // should look at.
 const DefaultMaxAutomatic = 2
 
+// Retention is told when an envelope is held, so that its personal data
+// goes even if it is never reprinted nor posted. *retention.Keeper is one.
+type Retention interface {
+	Held(ctx context.Context, envelopeID string, at time.Time) error
+}
+
 // Config configures a Reprinter. Store and Events are required.
 type Config struct {
 	Store  storage.Store
 	Events pipeline.Publisher
+	// Retention is told of holds. Default nil: none is scheduled, and a
+	// held envelope's data stays until it is posted; quire serve sets it.
+	Retention Retention
 	// MaxAutomatic is the most reprints of one envelope made on the
 	// supplier's spoiled reports; the next spoiled report holds the
 	// envelope for an operator. 0: none are made automatically.
@@ -269,6 +278,9 @@ func (r *Reprinter) Spoiled(ctx context.Context, s *ledger.Sealed, id string) er
 		return err
 	}
 	if h, err := r.st.Hold(ctx, id, run); err == nil {
+		if err := r.scheduleHeld(ctx, h); err != nil {
+			return err
+		}
 		return r.announceHold(ctx, s, m, h)
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return err
@@ -293,6 +305,9 @@ func (r *Reprinter) Spoiled(ctx context.Context, s *ledger.Sealed, id string) er
 		if err != nil {
 			return err
 		}
+		if err := r.scheduleHeld(ctx, h); err != nil {
+			return err
+		}
 		r.log.Warn("reprint: spoiled envelope held for an operator", "envelope_id", id, "reprint", run, "batch_id", s.BatchID, "code", h.Code)
 		return r.announceHold(ctx, s, m, h)
 	}
@@ -309,6 +324,16 @@ func (r *Reprinter) Spoiled(ctx context.Context, s *ledger.Sealed, id string) er
 		r.log.Info("reprint: requested", "envelope_id", id, "reprint", run, "reason", stored.Reason, "source", stored.Source, "batch_id", s.BatchID)
 	}
 	return r.announce(ctx, s, m, stored)
+}
+
+// scheduleHeld has the held envelope's personal data deleted in time.
+// It is repeated with the hold's own time, so a repeat writes the same
+// entry.
+func (r *Reprinter) scheduleHeld(ctx context.Context, h ledger.Hold) error {
+	if r.cfg.Retention == nil {
+		return nil
+	}
+	return r.cfg.Retention.Held(ctx, h.EnvelopeID, h.HeldAt)
 }
 
 // automatic counts envelope id's reprints made on spoiled reports.

@@ -317,3 +317,41 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldSchedulesDeletion: a held envelope may never be reprinted nor
+// posted, so the hold schedules its personal data's deletion; an
+// operator's reprint after that is refused.
+func TestHoldSchedulesDeletion(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	k, err := retention.New(retention.Config{Store: f.store, Days: 30, Clock: f.clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := reprint.New(reprint.Config{Store: f.store, Events: f.ev, MaxAutomatic: 0, Retention: k, Clock: f.clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a repeated report schedules the same deletion
+		if err := r.Spoiled(ctx, f.batch, f.id(0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Advance(29 * 24 * time.Hour)
+	if n, err := k.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("sweep before the period ends: %d, %v", n, err)
+	}
+	f.clock.Advance(2 * 24 * time.Hour)
+	if n, err := k.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep after the period: %d, %v; want the held envelope's files", n, err)
+	}
+	for info, err := range f.store.List(ctx, envelopes.EnvelopesPrefix+f.id(0)+"/files/") {
+		t.Errorf("left after the sweep: %s %v", info.Key, err)
+	}
+	_, err = r.Operator(ctx, f.id(0), ledger.ReasonSpoiled)
+	refusal(t, err, ledger.HoldDeleted, "new envelope id")
+	// The other envelopes were not held, and keep their files.
+	if _, err := r.Operator(ctx, f.id(1), ledger.ReasonLostInPost); err != nil {
+		t.Error(err)
+	}
+}

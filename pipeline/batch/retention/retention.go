@@ -2,8 +2,9 @@
 // envelope's rendered documents and request (envelopes/<id>/files/) and
 // its reference index entries (references/…/<id>) a set number of days
 // after the supplier reports it posted, or after it was cancelled before
-// any batch took it, and a batch's print files the same number of days
-// after the batch was handed over.
+// any batch took it, or after it was reported spoiled and held for an
+// operator, and a batch's print files the same number of days after the
+// batch was handed over.
 //
 // Two mechanisms, so that deletion does not depend on one of them:
 //   - Quire's own sweep (Keeper.Sweep), for every store: each scheduled
@@ -147,6 +148,19 @@ func (k *Keeper) Posted(ctx context.Context, id string, at time.Time) error {
 // every redelivery and every retry writes the same entry: calling it again
 // changes nothing.
 func (k *Keeper) Cancelled(ctx context.Context, id string, at time.Time) error {
+	if err := envelopes.ValidID(id); err != nil {
+		return err
+	}
+	return k.schedule(ctx, "envelope-"+id, envelopes.EnvelopesPrefix+id+"/files/", at)
+}
+
+// Held schedules the personal data of envelope id, reported spoiled and
+// held for an operator at at instead of being reprinted
+// (pipeline/batch/reprint): it may never be posted, so its files go Days
+// after the hold, as after a posting. An operator's reprint within that
+// time is printed; one after it is refused, and upstream sends a new
+// envelope request.
+func (k *Keeper) Held(ctx context.Context, id string, at time.Time) error {
 	if err := envelopes.ValidID(id); err != nil {
 		return err
 	}
