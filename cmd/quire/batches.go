@@ -210,10 +210,10 @@ func (l localEvents) Publish(ctx context.Context, kind string, body []byte) erro
 }
 
 // batchesFlags defines quire batches' flags on a new set writing to w:
-// quire serve's store and batching settings, and --last.
+// quire serve's queue, store and batching settings, and --last.
 func batchesFlags(w io.Writer) (env *envflag.Set, cfg *service.Config, bs *batchSettings, last *int) {
 	env = envflag.New("batches", w)
-	cfg = serviceFlags(env)
+	cfg = storeQueueFlags(env)
 	bs = batchFlags(env)
 	last = new(int)
 	env.Int(last, "last", "", 30, "list: show the last `n` batches")

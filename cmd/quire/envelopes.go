@@ -11,8 +11,8 @@ import (
 	"github.com/quire-print/quire/pipeline/service"
 )
 
-// envelopesSettings are quire envelopes' flags: quire serve's store
-// settings and reference key, and each subcommand's own.
+// envelopesSettings are quire envelopes' flags: quire serve's queue and
+// store settings and reference key, and each subcommand's own.
 type envelopesSettings struct {
 	cfg     *service.Config
 	show    showSettings
@@ -22,7 +22,7 @@ type envelopesSettings struct {
 // envelopesFlags defines quire envelopes' flags on a new set writing to w.
 func envelopesFlags(w io.Writer) (*envflag.Set, *envelopesSettings) {
 	e := envflag.New("envelopes", w)
-	s := &envelopesSettings{cfg: serviceFlags(e)}
+	s := &envelopesSettings{cfg: storeQueueFlags(e)}
 	referenceKeyFlag(e, s.cfg)
 	showFlags(e, &s.show)
 	reprintFlags(e, &s.reprint)
@@ -69,9 +69,12 @@ func runEnvelopes(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(&b, "%-8s %s\n", c.name, c.summary)
 		}
 		b.WriteString(`
-The store is configured as for quire serve, by the same flags and
-environment variables. Lookup by certificate reference needs the same
---reference-key-file as quire serve.
+The store and the broker are configured as for quire serve, by the same
+flags and environment variables. show, reprint and held read the store;
+reprint also publishes an event (--amqp-*) and reads the cut-off schedule
+(--cutoff*, --bank-holidays) to say when the reprint is printed; held
+reads --max-reprints; token needs none. Lookup by certificate reference
+needs the same --reference-key-file as quire serve.
 
 Flags:
 `)

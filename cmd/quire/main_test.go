@@ -119,3 +119,26 @@ func TestFlagDefinitions(t *testing.T) {
 var knownEnvNames = map[string]bool{
 	"QUIRE_SUBMIT_TIMEOUT": true, // quire submit --timeout
 }
+
+// The operators' tools reach quire serve's broker and store with its
+// flags, but render nothing: their help lists no worker setting, and
+// still every store and queue flag.
+func TestToolsListOnlyFlagsTheyUse(t *testing.T) {
+	for _, name := range []string{"batches", "envelopes"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{name, "--help"}, &stdout, &stderr); code != 0 {
+			t.Fatalf("quire %s --help: exit %d", name, code)
+		}
+		help := stdout.String() + stderr.String()
+		for _, unused := range []string{"-concurrency", "-prefetch", "-shutdown-timeout", "-listen", "-memory-limit"} {
+			if strings.Contains(help, "\n  "+unused+" ") || strings.Contains(help, "\n  "+unused+"\n") {
+				t.Errorf("quire %s --help lists %s, which it does not use", name, unused)
+			}
+		}
+		for _, used := range []string{"-amqp-url", "-amqp-prefix", "-s3-endpoint", "-s3-bucket", "-data-dir"} {
+			if !strings.Contains(help, "\n  "+used+" ") {
+				t.Errorf("quire %s --help does not list %s", name, used)
+			}
+		}
+	}
+}

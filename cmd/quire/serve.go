@@ -116,8 +116,18 @@ func parseFlags(s *envflag.Set, args []string) (code int, ok bool) {
 }
 
 // serviceFlags defines the queue, store and worker settings, shared by
-// quire serve, quire batches and quire load.
+// quire serve and quire load.
 func serviceFlags(s *envflag.Set) *service.Config {
+	c := storeQueueFlags(s)
+	workerFlags(s, c)
+	return c
+}
+
+// storeQueueFlags defines the queue and store settings alone: what the
+// operators' tools (quire batches, quire envelopes) need to reach the
+// broker and bucket quire serve uses. They render nothing, so the
+// worker's settings would only clutter their help.
+func storeQueueFlags(s *envflag.Set) *service.Config {
 	c := &service.Config{}
 	s.String(&c.AMQPURL, "amqp-url", "QUIRE_AMQP_URL", "", "RabbitMQ `URL` (amqp://user:pass@host:5672/vhost, or amqps:// for TLS); empty: the embedded in-process queue")
 	s.String(&c.AMQPCAFile, "amqp-ca-file", "QUIRE_AMQP_CA_FILE", "", "PEM `file` of the authorities an amqps:// broker's certificate is checked against; empty: the system's")
@@ -136,10 +146,15 @@ func serviceFlags(s *envflag.Set) *service.Config {
 	s.Duration(&c.S3.RequestTimeout, "s3-request-timeout", "QUIRE_S3_REQUEST_TIMEOUT", s3store.DefaultRequestTimeout, "longest one S3 request may wait on the service without progress before it fails like a refused connection and closes the storage gate (`duration`)")
 	s.Bool(&c.S3.CreateBucket, "s3-create-bucket", "QUIRE_S3_CREATE_BUCKET", false, "create the bucket at start if it does not exist")
 	s.String(&c.DataDir, "data-dir", "QUIRE_DATA_DIR", service.DefaultDataDir, "`directory` of the filesystem store, without --s3-endpoint")
+	return c
+}
+
+// workerFlags defines the worker's settings: how much it takes on at once
+// and how long a stop waits for it.
+func workerFlags(s *envflag.Set, c *service.Config) {
 	s.Int(&c.Concurrency, "concurrency", "QUIRE_CONCURRENCY", service.DefaultConcurrency, "envelopes handled at once (`n`)")
 	s.Int(&c.Prefetch, "prefetch", "QUIRE_PREFETCH", 0, "unacked messages RabbitMQ sends ahead (`n`); 0: the same as --concurrency")
 	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", "QUIRE_SHUTDOWN_TIMEOUT", service.DefaultShutdownTimeout, "how long a stop waits for envelopes in hand, then for HTTP requests (`duration`)")
-	return c
 }
 
 // listenerFlags defines quire serve's HTTP listeners.
