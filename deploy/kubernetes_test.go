@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quire-print/quire/internal/clihelp"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -41,9 +42,7 @@ type (
 					RunAsUser    *int  `yaml:"runAsUser"`
 				} `yaml:"securityContext"`
 				Containers []container `yaml:"containers"`
-				Volumes    []struct {
-					Name string `yaml:"name"`
-				} `yaml:"volumes"`
+				Volumes    []volume    `yaml:"volumes"`
 			} `yaml:"spec"`
 		} `yaml:"template"`
 	}
@@ -52,9 +51,14 @@ type (
 		Command []string `yaml:"command"`
 		Args    []string `yaml:"args"`
 		Env     []struct {
-			Name      string     `yaml:"name"`
-			Value     *string    `yaml:"value"`
-			ValueFrom *yaml.Node `yaml:"valueFrom"`
+			Name      string  `yaml:"name"`
+			Value     *string `yaml:"value"`
+			ValueFrom *struct {
+				SecretKeyRef *struct {
+					Name string `yaml:"name"`
+					Key  string `yaml:"key"`
+				} `yaml:"secretKeyRef"`
+			} `yaml:"valueFrom"`
 		} `yaml:"env"`
 		Ports []struct {
 			Name          string `yaml:"name"`
@@ -78,7 +82,33 @@ type (
 		VolumeMounts []struct {
 			Name      string `yaml:"name"`
 			MountPath string `yaml:"mountPath"`
+			ReadOnly  bool   `yaml:"readOnly"`
 		} `yaml:"volumeMounts"`
+	}
+	// volume reads the sources of files the test knows: a Secret, a
+	// ConfigMap, or a projection of them, each with its items named.
+	volume struct {
+		Name      string        `yaml:"name"`
+		Secret    *secretSource `yaml:"secret"`
+		ConfigMap *objectSource `yaml:"configMap"`
+		Projected *struct {
+			Sources []struct {
+				Secret    *objectSource `yaml:"secret"`
+				ConfigMap *objectSource `yaml:"configMap"`
+			} `yaml:"sources"`
+		} `yaml:"projected"`
+	}
+	secretSource struct {
+		SecretName string    `yaml:"secretName"`
+		Items      []keyPath `yaml:"items"`
+	}
+	objectSource struct {
+		Name  string    `yaml:"name"`
+		Items []keyPath `yaml:"items"`
+	}
+	keyPath struct {
+		Key  string `yaml:"key"`
+		Path string `yaml:"path"`
 	}
 	probe struct {
 		HTTPGet *struct {
@@ -158,9 +188,10 @@ func decodeSpec(t *testing.T, o k8sObject, into any) {
 }
 
 // TestKubernetesAgainstBinary checks deploy/kubernetes: every variable
-// and flag quire serve reads, every container port a listener's, every
-// probe on a path its listener answers, one Service per listener, and the
-// pod locked down (non-root, read-only root filesystem, limits, a
+// and flag quire serve reads, every secret from a Secret and every file a
+// variable names mounted, every container port a listener's, every probe
+// on a path its listener answers, one Service per listener, and the pod
+// locked down (non-root, read-only root filesystem, limits, a
 // PodDisruptionBudget that lets a node drain).
 func TestKubernetesAgainstBinary(t *testing.T) {
 	objs := readManifests(t, filepath.Join(root(t), "deploy", "kubernetes"))
@@ -221,6 +252,8 @@ func TestKubernetesAgainstBinary(t *testing.T) {
 			t.Errorf("Deployment: %s from valueFrom: give the listener's address as a value", e.Name)
 		}
 	}
+
+	checkSecrets(t, c, pod.Volumes, help)
 
 	// Ports: each a listener's; each listener set to a non-loopback
 	// address has one.
@@ -389,3 +422,110 @@ func subset(a, b map[string]string) bool {
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
+
+// secretSettings are the settings of quire serve that are secrets, by
+// variable: each must come from a Secret, as a variable (false) or as a
+// file the variable names (true), never be written in the manifest.
+var secretSettings = map[string]bool{
+	"QUIRE_AMQP_URL":           false,
+	"QUIRE_S3_ACCESS_KEY":      false,
+	"QUIRE_S3_SECRET_KEY":      false,
+	"QUIRE_SUPPLIER_TOKENS":    false,
+	"QUIRE_STATUS_TOKENS_FILE": true,
+	"QUIRE_REFERENCE_KEY_FILE": true,
+}
+
+// fileSource is where a file in a volume comes from: "Secret/<name>" or
+// "ConfigMap/<name>", with the key.
+type fileSource struct{ kind, name, key string }
+
+// volumeFiles lists the files each volume provides, by path inside it.
+// A source without items (every key a file) is listed under "*".
+func volumeFiles(vols []volume) map[string]map[string]fileSource {
+	files := map[string]map[string]fileSource{}
+	add := func(vol, kind, name string, items []keyPath) {
+		if files[vol] == nil {
+			files[vol] = map[string]fileSource{}
+		}
+		if len(items) == 0 {
+			files[vol]["*"] = fileSource{kind, name, "*"}
+		}
+		for _, it := range items {
+			files[vol][it.Path] = fileSource{kind, name, it.Key}
+		}
+	}
+	for _, v := range vols {
+		switch {
+		case v.Secret != nil:
+			add(v.Name, "Secret", v.Secret.SecretName, v.Secret.Items)
+		case v.ConfigMap != nil:
+			add(v.Name, "ConfigMap", v.ConfigMap.Name, v.ConfigMap.Items)
+		case v.Projected != nil:
+			for _, src := range v.Projected.Sources {
+				if src.Secret != nil {
+					add(v.Name, "Secret", src.Secret.Name, src.Secret.Items)
+				}
+				if src.ConfigMap != nil {
+					add(v.Name, "ConfigMap", src.ConfigMap.Name, src.ConfigMap.Items)
+				}
+			}
+		}
+	}
+	return files
+}
+
+// checkSecrets checks that every file a variable names (a flag whose
+// value is a `file`) is one a read-only mount provides, and that every
+// secret setting is set, from a Secret.
+func checkSecrets(t *testing.T, c container, vols []volume, help clihelp.Command) {
+	t.Helper()
+	files := volumeFiles(vols)
+	// fileAt finds the volume file at an absolute path in the container.
+	fileAt := func(path string) (fileSource, bool, bool) {
+		for _, m := range c.VolumeMounts {
+			rel, ok := strings.CutPrefix(path, strings.TrimSuffix(m.MountPath, "/")+"/")
+			if !ok {
+				continue
+			}
+			if f, ok := files[m.Name][rel]; ok {
+				return f, m.ReadOnly, true
+			}
+			if f, ok := files[m.Name]["*"]; ok && !strings.Contains(rel, "/") {
+				return fileSource{f.kind, f.name, rel}, m.ReadOnly, true
+			}
+		}
+		return fileSource{}, false, false
+	}
+	set := map[string]bool{}
+	for _, e := range c.Env {
+		set[e.Name] = true
+		isFile, secret := secretSettings[e.Name]
+		if f, ok := help.ByEnv(e.Name); ok && f.Arg == "file" && e.Value != nil {
+			src, readOnly, found := fileAt(*e.Value)
+			switch {
+			case !found:
+				t.Errorf("Deployment: %s=%s: no volume mounted provides that file", e.Name, *e.Value)
+			case !readOnly:
+				t.Errorf("Deployment: %s=%s: mount it read-only", e.Name, *e.Value)
+			case secret && src.kind != "Secret":
+				t.Errorf("Deployment: %s=%s comes from a %s: a secret goes in a Secret", e.Name, *e.Value, src.kind)
+			}
+			continue
+		}
+		if !secret {
+			continue
+		}
+		if isFile {
+			t.Errorf("Deployment: %s must name a file mounted from a Secret", e.Name)
+			continue
+		}
+		if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Name == "" || e.ValueFrom.SecretKeyRef.Key == "" {
+			t.Errorf("Deployment: %s must come from a Secret (valueFrom.secretKeyRef), not be written here", e.Name)
+		}
+	}
+	for name := range secretSettings {
+		if !set[name] {
+			t.Errorf("Deployment: %s is not set (from a Secret)", name)
+		}
+	}
+}
