@@ -144,3 +144,29 @@ func TestCutOffRecords(t *testing.T) {
 		t.Fatalf("CutOffDone = %+v, %v", d, err)
 	}
 }
+
+// Cut-off records as a Quire from before runs and releases wrote them are
+// still read; one with a field this version does not know (a later
+// Quire's) is refused, not read in part: the batcher then tries again
+// rather than taking over a cut-off it cannot judge. docs/operations.md
+// (Upgrading) counts on both.
+func TestCutOffRecordsAcrossVersions(t *testing.T) {
+	st, s := newStore(t)
+	ctx := t.Context()
+	cid := ledger.CutOffID(cutOff)
+	old := `{"schemaVersion":1,"cutOff":"2026-03-02T17:30:00Z","owner":"quire-7d9f","at":"2026-03-02T17:31:00Z"}`
+	if _, err := s.Put(ctx, ledger.CutOffsPrefix+cid+"/heartbeat.json", []byte(old)); err != nil {
+		t.Fatal(err)
+	}
+	hb, err := st.LastHeartbeat(ctx, cid)
+	if err != nil || hb.Owner != "quire-7d9f" || hb.Run != "" || hb.Released || !hb.At.Equal(cutOff.Add(time.Minute)) {
+		t.Fatalf("an old heartbeat reads as %+v, %v", hb, err)
+	}
+	newer := `{"schemaVersion":1,"cutOff":"2026-03-02T17:30:00Z","owner":"quire-7d9f","at":"2026-03-02T17:31:00Z","lease":"5m"}`
+	if _, err := s.Put(ctx, ledger.CutOffsPrefix+cid+"/claim.json", []byte(newer)); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, err := st.ClaimCutOff(ctx, ledger.CutOffClaim{CutOff: cutOff, Owner: "b", At: cutOff}); err == nil || errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("claiming a cut-off whose claim has an unknown field = %+v, %v; want an error", c, err)
+	}
+}

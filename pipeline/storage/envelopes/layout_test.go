@@ -147,3 +147,60 @@ func TestCommitNeedsTheStoresSHA256(t *testing.T) {
 		t.Errorf("Record after a refused commit = %v, want ErrNotFound", err)
 	}
 }
+
+// A record this version cannot read in full (a later schema version, or a
+// field it does not know) is refused with an error, never read in part
+// and never taken for a missing one: a worker that meets it retries, and
+// does not render the envelope again. docs/operations.md#upgrading counts
+// on it, as an older Quire's reading of this version's records did.
+func TestNewerRecordsAreRefused(t *testing.T) {
+	ctx := t.Context()
+	fs, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := envelopes.New(fs)
+	if _, _, err := es.Commit(ctx, renderedEnv("N-1", "Alex Smith", 0, t0)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := fs.Get(ctx, envelopes.RecordKey("N-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(map[string]any)
+	}{
+		{"a later version", func(r map[string]any) { r["schemaVersion"] = envelopes.RecordVersion + 1 }},
+		{"an unknown field", func(r map[string]any) { r["printedTwiceAt"] = "2026-03-02T17:30:00Z" }},
+	} {
+		newer := map[string]any{}
+		for k, v := range rec {
+			newer[k] = v
+		}
+		tc.change(newer)
+		b, err := json.Marshal(newer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fs.Put(ctx, envelopes.RecordKey("N-1"), b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := es.Record(ctx, "N-1"); err == nil || errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("%s: Record = %v, want an error other than not found", tc.name, err)
+		}
+		if _, err := es.Lookup(ctx, "N-1"); err == nil || errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("%s: Lookup = %v, want an error other than not found", tc.name, err)
+		}
+		if _, _, err := es.Commit(ctx, renderedEnv("N-1", "Alex Smith", 0, t0)); err == nil {
+			t.Errorf("%s: Commit over it succeeded", tc.name)
+		}
+		if after, err := fs.Get(ctx, envelopes.RecordKey("N-1")); err != nil || string(after) != string(b) {
+			t.Errorf("%s: the record changed: %s, %v", tc.name, after, err)
+		}
+	}
+}
