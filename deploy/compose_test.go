@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,9 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/quire-print/quire/internal/bearer"
+	"github.com/quire-print/quire/internal/clihelp"
+	"github.com/quire-print/quire/pipeline/storage/refindex"
 	"github.com/quire-print/quire/request"
 )
 
@@ -63,6 +67,7 @@ func TestComposeAgainstBinary(t *testing.T) {
 			}
 		}
 	}
+	checkComposeFiles(t, p, q, help, env)
 	if len(q.Command) > 0 {
 		if q.Command[0] != "serve" {
 			t.Errorf("quire: command %q, want serve [flags]", q.Command)
@@ -139,6 +144,72 @@ func TestComposeAgainstBinary(t *testing.T) {
 	}
 	if bucket == "" || !made {
 		t.Errorf("quire does not wait for a one-shot that makes its bucket %q", bucket)
+	}
+}
+
+// checkComposeFiles checks the files quire's variables name: each is one
+// of the service's configs, and quire serve accepts it. The status tokens
+// accept the sample token the file's comments give, and the reference key,
+// written in the file for all to read, says it is for local use only.
+func checkComposeFiles(t *testing.T, p *types.Project, q types.ServiceConfig, help clihelp.Command, env map[string]string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root(t), "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := regexp.MustCompile(`Bearer (qi_[A-Za-z0-9_-]+)`).FindAllStringSubmatch(string(raw), -1)
+	for name, path := range env {
+		if f, ok := help.ByEnv(name); !ok || f.Arg != "file" {
+			continue
+		}
+		var content []byte
+		found := false
+		for _, c := range q.Configs {
+			if c.Target != path {
+				continue
+			}
+			conf, ok := p.Configs[c.Source]
+			if !ok {
+				t.Fatalf("quire: config %q is not defined", c.Source)
+			}
+			found = true
+			if conf.File != "" {
+				if content, err = os.ReadFile(conf.File); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				content = []byte(conf.Content)
+			}
+		}
+		if !found {
+			t.Errorf("quire: %s=%s is none of the service's configs", name, path)
+			continue
+		}
+		file := filepath.Join(t.TempDir(), "file")
+		if err := os.WriteFile(file, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		switch name {
+		case "QUIRE_STATUS_TOKENS_FILE":
+			if _, err := bearer.ReadFile(file); err != nil {
+				t.Errorf("quire: %s: %v", name, err)
+			}
+			if len(tokens) == 0 {
+				t.Errorf("compose.yaml's comments give no sample token (Bearer qi_…) for %s", name)
+			}
+			for _, tok := range tokens {
+				if !strings.Contains(string(content), ":"+bearer.Hash(tok[1])) {
+					t.Errorf("quire: %s does not accept the sample token %s", name, tok[1])
+				}
+			}
+		case "QUIRE_REFERENCE_KEY_FILE":
+			if _, err := refindex.ReadKeyFile(file); err != nil {
+				t.Errorf("quire: %s: %v", name, err)
+			}
+			if !strings.Contains(string(content), "local-only") {
+				t.Errorf("quire: %s: a key written in compose.yaml must say it is local-only, not look like a real one", name)
+			}
+		}
 	}
 }
 
