@@ -119,21 +119,11 @@ func runEnvelopesHeld(ctx context.Context, s *envelopesSettings, args []string, 
 func listHeld(ctx context.Context, st *ledger.Store, maxReprints int, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENVELOPE\tREPRINT\tSPOILED IN\tHELD\tWHY")
-	for id, err := range st.Held(ctx) {
+	for h, err := range st.Holds(ctx) {
 		if err != nil {
 			return err
 		}
-		run, _, err := st.LatestRun(ctx, id)
-		if err != nil {
-			return err
-		}
-		h, err := st.Hold(ctx, id, run+1)
-		if errors.Is(err, ledger.ErrNotFound) {
-			continue // released, and reprinted since
-		} else if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s #%d\t%s\t%s\n", id, h.Run, h.BatchID, h.Sequence, london(h.HeldAt), reprint.HoldSentence(h, maxReprints))
+		fmt.Fprintf(tw, "%s\t%d\t%s #%d\t%s\t%s\n", h.EnvelopeID, h.Run, h.BatchID, h.Sequence, london(h.HeldAt), reprint.HoldSentence(h, maxReprints))
 	}
 	return tw.Flush()
 }

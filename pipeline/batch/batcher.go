@@ -597,6 +597,7 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 	records := make([]envelopes.Record, len(plan.EnvelopeIDs))
 	ranks := make([]int, len(plan.EnvelopeIDs))        // printfile.PostageRank of each member's class
 	reprintOf := make([]string, len(plan.EnvelopeIDs)) // for a reprint: the batch of the print it replaces
+	sources := make([]string, len(plan.EnvelopeIDs))   // for a reprint: who asked for it
 
 	// Claim first, then check: a cancellation stored before the check is
 	// seen and wins; one stored after it finds the claim and waits for the
@@ -611,7 +612,7 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 			} else if err != nil {
 				return err
 			}
-			reprintOf[i] = w.BatchID
+			reprintOf[i], sources[i] = w.BatchID, w.Source
 		}
 		if held, _, err := b.st.CreateClaim(ctx, ledger.Claim{EnvelopeID: eid, BatchID: id, ClaimedAt: now, Run: run}); err != nil {
 			return err
@@ -771,7 +772,13 @@ func (b *Batcher) assemble(ctx context.Context, plan ledger.Plan, recs map[strin
 	}
 	b.log.Info("batch: sealed", "batch_id", id, "envelopes", len(s.Envelopes), "left_out", len(s.Left),
 		"files", len(s.Files), "pages", s.Pages, "sheets", s.Sheets)
-	b.metrics.sealed(sealed)
+	bySource := map[string]string{}
+	for i, src := range sources {
+		if src != "" {
+			bySource[plan.EnvelopeIDs[i]] = src
+		}
+	}
+	b.metrics.sealed(sealed, bySource)
 	return sealed, nil
 }
 

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,6 +49,8 @@ type metrics struct {
 	leftOut  *prometheus.CounterVec // by reason
 	handOffs *prometheus.CounterVec // by adapter and outcome
 	waitingG *prometheus.GaugeVec   // sealed batches not handed over, by state
+	reprints *prometheus.CounterVec // reprints sealed, by source
+	held     *prometheus.GaugeVec   // envelopes held for an operator, by code
 	adapter  string
 
 	mu   sync.Mutex
@@ -76,6 +79,14 @@ func newMetrics(cfg Config) *metrics {
 			Name: "quire_batch_handoffs_waiting",
 			Help: "Sealed batches not yet handed over, as of the batcher's last pass over the hand-off index (each poll): state=retrying (tried again each poll) or state=needs-operator (HAND-OFF FAILED until quire batches resend).",
 		}, []string{"state"}),
+		reprints: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quire_reprints_batched_total",
+			Help: "Reprints in the batches this process sealed, by who asked for them: source=supplier (automatic, on a spoiled report) or source=operator (quire envelopes reprint). Counted at the seal because an operator asks from a command no one scrapes.",
+		}, []string{"source"}),
+		held: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "quire_reprints_held",
+			Help: "Envelopes the supplier reported spoiled whose reprint was not made and waits for a person (quire envelopes held), by the hold's code; read from the store's held list every batcher poll interval. code=reprint-limit waits for an operator's decision; the other codes for a new envelope request from upstream.",
+		}, []string{"code"}),
 		adapter: cfg.Supplier.Adapter(),
 	}
 	m.lastDone = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -103,6 +114,10 @@ func newMetrics(cfg Config) *metrics {
 		m.handOffs.WithLabelValues(m.adapter, o)
 	}
 	m.waiting(0, 0)
+	for _, src := range []string{ledger.SourceSupplier, ledger.SourceOperator} {
+		m.reprints.WithLabelValues(src)
+	}
+	m.setHeld(nil)
 	return m
 }
 
@@ -132,9 +147,20 @@ func (m *metrics) cutOff(ctx context.Context, c time.Time, res Result, err error
 	}
 }
 
-// sealed counts the envelopes of a batch this process sealed.
-func (m *metrics) sealed(s *ledger.Sealed) {
+// sealed counts the envelopes of a batch this process sealed; sources
+// says who asked for each reprint, by envelope id.
+func (m *metrics) sealed(s *ledger.Sealed, sources map[string]string) {
 	m.batched.Add(float64(len(s.Envelopes)))
+	for _, e := range s.Envelopes {
+		src, ok := sources[e.EnvelopeID]
+		if !ok || e.Run == 0 {
+			continue
+		}
+		if src != ledger.SourceSupplier && src != ledger.SourceOperator {
+			src = heldOther // a source this Quire does not know: the label stays a fixed set
+		}
+		m.reprints.WithLabelValues(src).Inc()
+	}
 	for _, l := range s.Left {
 		m.leftOut.WithLabelValues(l.Code).Inc()
 	}
@@ -160,11 +186,32 @@ func (m *metrics) waiting(retrying, operator int) {
 	m.waitingG.WithLabelValues(waitingOperator).Set(float64(operator))
 }
 
+// heldOther counts, in quire_reprints_held and quire_reprints_batched_total,
+// a hold's code or a reprint's source this Quire does not know (written by
+// a newer one): the labels stay a fixed set.
+const heldOther = "other"
+
+// setHeld sets the held gauge from a whole pass over the held list: n
+// holds by code. Every code has a series, 0 when none is held.
+func (m *metrics) setHeld(n map[string]int) {
+	other := 0
+	for c, k := range n {
+		if !slices.Contains(ledger.HoldCodes, c) {
+			other += k
+		}
+	}
+	for _, c := range ledger.HoldCodes {
+		m.held.WithLabelValues(c).Set(float64(n[c]))
+	}
+	m.held.WithLabelValues(heldOther).Set(float64(other))
+}
+
 // Collector returns the batcher's metrics, for quire serve's /metrics:
 // cut-offs made and failed, the latest cut-off done and the latest due,
-// envelopes batched and left out by reason, and hand-offs by adapter and
-// outcome (docs/batching.md, "Metrics").
+// envelopes batched and left out by reason, hand-offs by adapter and
+// outcome, reprints sealed by source and envelopes held for an operator
+// (docs/batching.md, "Metrics").
 func (b *Batcher) Collector() prometheus.Collector {
 	m := b.metrics
-	return promgroup.Group{m.cutOffs, m.lastDone, m.lastDue, m.batched, m.leftOut, m.handOffs, m.waitingG}
+	return promgroup.Group{m.cutOffs, m.lastDone, m.lastDue, m.batched, m.leftOut, m.handOffs, m.waitingG, m.reprints, m.held}
 }

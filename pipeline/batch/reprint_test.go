@@ -1,6 +1,7 @@
 package batch_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -206,6 +207,7 @@ func TestSpoiledIsReprintedAtTheNextCutOff(t *testing.T) {
 	if res := h.cutOffAt(b, day(4)); len(res.Batches) != 0 {
 		t.Errorf("a held envelope was batched: %v", members(res.Batches[0]))
 	}
+	checkHeld(t, b, "after the hold", 1, ledger.HoldLimit)
 
 	// An operator decides to print it once more.
 	w, err := rp.Operator(ctx, ids[1], ledger.ReasonDamaged)
@@ -215,6 +217,7 @@ func TestSpoiledIsReprintedAtTheNextCutOff(t *testing.T) {
 	for id := range h.st.Held(ctx) {
 		t.Errorf("still held after the operator's reprint: %s", id)
 	}
+	checkHeld(t, b, "after the operator's reprint", 0, "")
 	fourth := h.cutOffAt(b, day(7)).Batches[0] // Monday 9 March
 	if got := fourth.Envelopes; len(got) != 1 || got[0].EnvelopeID != ids[1] || got[0].Run != 3 {
 		t.Errorf("the operator's reprint: batch holds %+v", got)
@@ -239,6 +242,11 @@ func TestSpoiledIsReprintedAtTheNextCutOff(t *testing.T) {
 	}
 	if len(runs) != len(ids)+1+3 {
 		t.Errorf("%d runs printed, want 3 first prints, the new envelope and 3 reprints: %v", len(runs), runs)
+	}
+	for src, want := range map[string]float64{ledger.SourceSupplier: 2, ledger.SourceOperator: 1} {
+		if got := batchtest.Metric(t, b.Collector(), "quire_reprints_batched_total", "source", src); got != want {
+			t.Errorf("reprints batched asked for by the %s: %v, want %v", src, got, want)
+		}
 	}
 	for _, e := range h.ev.All() {
 		batchtest.CheckNoPersonalData(t, "event "+e.Kind, string(e.Body))
@@ -337,5 +345,99 @@ func TestStrayReprintEntryIsIgnored(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), "ignoring a reprint entry without its request") {
 		t.Error("the stray entry was not logged")
+	}
+}
+
+// checkHeld counts the held envelopes (RefreshHeld) and checks the count
+// and the gauge: want under code, none under any other.
+func checkHeld(t *testing.T, b *batch.Batcher, when string, want int, code string) {
+	t.Helper()
+	n, err := b.RefreshHeld(t.Context())
+	if err != nil || n != want {
+		t.Errorf("%s: %d held, %v; want %d", when, n, err, want)
+	}
+	for _, c := range append(slices.Clone(ledger.HoldCodes), "other") {
+		w := 0.0
+		if c == code {
+			w = float64(want)
+		}
+		if got := batchtest.Metric(t, b.Collector(), "quire_reprints_held", "code", c); got != w {
+			t.Errorf("%s: quire_reprints_held{code=%q} = %v, want %v", when, c, got, w)
+		}
+	}
+}
+
+// TestHeldGauge: the gauge counts what quire envelopes held lists, by the
+// hold's code: a stray index entry (an operator's reprint that stopped
+// before taking the envelope off the list, or a name this Quire does not
+// write) is not counted; WatchHeld refreshes it every poll, so a hold made
+// by another process shows within one.
+func TestHeldGauge(t *testing.T) {
+	h := newHarness(t)
+	ctx := t.Context()
+	ids := batchtest.CommitN(t, h.store, "E", 3, before)
+	clock := sleepClock{h.clock, h.config.HeartbeatInterval, make(chan time.Duration, 10)}
+	b := h.batcher(func(c *batch.Config) { c.Clock = clock })
+	first := h.cutOffAt(b, day(0)).Batches[0]
+	checkHeld(t, b, "before any hold", 0, "")
+
+	// One held at the limit (none may be made automatically), one whose
+	// documents are gone.
+	rp := h.reprinter(0)
+	if err := rp.Spoiled(ctx, first, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	checkHeld(t, b, "after one hold", 1, ledger.HoldLimit)
+	if _, _, err := h.st.RecordHold(ctx, ledger.Hold{EnvelopeID: ids[1], Run: 1, BatchID: first.BatchID, Sequence: 2,
+		Code: ledger.HoldDeleted, HeldAt: day(0).Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.RefreshHeld(ctx); err != nil || n != 2 {
+		t.Errorf("two holds: %d, %v", n, err)
+	}
+	for code, want := range map[string]float64{ledger.HoldLimit: 1, ledger.HoldDeleted: 1, ledger.HoldCancelled: 0} {
+		if got := batchtest.Metric(t, b.Collector(), "quire_reprints_held", "code", code); got != want {
+			t.Errorf("quire_reprints_held{code=%q} = %v, want %v", code, got, want)
+		}
+	}
+	if err := h.st.Release(ctx, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stray entries: one for an envelope that has no hold, one for an
+	// envelope reprinted since (its entry left behind).
+	for _, key := range []string{ledger.ReprintHeldPrefix + ids[2], ledger.ReprintHeldPrefix + "E~1"} {
+		if _, err := h.store.Put(ctx, key, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkHeld(t, b, "with stray entries", 1, ledger.HoldLimit)
+	if _, _, err := h.st.CreateReprint(ctx, ledger.Reprint{EnvelopeID: ids[0], Run: 1, Reason: ledger.ReasonSpoiled,
+		Source: ledger.SourceOperator, BatchID: first.BatchID, Sequence: 1, RequestedAt: day(0).Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	checkHeld(t, b, "reprinted, its entry left behind", 0, "")
+
+	// WatchHeld counts at once, then every poll.
+	watch, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); b.WatchHeld(watch) }()
+	defer func() { stop(); <-done }()
+	if d := <-clock.sleeps; d != batch.DefaultPollInterval {
+		t.Fatalf("WatchHeld sleeps for %v, want a poll (%v)", d, batch.DefaultPollInterval)
+	}
+	if got := batchtest.Metric(t, b.Collector(), "quire_reprints_held", "code", ledger.HoldLimit); got != 0 {
+		t.Errorf("gauge %v, want 0", got)
+	}
+	second := h.cutOffAt(b, day(1)).Batches[0] // the operator's reprint
+	if err := rp.Spoiled(ctx, second, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(batch.DefaultPollInterval)
+	if d := <-clock.sleeps; d != batch.DefaultPollInterval {
+		t.Fatalf("WatchHeld sleeps for %v, want a poll (%v)", d, batch.DefaultPollInterval)
+	}
+	if got := batchtest.Metric(t, b.Collector(), "quire_reprints_held", "code", ledger.HoldLimit); got != 1 {
+		t.Errorf("a poll after a hold made elsewhere: gauge %v, want 1", got)
 	}
 }

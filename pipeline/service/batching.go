@@ -192,8 +192,9 @@ func (b *Batching) Resend(ctx context.Context, id string) error {
 	return b.batcher.Resend(ctx, id)
 }
 
-// run runs the batcher and the retention sweep and installs the lifecycle
-// rules, once ready is closed, until ctx ends. A refusal that waiting
+// run runs the batcher, its count of envelopes held for an operator and
+// the retention sweep, and installs the lifecycle rules, once ready is
+// closed, until ctx ends. A refusal that waiting
 // would not change (the lifecycle rules refused) is passed to fail.
 func (b *Batching) run(ctx context.Context, ready <-chan struct{}, fail func(error)) {
 	select {
@@ -210,6 +211,7 @@ func (b *Batching) run(ctx context.Context, ready <-chan struct{}, fail func(err
 		})
 	}
 	wg.Go(func() { _ = b.batcher.Run(ctx) })
+	wg.Go(func() { b.batcher.WatchHeld(ctx) })
 	wg.Go(func() { _ = b.keeper.Run(ctx) })
 	wg.Wait()
 }

@@ -297,6 +297,43 @@ func (st *Store) Held(ctx context.Context) iter.Seq2[string, error] {
 	return st.ids(ctx, ReprintHeldPrefix)
 }
 
+// HoldCodes lists the Hold* codes, so that a count by code can have each
+// from the start.
+var HoldCodes = []string{HoldLimit, HoldDeleted, HoldDamaged, HoldReturned, HoldCancelled}
+
+// Holds yields the holds that stand: for each envelope on the held list
+// (Held), the hold of the reprint after its latest run. An entry left
+// behind by an operator's reprint that stopped before Release is skipped,
+// as is one whose hold record is not written yet.
+func (st *Store) Holds(ctx context.Context) iter.Seq2[Hold, error] {
+	return func(yield func(Hold, error) bool) {
+		for id, err := range st.Held(ctx) {
+			if err != nil {
+				yield(Hold{}, err)
+				return
+			}
+			if envelopes.ValidID(id) != nil {
+				continue // not an entry this Quire writes
+			}
+			run, _, err := st.LatestRun(ctx, id)
+			if err != nil {
+				yield(Hold{}, err)
+				return
+			}
+			h, err := st.Hold(ctx, id, run+1)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue // reprinted since
+			} else if err != nil {
+				yield(Hold{}, err)
+				return
+			}
+			if !yield(h, nil) {
+				return
+			}
+		}
+	}
+}
+
 // Release takes envelope id off the held list, once an operator has asked
 // for its reprint.
 func (st *Store) Release(ctx context.Context, id string) error {
