@@ -127,13 +127,23 @@ func printTimeline(out io.Writer, tl *status.Timeline) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s@%d\t%d\t%d\n", d.Name, d.Kind, d.TemplateID, d.TemplateVersion, d.Pages, d.Sheets)
 		}
 	}
-	fmt.Fprintln(tw, "\nWHEN\tSTEP\tRUN\tBATCH\tNO.\tSUPPLIER\tCODE")
+	// PRINT names the print as quire envelopes reprint and held, and the
+	// events, number it ("reprint 1"), with which print it is.
+	fmt.Fprintln(tw, "\nWHEN\tSTEP\tPRINT\tBATCH\tNO.\tSUPPLIER\tCODE")
 	for _, e := range tl.Entries {
 		when := "(time not stored)"
 		if !e.At.IsZero() {
 			when = london(e.At)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when, e.Step, blank(e.Run), e.BatchID, blank(e.Sequence), e.Supplier, e.Code)
+		which := ""
+		if e.Run > 0 {
+			which = status.PrintName(e.Run)
+		}
+		code := e.Code
+		if e.Source != "" {
+			code += ", by the " + e.Source
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when, e.Step, which, e.BatchID, blank(e.Sequence), e.Supplier, code)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -50,12 +51,38 @@ func TestEnvelopesShow(t *testing.T) {
 	code, out, errOut := runEnvelopesCmd(t, "--data-dir", dir, "show", id)
 	if code != 0 || !strings.Contains(out, "where          Handed to the supplier (batch "+sealed.BatchID+", envelope 2 of the batch, supplier northprint)") ||
 		!strings.Contains(out, "certificate-2.pdf  certificate  baby-loss-certificate@1") ||
-		!strings.Contains(out, "2026-03-02 18:30 GMT  handed-over  1    "+sealed.BatchID+"  2    northprint") {
+		!strings.Contains(out, "2026-03-02 18:30 GMT  handed-over  first print  "+sealed.BatchID+"  2    northprint") {
 		t.Errorf("show: %d\n%s%s", code, out, errOut)
 	}
 	batchtest.CheckNoPersonalData(t, "quire envelopes show", out)
 	if strings.Contains(out, " \n") {
 		t.Errorf("show leaves trailing spaces:\n%q", out)
+	}
+
+	// The first envelope is spoiled, held for an operator, and reprinted
+	// on the operator's word: each print is named as quire envelopes
+	// reprint and held name it.
+	held := sealed.Envelopes[0].EnvelopeID
+	if _, _, err := st.RecordOutcome(t.Context(), ledger.Outcome{BatchID: sealed.BatchID, EnvelopeID: held, Sequence: 1,
+		Outcome: ledger.OutcomeSpoiled, Code: "paper-jam", At: batchCutOff.Add(15 * time.Hour), ReportedAt: batchCutOff.Add(15 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.RecordHold(t.Context(), ledger.Hold{EnvelopeID: held, Run: 1, BatchID: sealed.BatchID, Sequence: 1,
+		Code: ledger.HoldLimit, HeldAt: batchCutOff.Add(16 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runEnvelopesCmd(t, "--data-dir", dir, "show", held)
+	if code != 0 || !regexp.MustCompile(`\n2026-03-03 09:30 GMT  held +reprint 1 \(second print\) +reprint-limit\n`).MatchString(out) ||
+		!strings.Contains(out, "where          Spoiled in production; reprint 1 (second print) was not made and waits for a person (reprint-limit)") {
+		t.Errorf("show a held envelope: %d\n%s%s", code, out, errOut)
+	}
+	if _, _, err := st.CreateReprint(t.Context(), ledger.Reprint{EnvelopeID: held, Run: 1, Reason: ledger.ReasonDamaged, Source: ledger.SourceOperator,
+		BatchID: sealed.BatchID, Sequence: 1, RequestedAt: batchCutOff.Add(17 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runEnvelopesCmd(t, "--data-dir", dir, "show", held)
+	if code != 0 || !regexp.MustCompile(`\n2026-03-03 10:30 GMT  reprinted +reprint 1 \(second print\) +damaged, by the operator\n`).MatchString(out) {
+		t.Errorf("show a held envelope reprinted: %d\n%s%s", code, out, errOut)
 	}
 
 	// Flags may follow the id; --json is the API's format.

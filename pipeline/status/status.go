@@ -1,8 +1,9 @@
 // Package status answers "where is envelope X?" for support staff: it
 // reads what Quire has stored about one envelope (its render record and
 // cancellation marker, its batch claim, the batch's seal, hand-over and
-// receipt, the outcomes the supplier reported, and retention's record of
-// deleting its personal data) and lays it out as a timeline.
+// receipt, the outcomes the supplier reported, the reprints asked for and
+// the reprints held for an operator, and retention's record of deleting
+// its personal data) and lays it out as a timeline.
 //
 // A timeline holds ids, times, template ids and versions, counts, supplier
 // names and codes only: never a name, an address, a date of loss, a
@@ -16,9 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/batch/reprint"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 )
@@ -43,6 +47,7 @@ type Ledger interface {
 	HandOffFailure(ctx context.Context, batchID string) (ledger.HandOffFailure, error)
 	Receipt(ctx context.Context, batchID string) (ledger.Receipt, error)
 	Outcome(ctx context.Context, batchID, envelopeID, outcome string) (ledger.Outcome, error)
+	Hold(ctx context.Context, envelopeID string, run int) (ledger.Hold, error)
 }
 
 // Files says whether a stored file is still there: storage.Store. It
@@ -74,6 +79,7 @@ const (
 	StepReturned      = "returned"        // … returned undelivered (Code)
 	StepSpoiled       = "spoiled"         // … spoiled in production (Code)
 	StepReprinted     = "reprinted"       // a reprint was asked for: a new print run begins
+	StepHeld          = "held"            // a spoiled envelope's reprint was not made: it waits for a person (Code says why)
 	StepDataDeleted   = "personal-data-deleted"
 )
 
@@ -83,16 +89,56 @@ type Entry struct {
 	// At is when it happened: by Quire's clock, or for outcomes by the
 	// supplier's. Zero (left out of JSON) when no time is stored.
 	At time.Time `json:"at,omitzero"`
-	// Run numbers the print runs: 1 is the first, each reprint adds one.
-	// Zero for steps before printing is planned (rendered, cancelled).
-	Run      int    `json:"run,omitempty"`
+	// Run counts the envelope's prints: 1 is the first print, 2 the
+	// second (its reprint 1), and so on. Zero for steps before printing
+	// is planned (rendered, cancelled).
+	Run int `json:"run,omitempty"`
+	// Reprint is the same print as numbered by reprint requests, events
+	// and quire envelopes reprint and held: Run-1, so zero (left out) for
+	// the first print. A held step is about the reprint that was not made.
+	Reprint  int    `json:"reprint,omitempty"`
 	BatchID  string `json:"batchId,omitempty"`
 	Sequence int    `json:"sequence,omitempty"`
 	Supplier string `json:"supplier,omitempty"`
 	// Code is a stable reason code: a cancellation's, why the envelope
-	// was left out, the supplier's for returned and spoiled, or a
-	// reprint's reason (ledger.ReprintReasons).
+	// was left out, the supplier's for returned and spoiled, a reprint's
+	// reason (ledger.ReprintReasons), or why a reprint was held (the
+	// ledger.Hold* codes).
 	Code string `json:"code,omitempty"`
+	// Source says who asked for a reprint: "supplier" (automatically, on
+	// a spoiled report) or "operator" (quire envelopes reprint).
+	Source string `json:"source,omitempty"`
+}
+
+// PrintName names print run for a person: "first print", or "reprint n
+// (second print)" where n is the number reprint requests, events and
+// quire envelopes reprint and held use.
+func PrintName(run int) string {
+	if run <= 1 {
+		return "first print"
+	}
+	return fmt.Sprintf("reprint %d (%s print)", run-1, ordinal(run))
+}
+
+// ordinal spells n-th for the small numbers a print run has, and writes
+// it in figures past them.
+func ordinal(n int) string {
+	words := []string{"", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"}
+	if n > 0 && n < len(words) {
+		return words[n]
+	}
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return strconv.Itoa(n) + suffix
 }
 
 // Document is one rendered document, without its content.
@@ -229,6 +275,7 @@ type printRun struct {
 	// for the first run.
 	requested time.Time
 	reason    string
+	source    string
 }
 
 // printRuns returns the envelope's print runs, in order: the first, if a
@@ -247,7 +294,7 @@ func (b *Builder) printRuns(ctx context.Context, id string) ([]printRun, error) 
 		return nil, fmt.Errorf("status: %s: %w", id, err)
 	}
 	for _, r := range rs {
-		pr := printRun{n: r.Run + 1, requested: r.RequestedAt, reason: r.Reason}
+		pr := printRun{n: r.Run + 1, requested: r.RequestedAt, reason: r.Reason, source: r.Source}
 		switch c, err := b.ledger.RunClaim(ctx, id, r.Run); {
 		case err == nil:
 			pr.claim, pr.claimed = c, true
@@ -266,14 +313,14 @@ func (b *Builder) printRuns(ctx context.Context, id string) ([]printRun, error) 
 func (b *Builder) runEntries(ctx context.Context, id string, r printRun) (entries []Entry, printed bool, err error) {
 	batchID := r.claim.BatchID
 	add := func(e Entry) {
-		e.Run, e.BatchID = r.n, batchID
+		e.Run, e.Reprint, e.BatchID = r.n, r.n-1, batchID
 		entries = append(entries, e)
 	}
 	failed := func(err error) ([]Entry, bool, error) {
 		return nil, false, fmt.Errorf("status: %s, batch %s: %w", id, batchID, err)
 	}
 	if r.n > 1 {
-		add(Entry{Step: StepReprinted, At: r.requested, Code: r.reason})
+		add(Entry{Step: StepReprinted, At: r.requested, Code: r.reason, Source: r.source})
 	}
 	if !r.claimed {
 		return entries, false, nil
@@ -327,6 +374,16 @@ func (b *Builder) runEntries(ctx context.Context, id string, r printRun) (entrie
 			return failed(err)
 		}
 		step(o, rep.At, rep.Code)
+		if o == ledger.OutcomeSpoiled {
+			// A spoiled print is reprinted, or its reprint (ledger run
+			// r.n) held for a person: the request is the next run's.
+			switch h, err := b.ledger.Hold(ctx, id, r.n); {
+			case err == nil:
+				entries = append(entries, Entry{Step: StepHeld, At: h.HeldAt, Run: r.n + 1, Reprint: r.n, Code: h.Code})
+			case !errors.Is(err, storage.ErrNotFound):
+				return failed(err)
+			}
+		}
 	}
 	return entries, true, nil
 }
@@ -396,9 +453,48 @@ func summarise(entries []Entry) (string, string) {
 	case StepSpoiled:
 		s = "Spoiled in production, reported " + day + paren(e.Code) + "; it needs a reprint."
 	case StepReprinted:
-		s = "A reprint was asked for; waiting for the next cut-off."
+		who := "by an operator"
+		if e.Source == ledger.SourceSupplier {
+			who = "automatically, as the supplier reported the print before it spoiled"
+		}
+		return e.Step, capital(PrintName(e.Run)) + " was asked for " + who + paren(e.Code) + "; it goes into the batch of the next cut-off."
+	case StepHeld:
+		return e.Step, held(entries, e)
 	default:
 		s = "Last step: " + e.Step + "."
 	}
+	if e.Run > 1 {
+		s += " That print is the envelope's " + PrintName(e.Run) + "."
+	}
 	return e.Step, s
+}
+
+// held says why a spoiled envelope's reprint e was not made and what to
+// do: the same sentence as the envelope.reprint-held event and quire
+// envelopes held, with the number of automatic reprints made.
+func held(entries []Entry, e Entry) string {
+	automatic := 0
+	cancelled := false
+	for _, x := range entries {
+		switch {
+		case x.Step == StepReprinted && x.Source == ledger.SourceSupplier:
+			automatic++
+		case (x.Step == StepCancelled || x.Step == StepCancelRefused) && !x.At.Before(e.At):
+			cancelled = true
+		}
+	}
+	s := "Spoiled in production; " + PrintName(e.Run) + " was not made and waits for a person (" + e.Code + "): " +
+		reprint.HoldSentence(ledger.Hold{Code: e.Code}, automatic) + "."
+	if cancelled && e.Code != ledger.HoldCancelled {
+		s += " It was cancelled since, so it will not be printed again."
+	}
+	return s
+}
+
+// capital returns s with its first letter in capitals.
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/batch/reprint"
+	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/status"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
@@ -56,6 +58,12 @@ func steps(tl *status.Timeline) []string {
 		}
 		if e.Code != "" {
 			s += " " + e.Code
+		}
+		if e.Source != "" {
+			s += " by " + e.Source
+		}
+		if e.Run > 1 && e.Reprint != e.Run-1 || e.Run <= 1 && e.Reprint != 0 {
+			s += " (reprint " + string(rune('0'+e.Reprint)) + "?)"
 		}
 		out = append(out, s)
 	}
@@ -270,9 +278,9 @@ func TestReprints(t *testing.T) {
 	}
 	tl := f.timeline(t, id)
 	check(t, tl, status.StepReprinted, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
-		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "reprinted@03T08:31 run2 spoiled")
-	if !strings.Contains(tl.Summary, "A reprint was asked for") {
-		t.Errorf("summary %q", tl.Summary)
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "reprinted@03T08:31 run2 spoiled by supplier")
+	if want := "Reprint 1 (second print) was asked for automatically"; !strings.HasPrefix(tl.Summary, want) {
+		t.Errorf("summary %q, want it to start %q", tl.Summary, want)
 	}
 
 	// The next cut-off prints it, as the second envelope of its batch.
@@ -286,7 +294,7 @@ func TestReprints(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, f.timeline(t, id), status.StepBatched, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
-		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "reprinted@03T08:31 run2 "+b2+" spoiled", "batched@03T17:31 run2 "+b2+" #2")
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "reprinted@03T08:31 run2 "+b2+" spoiled by supplier", "batched@03T17:31 run2 "+b2+" #2")
 
 	// A second reprint, then a cancellation before its cut-off: it stands.
 	if _, _, err := f.ledger.CreateReprint(ctx, ledger.Reprint{EnvelopeID: id, Run: 2, Reason: ledger.ReasonLostInPost, Source: ledger.SourceOperator,
@@ -297,6 +305,112 @@ func TestReprints(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, f.timeline(t, id), status.StepCancelled, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
-		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "reprinted@03T08:31 run2 "+b2+" spoiled", "batched@03T17:31 run2 "+b2+" #2",
-		"reprinted@03T19:30 run3 lost-in-post", "cancelled@03T20:30 requested-by-parent")
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "reprinted@03T08:31 run2 "+b2+" spoiled by supplier", "batched@03T17:31 run2 "+b2+" #2",
+		"reprinted@03T19:30 run3 lost-in-post by operator", "cancelled@03T20:30 requested-by-parent")
+
+	// The next cut-off claims the reprint and leaves it out for the
+	// cancellation: the cancellation still stands.
+	third := next.AddDate(0, 0, 1)
+	b3 := ledger.ID(third, 1)
+	if _, _, err := f.ledger.CreateClaim(ctx, ledger.Claim{EnvelopeID: id, BatchID: b3, ClaimedAt: third, Run: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ledger.Seal(ctx, &ledger.Sealed{BatchID: b3, CutOff: third, Supplier: "northprint", Attempt: "a1", SealedAt: third.Add(time.Minute),
+		Envelopes: []ledger.Member{}, Left: []ledger.Left{{EnvelopeID: id, Run: 2, Code: ledger.LeftCancelled}}}); err != nil {
+		t.Fatal(err)
+	}
+	tl = f.timeline(t, id)
+	check(t, tl, status.StepLeftOut, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "reprinted@03T08:31 run2 "+b2+" spoiled by supplier", "batched@03T17:31 run2 "+b2+" #2",
+		"reprinted@03T19:30 run3 "+b3+" lost-in-post by operator", "cancelled@03T20:30 requested-by-parent", "left-out@04T17:31 run3 "+b3+" cancelled")
+	if !strings.Contains(tl.Summary, "reprint 2 (third print)") || strings.Contains(tl.Summary, "needs an operator") {
+		t.Errorf("summary %q", tl.Summary)
+	}
+}
+
+// TestHeld: the supplier spoils an envelope that may not be reprinted
+// automatically; the hold shows as a step with its code and the print it
+// is about, and the summary says what to do. An operator's reprint then
+// shows who asked, and the print is named as support and the reprint
+// commands name it.
+func TestHeld(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	clock := memqueue.NewManualClock(cutOff.Add(16 * time.Hour))
+	rp, err := reprint.New(reprint.Config{Store: f.s, Events: &batchtest.Events{}, MaxAutomatic: 0, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := batchtest.Seal(t, f.s, "northprint", cutOff, 2)
+	b1, id, other := sealed.BatchID, sealed.Envelopes[0].EnvelopeID, sealed.Envelopes[1].EnvelopeID
+	for _, e := range []string{id, other} {
+		if _, _, err := f.ledger.RecordOutcome(ctx, ledger.Outcome{BatchID: b1, EnvelopeID: e, Sequence: 1, Outcome: ledger.OutcomeSpoiled,
+			Code: "paper-jam", At: cutOff.Add(15 * time.Hour), ReportedAt: cutOff.Add(15 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := rp.Spoiled(ctx, sealed, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tl := f.timeline(t, id)
+	check(t, tl, status.StepHeld, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "held@03T09:30 run2 reprint-limit")
+	if e := tl.Entries[3]; e.Reprint != 1 || e.BatchID != "" {
+		t.Errorf("held entry %+v: want reprint 1, no batch (it was not made)", e)
+	}
+	for _, want := range []string{"reprint 1 (second print) was not made", "(reprint-limit)", "an operator decides", "quire envelopes reprint"} {
+		if !strings.Contains(tl.Summary, want) {
+			t.Errorf("summary %q does not say %q", tl.Summary, want)
+		}
+	}
+
+	// An operator reprints it; the next cut-off prints it.
+	clock.Advance(time.Hour)
+	if _, err := rp.Operator(ctx, id, ledger.ReasonSpoiled); err != nil {
+		t.Fatal(err)
+	}
+	tl = f.timeline(t, id)
+	check(t, tl, status.StepReprinted, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "held@03T09:30 run2 reprint-limit", "reprinted@03T10:30 run2 spoiled by operator")
+	if want := "Reprint 1 (second print) was asked for by an operator (spoiled)"; !strings.HasPrefix(tl.Summary, want) {
+		t.Errorf("summary %q, want it to start %q", tl.Summary, want)
+	}
+	next := cutOff.AddDate(0, 0, 1)
+	b2 := ledger.ID(next, 1)
+	if _, _, err := f.ledger.CreateClaim(ctx, ledger.Claim{EnvelopeID: id, BatchID: b2, ClaimedAt: next, Run: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ledger.Seal(ctx, &ledger.Sealed{BatchID: b2, CutOff: next, Supplier: "northprint", Attempt: "a1", SealedAt: next.Add(time.Minute),
+		Envelopes: []ledger.Member{{Sequence: 1, EnvelopeID: id, Run: 1}}, Files: []ledger.File{}}); err != nil {
+		t.Fatal(err)
+	}
+	tl = f.timeline(t, id)
+	if tl.State != status.StepBatched || !strings.HasSuffix(tl.Summary, "That print is the envelope's reprint 1 (second print).") {
+		t.Errorf("state %q, summary %q", tl.State, tl.Summary)
+	}
+
+	// The other one is cancelled while it is held: the cancellation is
+	// refused (its latest print is in a sealed batch), and the summary
+	// says it will not be printed again either.
+	if _, _, err := f.envs.Cancel(ctx, envelopes.Cancellation{EnvelopeID: other, Code: "requested-by-parent", At: cutOff.Add(20 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	tl = f.timeline(t, other)
+	check(t, tl, status.StepHeld, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #2",
+		"spoiled@03T08:30 run1 "+b1+" #2 paper-jam", "held@03T09:30 run2 reprint-limit", "cancel-refused@03T13:30 requested-by-parent")
+	if !strings.HasSuffix(tl.Summary, "It was cancelled since, so it will not be printed again.") {
+		t.Errorf("summary %q", tl.Summary)
+	}
+	if _, err := rp.Operator(ctx, other, ledger.ReasonSpoiled); err == nil {
+		t.Error("a cancelled held envelope was reprinted")
+	}
+}
+
+func TestPrintName(t *testing.T) {
+	for run, want := range map[int]string{0: "first print", 1: "first print", 2: "reprint 1 (second print)",
+		4: "reprint 3 (fourth print)", 12: "reprint 11 (12th print)", 22: "reprint 21 (22nd print)", 23: "reprint 22 (23rd print)"} {
+		if got := status.PrintName(run); got != want {
+			t.Errorf("PrintName(%d) = %q, want %q", run, got, want)
+		}
+	}
 }

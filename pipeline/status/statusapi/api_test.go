@@ -44,6 +44,22 @@ func newFixture(t *testing.T, withIndex bool) *fixture {
 	}
 	f := &fixture{log: &syncbuf.Buffer{}, clock: memqueue.NewManualClock(cutOff.Add(time.Hour))}
 	f.sealed = batchtest.Seal(t, s, "northprint", cutOff, 2)
+	// The second envelope is spoiled, held for an operator, and reprinted
+	// on the operator's word: every reprint step and field is in its
+	// timeline.
+	l, held := ledger.NewStore(s), f.sealed.Envelopes[1]
+	if _, _, err := l.RecordOutcome(t.Context(), ledger.Outcome{BatchID: f.sealed.BatchID, EnvelopeID: held.EnvelopeID, Sequence: held.Sequence,
+		Outcome: ledger.OutcomeSpoiled, Code: "paper-jam", At: cutOff.Add(15 * time.Hour), ReportedAt: cutOff.Add(15 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.RecordHold(t.Context(), ledger.Hold{EnvelopeID: held.EnvelopeID, Run: 1, BatchID: f.sealed.BatchID, Sequence: held.Sequence,
+		Code: ledger.HoldLimit, HeldAt: cutOff.Add(16 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.CreateReprint(t.Context(), ledger.Reprint{EnvelopeID: held.EnvelopeID, Run: 1, Reason: ledger.ReasonSpoiled, Source: ledger.SourceOperator,
+		BatchID: f.sealed.BatchID, Sequence: held.Sequence, RequestedAt: cutOff.Add(17 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	var tokens bearer.Set
 	var hash string
 	f.token, hash = bearer.New("qa_")
@@ -156,7 +172,7 @@ func TestFailedAuthenticationsAreLimited(t *testing.T) {
 
 func TestShow(t *testing.T) {
 	f := newFixture(t, false)
-	id := f.sealed.Envelopes[1].EnvelopeID
+	id := f.sealed.Envelopes[0].EnvelopeID
 	status, h, body := f.do(t, "GET", statusapi.BasePath+"/envelopes/"+id, f.token, nil)
 	if status != 200 || h.Get("Cache-Control") != "no-store" {
 		t.Fatalf("%d %v: %s", status, h, body)
@@ -172,8 +188,18 @@ func TestShow(t *testing.T) {
 	if err := json.Unmarshal(body, &tl); err != nil {
 		t.Fatal(err)
 	}
-	if tl.EnvelopeID != id || tl.State != "batched" || len(tl.Entries) != 2 || tl.Entries[1].Sequence != 2 {
+	if tl.EnvelopeID != id || tl.State != "batched" || len(tl.Entries) != 2 || tl.Entries[1].Sequence != 1 {
 		t.Errorf("timeline %s", body)
+	}
+	// The second was held for an operator, then reprinted on the
+	// operator's word: the hold's code and the print it is about, and who
+	// asked for the reprint.
+	_, _, body = f.do(t, "GET", statusapi.BasePath+"/envelopes/"+f.sealed.Envelopes[1].EnvelopeID, f.token, nil)
+	for _, want := range []string{`{"step":"held","at":"2026-03-03T09:30:00Z","run":2,"reprint":1,"code":"reprint-limit"}`,
+		`{"step":"reprinted","at":"2026-03-03T10:30:00Z","run":2,"reprint":1,"code":"spoiled","source":"operator"}`} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("the held envelope's timeline has no %s: %s", want, body)
+		}
 	}
 	if status, _, body := f.do(t, "GET", statusapi.BasePath+"/envelopes/E-NOWHERE", f.token, nil); status != 404 || !bytes.Contains(body, []byte("not-found")) {
 		t.Errorf("unknown envelope: %d %s", status, body)

@@ -123,6 +123,7 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 		status                 int
 	}{
 		{f, "GET", show, "/internal/v1/envelopes/" + f.sealed.Envelopes[0].EnvelopeID, f.token, nil, 200},
+		{f, "GET", show, "/internal/v1/envelopes/" + f.sealed.Envelopes[1].EnvelopeID, f.token, nil, 200}, // spoiled, held, reprinted
 		{f, "GET", show, "/internal/v1/envelopes/E-NOWHERE", f.token, nil, 404},
 		{f, "GET", show, "/internal/v1/envelopes/a%20b", f.token, nil, 400},
 		{f, "GET", show, "/internal/v1/envelopes/E-1", "wrong", nil, 401},
@@ -134,10 +135,10 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 	}
 	// Then unknown tokens from off's address until it is refused: 429.
 	for range bearer.FailBurst {
-		calls = append(calls, calls[3])
+		calls = append(calls, calls[4])
 		calls[len(calls)-1].f = off
 	}
-	calls = append(calls, calls[3], calls[7])
+	calls = append(calls, calls[4], calls[8])
 	calls[len(calls)-2].f, calls[len(calls)-2].status = off, 429
 	calls[len(calls)-1].f, calls[len(calls)-1].status = off, 429
 	for _, call := range calls {
