@@ -234,16 +234,46 @@ func (b *Builder) Timeline(ctx context.Context, id string) (*Timeline, error) {
 		t.Entries = append(t.Entries, e)
 		t.PersonalDataDeleted = true
 	}
-	// Oldest first; a step with no time stored goes last. Steps at the
-	// same time keep the order they were walked in.
-	slices.SortStableFunc(t.Entries, func(a, b Entry) int {
-		if a.At.IsZero() || b.At.IsZero() {
-			return boolCmp(a.At.IsZero(), b.At.IsZero())
-		}
-		return a.At.Compare(b.At)
-	})
+	t.Entries = oldestFirst(t.Entries)
 	t.State, t.Summary = summarise(t.Entries)
 	return t, nil
+}
+
+// oldestFirst sorts entries, walked run by run, oldest first; a step with
+// no time stored goes last, and steps at the same time keep the order they
+// were walked in. A print run's start (held, reprinted) is never put
+// before the steps of the run it follows: the supplier's clock times
+// those, Quire's the hold and the request, and a supplier whose clock is
+// ahead would otherwise have the hold come before the spoiled report that
+// caused it.
+func oldestFirst(entries []Entry) []Entry {
+	type keyed struct {
+		e   Entry
+		key time.Time
+	}
+	ks := make([]keyed, len(entries))
+	latest := map[int]time.Time{} // the latest key of each run so far
+	for i, e := range entries {
+		key := e.At
+		if prev := latest[e.Run-1]; (e.Step == StepHeld || e.Step == StepReprinted) && !key.IsZero() && prev.After(key) {
+			key = prev
+		}
+		if e.Run > 0 && key.After(latest[e.Run]) {
+			latest[e.Run] = key
+		}
+		ks[i] = keyed{e, key}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		if a.key.IsZero() || b.key.IsZero() {
+			return boolCmp(a.key.IsZero(), b.key.IsZero())
+		}
+		return a.key.Compare(b.key)
+	})
+	out := make([]Entry, len(ks))
+	for i, k := range ks {
+		out[i] = k.e
+	}
+	return out
 }
 
 // paren returns " (code)", or nothing without a code.

@@ -414,3 +414,29 @@ func TestPrintName(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldAfterItsSpoiledReport: the supplier's clock, which times the
+// spoiled report, may be ahead of Quire's, which times the hold and the
+// reprint request; they still follow the report they came from.
+func TestHeldAfterItsSpoiledReport(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	sealed := batchtest.Seal(t, f.s, "northprint", cutOff, 1)
+	b1, id := sealed.BatchID, sealed.Envelopes[0].EnvelopeID
+	if _, _, err := f.ledger.RecordOutcome(ctx, ledger.Outcome{BatchID: b1, EnvelopeID: id, Sequence: 1, Outcome: ledger.OutcomeSpoiled,
+		Code: "paper-jam", At: cutOff.Add(15*time.Hour + 30*time.Second), ReportedAt: cutOff.Add(15 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ledger.RecordHold(ctx, ledger.Hold{EnvelopeID: id, Run: 1, BatchID: b1, Sequence: 1, Code: ledger.HoldLimit,
+		HeldAt: cutOff.Add(15 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, f.timeline(t, id), status.StepHeld, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "held@03T08:30 run2 reprint-limit")
+	if _, _, err := f.ledger.CreateReprint(ctx, ledger.Reprint{EnvelopeID: id, Run: 1, Reason: ledger.ReasonSpoiled, Source: ledger.SourceOperator,
+		BatchID: b1, Sequence: 1, RequestedAt: cutOff.Add(15*time.Hour + 10*time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, f.timeline(t, id), status.StepReprinted, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
+		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "held@03T08:30 run2 reprint-limit", "reprinted@03T08:30 run2 spoiled by operator")
+}

@@ -130,6 +130,10 @@ const (
 )
 
 func whyLimit(n int) string {
+	if n == 0 {
+		return "automatic reprints are off (--max-reprints 0); " +
+			"an operator decides whether to print it again (quire envelopes reprint)"
+	}
 	times := fmt.Sprintf("%d times", n)
 	if n == 1 {
 		times = "once"

@@ -309,6 +309,17 @@ func TestHoldSentences(t *testing.T) {
 	}
 }
 
+// TestHoldSentenceLimit: the limit's sentence counts the automatic
+// reprints in words a person reads, and says when there are none.
+func TestHoldSentenceLimit(t *testing.T) {
+	for max, want := range map[int]string{0: "automatic reprints are off (--max-reprints 0)", 1: "reprinted automatically once, the most allowed",
+		2: "reprinted automatically 2 times, the most allowed"} {
+		if s := reprint.HoldSentence(ledger.Hold{Code: ledger.HoldLimit}, max); !strings.Contains(s, want) {
+			t.Errorf("limit %d: %q does not say %q", max, s, want)
+		}
+	}
+}
+
 func TestConfig(t *testing.T) {
 	_, err := reprint.New(reprint.Config{MaxAutomatic: -1})
 	for _, want := range []string{"Store is required", "Events is required", "MaxAutomatic cannot be negative"} {
