@@ -123,7 +123,12 @@ func listHeld(ctx context.Context, st *ledger.Store, maxReprints int, w io.Write
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s #%d\t%s\t%s\n", h.EnvelopeID, h.Run, h.BatchID, h.Sequence, london(h.HeldAt), reprint.HoldSentence(h, maxReprints))
+		why := reprint.HoldSentence(h.Hold, maxReprints)
+		if h.Cancelled && h.Code != ledger.HoldCancelled {
+			// Cancelled since: the reprint would be refused.
+			why = h.Code + ", then " + reprint.HoldSentence(ledger.Hold{Code: ledger.HoldCancelled}, maxReprints)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s #%d\t%s\t%s\n", h.EnvelopeID, h.Run, h.BatchID, h.Sequence, london(h.HeldAt), why)
 	}
 	return tw.Flush()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/fsstore"
 )
 
@@ -89,6 +90,22 @@ func TestEnvelopesHeld(t *testing.T) {
 	code, out, errOut := runEnvelopesCmd(t, "held", "--data-dir", dir, "--max-reprints", "3")
 	if code != 0 || !strings.Contains(out, id+"  1        "+sealed.BatchID+" #1") || !strings.Contains(out, "it has been reprinted automatically 3 times") {
 		t.Errorf("held: %d\n%s%s", code, out, errOut)
+	}
+	// A second one is cancelled since it was held: listed, saying that it
+	// will not be printed again.
+	sealed2 := batchtest.Seal(t, s, "northprint", batchCutOff.AddDate(0, 0, 1), 1)
+	cancelled := sealed2.Envelopes[0].EnvelopeID
+	if _, _, err := st.RecordHold(t.Context(), ledger.Hold{EnvelopeID: cancelled, Run: 1, BatchID: sealed2.BatchID, Sequence: 1,
+		Code: ledger.HoldLimit, HeldAt: batchCutOff.Add(27 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := envelopes.New(s).Cancel(t.Context(), envelopes.Cancellation{EnvelopeID: cancelled, Code: "requested-by-parent",
+		At: batchCutOff.Add(28 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runEnvelopesCmd(t, "held", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "reprint-limit, then it was cancelled, so it is not printed again") {
+		t.Errorf("held, one cancelled since: %d\n%s%s", code, out, errOut)
 	}
 	if code, out, errOut := runEnvelopesCmd(t, "reprint", "--data-dir", dir, id, "--reason", "spoiled"); code != 0 {
 		t.Fatalf("reprint: %d %s%s", code, out, errOut)

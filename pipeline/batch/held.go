@@ -8,6 +8,7 @@ import (
 
 // RefreshHeld counts the envelopes held for an operator (ledger.Store.Holds:
 // what quire envelopes held lists), sets quire_reprints_held from the count
+// by code (a cancelled one under cancelled: there is nothing to decide)
 // and returns it. It is one List of reprint-held/, and a few reads per
 // envelope held.
 func (b *Batcher) RefreshHeld(ctx context.Context) (int, error) {
@@ -16,7 +17,7 @@ func (b *Batcher) RefreshHeld(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		n[h.Code]++
+		n[h.Waiting()]++
 		total++
 	}
 	b.metrics.setHeld(n)

@@ -418,7 +418,9 @@ func TestHeldGauge(t *testing.T) {
 	}
 	checkHeld(t, b, "reprinted, its entry left behind", 0, "")
 
-	// WatchHeld counts at once, then every poll.
+	// WatchHeld counts at once, then every poll. (The operator's reprint
+	// is batched first: a cut-off moves the clock.)
+	second := h.cutOffAt(b, day(1)).Batches[0]
 	watch, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); b.WatchHeld(watch) }()
@@ -429,7 +431,6 @@ func TestHeldGauge(t *testing.T) {
 	if got := batchtest.Metric(t, b.Collector(), "quire_reprints_held", "code", ledger.HoldLimit); got != 0 {
 		t.Errorf("gauge %v, want 0", got)
 	}
-	second := h.cutOffAt(b, day(1)).Batches[0] // the operator's reprint
 	if err := rp.Spoiled(ctx, second, ids[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -440,4 +441,9 @@ func TestHeldGauge(t *testing.T) {
 	if got := batchtest.Metric(t, b.Collector(), "quire_reprints_held", "code", ledger.HoldLimit); got != 1 {
 		t.Errorf("a poll after a hold made elsewhere: gauge %v, want 1", got)
 	}
+
+	// Cancelled while held: an operator's reprint would be refused, so
+	// nothing waits for a decision; it counts as cancelled.
+	h.cancel(ids[0])
+	checkHeld(t, b, "cancelled while held", 1, ledger.HoldCancelled)
 }

@@ -301,15 +301,34 @@ func (st *Store) Held(ctx context.Context) iter.Seq2[string, error] {
 // from the start.
 var HoldCodes = []string{HoldLimit, HoldDeleted, HoldDamaged, HoldReturned, HoldCancelled}
 
+// Standing is a hold that stands, and whether its envelope is cancelled.
+type Standing struct {
+	Hold
+	// Cancelled: the envelope has a cancellation (one that came after the
+	// hold was refused as too late, since its latest print is in a sealed
+	// batch). An operator's reprint is refused, so there is nothing to
+	// decide: it counts as HoldCancelled, whatever its Code.
+	Cancelled bool
+}
+
+// Waiting returns the code the hold counts under: HoldCancelled for a
+// cancelled envelope, or its own Code.
+func (s Standing) Waiting() string {
+	if s.Cancelled {
+		return HoldCancelled
+	}
+	return s.Code
+}
+
 // Holds yields the holds that stand: for each envelope on the held list
 // (Held), the hold of the reprint after its latest run. An entry left
 // behind by an operator's reprint that stopped before Release is skipped,
 // as is one whose hold record is not written yet.
-func (st *Store) Holds(ctx context.Context) iter.Seq2[Hold, error] {
-	return func(yield func(Hold, error) bool) {
+func (st *Store) Holds(ctx context.Context) iter.Seq2[Standing, error] {
+	return func(yield func(Standing, error) bool) {
 		for id, err := range st.Held(ctx) {
 			if err != nil {
-				yield(Hold{}, err)
+				yield(Standing{}, err)
 				return
 			}
 			if envelopes.ValidID(id) != nil {
@@ -317,17 +336,22 @@ func (st *Store) Holds(ctx context.Context) iter.Seq2[Hold, error] {
 			}
 			run, _, err := st.LatestRun(ctx, id)
 			if err != nil {
-				yield(Hold{}, err)
+				yield(Standing{}, err)
 				return
 			}
 			h, err := st.Hold(ctx, id, run+1)
 			if errors.Is(err, storage.ErrNotFound) {
 				continue // reprinted since
 			} else if err != nil {
-				yield(Hold{}, err)
+				yield(Standing{}, err)
 				return
 			}
-			if !yield(h, nil) {
+			_, err = st.s.Stat(ctx, envelopes.CancelKey(id))
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				yield(Standing{}, err)
+				return
+			}
+			if !yield(Standing{Hold: h, Cancelled: err == nil}, nil) {
 				return
 			}
 		}
