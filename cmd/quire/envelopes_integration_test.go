@@ -153,7 +153,7 @@ func TestEnvelopesShowOnRabbitMQAndMinIO(t *testing.T) {
 		return stdout.String()
 	}
 	byID := show("show", id)
-	for _, want := range []string{"where          Posted on ", "handed-over  1    " + batchID + "  1    northprint", "received", "printed", "posted",
+	for _, want := range []string{"where          Posted on ", "handed-over  first print  " + batchID + "  1    northprint", "received", "printed", "posted",
 		"certificate-2.pdf  certificate  baby-loss-certificate@1"} {
 		if !strings.Contains(byID, want) {
 			t.Errorf("show %s lacks %q", id, want)
