@@ -55,6 +55,12 @@ func HoldKey(envelopeID string, run int) string {
 	return ReprintsPrefix(envelopeID) + strconv.Itoa(run) + "/held.json"
 }
 
+// DismissKey is the key of the record that an operator decided not to
+// make held reprint run of envelope id.
+func DismissKey(envelopeID string, run int) string {
+	return ReprintsPrefix(envelopeID) + strconv.Itoa(run) + "/dismissed.json"
+}
+
 // RunClaimKey is the claim key of run of envelope id: ClaimKey for run 0,
 // ReprintClaimKey for a reprint.
 func RunClaimKey(envelopeID string, run int) string {
@@ -149,8 +155,48 @@ type Hold struct {
 	HeldAt time.Time `json:"heldAt"`
 }
 
-func (r *Reprint) version() *int { return &r.SchemaVersion }
-func (r *Hold) version() *int    { return &r.SchemaVersion }
+// Reason codes of a dismissal: a fixed list, never free text, which could
+// hold personal data.
+const (
+	// DismissNotNeeded: the family or upstream said no reprint is needed.
+	DismissNotNeeded = "not-needed"
+	// DismissUpstreamResend: upstream sends a new envelope request, with
+	// a new envelope id, instead.
+	DismissUpstreamResend = "upstream-will-resend"
+	DismissOther          = "other"
+)
+
+// DismissReasons lists the dismissal codes, in the order help shows them.
+var DismissReasons = []string{DismissNotNeeded, DismissUpstreamResend, DismissOther}
+
+// ValidDismissReason reports whether code is one of DismissReasons.
+func ValidDismissReason(code string) error {
+	if !slices.Contains(DismissReasons, code) {
+		// Not quoted: whatever was typed could be personal data.
+		return fmt.Errorf("batch: a dismissal reason must be one of %s", strings.Join(DismissReasons, ", "))
+	}
+	return nil
+}
+
+// Dismissal is what envelopes/<id>/reprints/<n>/dismissed.json holds: an
+// operator decided not to make held reprint n (quire envelopes dismiss).
+// Created once, beside the hold; it holds ids, codes and times only.
+type Dismissal struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	EnvelopeID    string `json:"envelopeId"`
+	// Run is the held reprint that is not made.
+	Run int `json:"run"`
+	// BatchID and Sequence are where the spoiled run was, as in the hold.
+	BatchID  string `json:"batchId"`
+	Sequence int    `json:"sequence"`
+	// Reason is one of DismissReasons.
+	Reason      string    `json:"reason"`
+	DismissedAt time.Time `json:"dismissedAt"`
+}
+
+func (r *Reprint) version() *int   { return &r.SchemaVersion }
+func (r *Hold) version() *int      { return &r.SchemaVersion }
+func (r *Dismissal) version() *int { return &r.SchemaVersion }
 
 // Reprints returns envelope id's reprint requests, in run order: none for
 // an envelope that was never reprinted.
@@ -291,6 +337,35 @@ func (st *Store) RecordHold(ctx context.Context, h Hold) (Hold, bool, error) {
 	return stored, created, nil
 }
 
+// Dismissal returns the record that held reprint run of envelope id was
+// dismissed.
+func (st *Store) Dismissal(ctx context.Context, id string, run int) (Dismissal, error) {
+	return read[Dismissal](ctx, st, DismissKey(id, run))
+}
+
+// Dismiss records that an operator decided not to make held reprint d.Run
+// and takes the envelope off the held list. The first record is kept and
+// returned, with false if it was there already; the list entry is deleted
+// every time, so that asking again after a crash between the two finishes
+// the job.
+func (st *Store) Dismiss(ctx context.Context, d Dismissal) (Dismissal, bool, error) {
+	if err := envelopes.ValidID(d.EnvelopeID); err != nil {
+		return Dismissal{}, false, err
+	}
+	if err := ValidDismissReason(d.Reason); err != nil {
+		return Dismissal{}, false, err
+	}
+	d.DismissedAt = d.DismissedAt.UTC()
+	stored, created, err := create(ctx, st, DismissKey(d.EnvelopeID, d.Run), d)
+	if err != nil {
+		return stored, false, err
+	}
+	if err := st.Release(ctx, d.EnvelopeID); err != nil {
+		return stored, false, err
+	}
+	return stored, created, nil
+}
+
 // Held yields the ids of envelopes whose automatic reprint waits for an
 // operator.
 func (st *Store) Held(ctx context.Context) iter.Seq2[string, error] {
@@ -322,8 +397,8 @@ func (s Standing) Waiting() string {
 
 // Holds yields the holds that stand: for each envelope on the held list
 // (Held), the hold of the reprint after its latest run. An entry left
-// behind by an operator's reprint that stopped before Release is skipped,
-// as is one whose hold record is not written yet.
+// behind by an operator's reprint or dismissal that stopped before
+// Release is skipped, as is one whose hold record is not written yet.
 func (st *Store) Holds(ctx context.Context) iter.Seq2[Standing, error] {
 	return func(yield func(Standing, error) bool) {
 		for id, err := range st.Held(ctx) {
@@ -346,6 +421,12 @@ func (st *Store) Holds(ctx context.Context) iter.Seq2[Standing, error] {
 				yield(Standing{}, err)
 				return
 			}
+			if _, err := st.s.Stat(ctx, DismissKey(id, h.Run)); err == nil {
+				continue // dismissed since
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				yield(Standing{}, err)
+				return
+			}
 			_, err = st.s.Stat(ctx, envelopes.CancelKey(id))
 			if err != nil && !errors.Is(err, storage.ErrNotFound) {
 				yield(Standing{}, err)
@@ -359,7 +440,7 @@ func (st *Store) Holds(ctx context.Context) iter.Seq2[Standing, error] {
 }
 
 // Release takes envelope id off the held list, once an operator has asked
-// for its reprint.
+// for its reprint or dismissed it, or it was cancelled.
 func (st *Store) Release(ctx context.Context, id string) error {
 	return st.s.Delete(ctx, ReprintHeldPrefix+id)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/events"
@@ -151,5 +152,116 @@ func TestReprintRecordsAreChecked(t *testing.T) {
 	}
 	if _, err := st.Reprint(ctx, "env-4", 1); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("a missing reprint: %v", err)
+	}
+}
+
+// heldEnvelope makes envelope id's first print part of a sealed batch and
+// holds its first reprint for an operator.
+func heldEnvelope(t *testing.T, st *ledger.Store, id string) ledger.Hold {
+	t.Helper()
+	ctx := t.Context()
+	b := ledger.ID(cutOff, 1)
+	if _, _, err := st.CreateClaim(ctx, ledger.Claim{EnvelopeID: id, BatchID: b, ClaimedAt: cutOff}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Seal(ctx, &ledger.Sealed{BatchID: b, CutOff: cutOff, Supplier: "northprint", Attempt: "a1",
+		SealedAt: cutOff, Envelopes: []ledger.Member{{Sequence: 4, EnvelopeID: id}}, Files: []ledger.File{}}); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := st.RecordHold(ctx, ledger.Hold{EnvelopeID: id, Run: 1, BatchID: b, Sequence: 4, Code: ledger.HoldLimit, HeldAt: cutOff.Add(20 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func holds(t *testing.T, st *ledger.Store) []string {
+	t.Helper()
+	var ids []string
+	for h, err := range st.Holds(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, h.EnvelopeID)
+	}
+	return ids
+}
+
+// A cancellation of an envelope whose reprint is held stands: no print is
+// coming. It takes the envelope off the held list, however often it is
+// checked; one whose latest print is in a sealed batch and not held is
+// still refused.
+func TestCancelOfHeldEnvelopeStands(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := t.Context()
+	heldEnvelope(t, st, "env-1")
+	if got := holds(t, st); len(got) != 1 {
+		t.Fatalf("held before the cancellation: %v", got)
+	}
+	for range 2 {
+		if e, err := st.CheckCancel(ctx, "env-1", cutOff.Add(30*time.Hour)); e != nil || err != nil {
+			t.Fatalf("CheckCancel of a held envelope = %+v, %v; want the cancellation to stand", e, err)
+		}
+	}
+	if got := holds(t, st); len(got) != 0 {
+		t.Errorf("still held after the cancellation stood: %v", got)
+	}
+	for range st.Held(ctx) {
+		t.Error("the held list still has an entry")
+	}
+
+	// Not held: the same sealed print refuses the cancellation.
+	st2, _ := newStore(t)
+	if _, _, err := st2.CreateClaim(ctx, ledger.Claim{EnvelopeID: "env-2", BatchID: ledger.ID(cutOff, 1), ClaimedAt: cutOff}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st2.Seal(ctx, &ledger.Sealed{BatchID: ledger.ID(cutOff, 1), CutOff: cutOff, Supplier: "northprint", Attempt: "a1",
+		SealedAt: cutOff, Envelopes: []ledger.Member{{Sequence: 1, EnvelopeID: "env-2"}}, Files: []ledger.File{}}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := st2.CheckCancel(ctx, "env-2", cutOff); err != nil || e == nil || e.Type != events.TypeCancelRefused {
+		t.Errorf("CheckCancel of a batched envelope = %+v, %v; want it refused", e, err)
+	}
+}
+
+// A dismissal is created once beside the hold, takes the envelope off the
+// held list, and a repeat gets the first back; only the fixed codes are
+// taken.
+func TestDismissal(t *testing.T) {
+	st, s := newStore(t)
+	ctx := t.Context()
+	h := heldEnvelope(t, st, "env-1")
+	d := ledger.Dismissal{EnvelopeID: "env-1", Run: h.Run, BatchID: h.BatchID, Sequence: h.Sequence,
+		Reason: ledger.DismissNotNeeded, DismissedAt: h.HeldAt.Add(time.Hour)}
+	if _, _, err := st.Dismiss(ctx, ledger.Dismissal{EnvelopeID: "env-1", Run: 1, Reason: "family rang, Mrs Raman"}); err == nil || strings.Contains(err.Error(), "Raman") {
+		t.Errorf("a free-text reason: %v", err)
+	}
+	got, created, err := st.Dismiss(ctx, d)
+	d.SchemaVersion = ledger.SchemaVersion
+	if err != nil || !created || got != d {
+		t.Fatalf("Dismiss = %+v, %v, %v", got, created, err)
+	}
+	if ids := holds(t, st); len(ids) != 0 {
+		t.Errorf("held after the dismissal: %v", ids)
+	}
+	// A crash between the record and the release leaves the entry: the
+	// list skips it, and dismissing again releases it.
+	if _, err := s.Put(ctx, ledger.ReprintHeldPrefix+"env-1", []byte("env-1")); err != nil {
+		t.Fatal(err)
+	}
+	if ids := holds(t, st); len(ids) != 0 {
+		t.Errorf("a left-over entry of a dismissed envelope is listed: %v", ids)
+	}
+	again := d
+	again.Reason, again.DismissedAt = ledger.DismissOther, d.DismissedAt.Add(time.Hour)
+	got, created, err = st.Dismiss(ctx, again)
+	if err != nil || created || got != d {
+		t.Errorf("a second Dismiss = %+v, %v, %v; want the first back", got, created, err)
+	}
+	for id := range st.Held(ctx) {
+		t.Errorf("%s still on the held list", id)
+	}
+	if r, err := st.Dismissal(ctx, "env-1", 1); err != nil || r != d {
+		t.Errorf("Dismissal = %+v, %v", r, err)
 	}
 }

@@ -263,8 +263,16 @@ func (st *Store) RunFate(ctx context.Context, id string, run int) (Fate, error) 
 //   - nil, nil: the cancellation stands; the envelope will not be printed
 //     (or, if it was printed and a reprint is asked for, not reprinted:
 //     the batcher leaves a cancelled reprint out). Announce it cancelled.
-//   - a cancel-refused event: the envelope is in a sealed batch; the
-//     cancellation came too late. Announce that instead.
+//     Its latest print may be in a sealed batch and reported spoiled,
+//     with the next reprint held for an operator (Hold) rather than made:
+//     then nothing more will be printed, so the cancellation stands too,
+//     and CheckCancel takes the envelope off the held list (Release): there
+//     is nothing left to decide. An operator's reprint of it is refused
+//     from then on, since it reads the cancellation marker first; and if
+//     one slipped in between, the batcher leaves the cancelled reprint out.
+//   - a cancel-refused event: the envelope's latest print is in a sealed
+//     batch and not held; the cancellation came too late. Announce that
+//     instead.
 //   - an error wrapping ErrSealing: the envelope's batch is being sealed
 //     and may or may not include it. Try again shortly (send the message
 //     round the retry path); the batch is sealed within minutes.
@@ -284,6 +292,14 @@ func (st *Store) CheckCancel(ctx context.Context, id string, at time.Time) (*eve
 		return nil, fmt.Errorf("%w: envelope %s, batch %s", ErrSealing, id, f.BatchID)
 	case f.State != InBatch:
 		return nil, nil
+	}
+	switch _, err := st.Hold(ctx, id, f.Run+1); {
+	case err == nil:
+		// Held: no print is coming. Released every time, so that a
+		// redelivery after a crash finishes the job.
+		return nil, st.Release(ctx, id)
+	case !errors.Is(err, storage.ErrNotFound):
+		return nil, err
 	}
 	e := events.CancelRefused(events.InBatch{EnvelopeID: id, BatchID: f.BatchID, Sequence: f.Sequence, Supplier: f.Supplier, Reprint: f.Run},
 		f.SealedAt, f.HandedOverAt, at)
