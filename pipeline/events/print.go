@@ -36,6 +36,10 @@ const (
 	// operator. Reason's code says why (the limit, deleted documents, …)
 	// and its detail what to do.
 	TypeReprintHeld = "envelope.reprint-held"
+	// TypeReprintDismissed: an operator decided not to make held reprint
+	// Reprint (quire envelopes dismiss); nothing more is printed unless
+	// an operator asks again. Reason's code is the dismissal's code.
+	TypeReprintDismissed = "envelope.reprint-dismissed"
 )
 
 // CodeTooLate is the reason code of a cancel-refused event.
@@ -140,5 +144,15 @@ func ReprintHeld(b InBatch, run int, code, detail string, at time.Time) PrintEve
 	e := b.event(TypeReprintHeld, at)
 	e.Reprint = run
 	e.Reason = &Reason{Code: code, Detail: detail}
+	return e
+}
+
+// ReprintDismissed returns the event announcing that held reprint run of
+// the envelope printed at b was dismissed by an operator at at, for
+// reason (a fixed dismissal code).
+func ReprintDismissed(b InBatch, run int, reason string, at time.Time) PrintEvent {
+	e := b.event(TypeReprintDismissed, at)
+	e.Reprint = run
+	e.Reason = &Reason{Code: reason, Detail: "an operator decided not to print it again; nothing more is printed unless an operator asks for a reprint"}
 	return e
 }

@@ -39,6 +39,7 @@ func printExamples() map[string]events.PrintEvent {
 		"reprint-requested-by-operator": events.ReprintRequested(inBatch, 1, "lost-in-post", "operator", at.Add(8*24*time.Hour)),
 		"reprint-held": events.ReprintHeld(inBatch, 3, "reprint-limit",
 			"it has been reprinted automatically 2 times, the most allowed (--max-reprints); an operator decides whether to print it again (quire envelopes reprint)", at.Add(70*time.Hour)),
+		"reprint-dismissed": events.ReprintDismissed(inBatch, 3, "upstream-will-resend", at.Add(72*time.Hour)),
 		"batched-reprint": events.Batched(reprintRun, at.Add(24*time.Hour+10*time.Minute)),
 		"posted-reprint":  events.Outcome(events.TypePosted, reprintRun, at.Add(50*time.Hour), ""),
 	}
@@ -82,6 +83,9 @@ func TestPrintSchemaRefusesWrongEvents(t *testing.T) {
 		"reprint free text":      `{"type":"envelope.reprint-requested",` + base + `,"reprint":1,"reason":{"code":"mum-called","detail":"x"}}`,
 		"held without reason":    `{"type":"envelope.reprint-held",` + base + `,"reprint":1}`,
 		"held, unknown code":     `{"type":"envelope.reprint-held",` + base + `,"reprint":1,"reason":{"code":"spoiled","detail":"x"}}`,
+		"dismissed, no reason":   `{"type":"envelope.reprint-dismissed",` + base + `,"reprint":1}`,
+		"dismissed, free text":   `{"type":"envelope.reprint-dismissed",` + base + `,"reprint":1,"reason":{"code":"mum-called","detail":"x"}}`,
+		"dismissed, no reprint":  `{"type":"envelope.reprint-dismissed",` + base + `,"reason":{"code":"other","detail":"x"}}`,
 	}
 	for name, js := range bad {
 		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(js))
