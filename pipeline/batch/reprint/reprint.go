@@ -100,6 +100,8 @@ const (
 	CodeSealing = "being-sealed"
 	// CodeWaiting: a reprint is already waiting for its cut-off.
 	CodeWaiting = "reprint-waiting"
+	// CodeNotHeld: a dismissal of an envelope that is not held.
+	CodeNotHeld = "not-held"
 )
 
 // RefusedError is a reprint refused: Why is a sentence saying why and
@@ -328,6 +330,54 @@ func (r *Reprinter) Spoiled(ctx context.Context, s *ledger.Sealed, id string) er
 		r.log.Info("reprint: requested", "envelope_id", id, "reprint", run, "reason", stored.Reason, "source", stored.Source, "batch_id", s.BatchID)
 	}
 	return r.announce(ctx, s, m, stored)
+}
+
+// Dismiss records an operator's decision not to make envelope id's held
+// reprint, for reason (one of ledger.DismissReasons), takes it off the
+// held list and announces it (envelope.reprint-dismissed). The envelope
+// must be held: its latest print in a sealed batch and the next reprint
+// held. A cancelled envelope may be dismissed too (it is held with
+// nothing to decide). A repeat finds the first dismissal, releases and
+// announces it again, and changes nothing. The envelope's personal data
+// is scheduled for deletion from the hold's time, as the hold did when
+// Retention was set; the same entry is written again. An operator may
+// still ask for the reprint later (Operator): a deliberate new decision.
+// A refusal is a *RefusedError.
+func (r *Reprinter) Dismiss(ctx context.Context, id, reason string) (ledger.Dismissal, error) {
+	if err := envelopes.ValidID(id); err != nil {
+		return ledger.Dismissal{}, err
+	}
+	if err := ledger.ValidDismissReason(reason); err != nil {
+		return ledger.Dismissal{}, err
+	}
+	run, _, err := r.st.LatestRun(ctx, id)
+	if err != nil {
+		return ledger.Dismissal{}, err
+	}
+	h, err := r.st.Hold(ctx, id, run+1)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ledger.Dismissal{}, refuse(id, CodeNotHeld, "it is not held for an operator (quire envelopes held lists those that are), "+
+			"so there is no reprint to dismiss; quire envelopes show says where it is")
+	} else if err != nil {
+		return ledger.Dismissal{}, err
+	}
+	s, err := r.st.Sealed(ctx, h.BatchID)
+	if err != nil {
+		return ledger.Dismissal{}, err
+	}
+	d, created, err := r.st.Dismiss(ctx, ledger.Dismissal{EnvelopeID: id, Run: h.Run, BatchID: h.BatchID, Sequence: h.Sequence,
+		Reason: reason, DismissedAt: r.cfg.Clock.Now().UTC()})
+	if err != nil {
+		return ledger.Dismissal{}, err
+	}
+	if err := r.scheduleHeld(ctx, h); err != nil {
+		return ledger.Dismissal{}, err
+	}
+	if created {
+		r.log.Info("reprint: held reprint dismissed", "envelope_id", id, "reprint", d.Run, "reason", d.Reason, "batch_id", d.BatchID)
+	}
+	in := events.InBatch{EnvelopeID: id, BatchID: d.BatchID, Sequence: d.Sequence, Supplier: s.Supplier}
+	return d, r.events.Publish(ctx, events.ReprintDismissed(in, d.Run, d.Reason, d.DismissedAt))
 }
 
 // scheduleHeld has the held envelope's personal data deleted in time.

@@ -366,3 +366,103 @@ func TestHoldSchedulesDeletion(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestDismiss: an operator's dismissal of a held reprint is recorded
+// once, takes the envelope off the held list, is announced, and schedules
+// the envelope's personal data for deletion from the hold's time even
+// when the hold did not; only a held envelope can be dismissed, and an
+// operator may still ask for the reprint afterwards.
+func TestDismiss(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	k, err := retention.New(retention.Config{Store: f.store, Days: 30, Clock: f.clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Held by a Reprinter told of no retention.
+	if err := f.reprinter(0).Spoiled(ctx, f.batch, f.id(0)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := reprint.New(reprint.Config{Store: f.store, Events: f.ev, Retention: k, Clock: f.clock, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Dismiss(ctx, f.id(1), ledger.DismissNotNeeded)
+	refusal(t, err, reprint.CodeNotHeld, "not held")
+	if _, err := r.Dismiss(ctx, f.id(0), "Mrs Raman rang"); err == nil || strings.Contains(err.Error(), "Raman") {
+		t.Errorf("a free-text reason: %v", err)
+	}
+
+	f.clock.Advance(time.Hour)
+	d, err := r.Dismiss(ctx, f.id(0), ledger.DismissUpstreamResend)
+	if err != nil || d.Run != 1 || d.BatchID != f.batch.BatchID || d.Sequence != 1 || !d.DismissedAt.Equal(f.clock.Now()) {
+		t.Fatalf("Dismiss = %+v, %v", d, err)
+	}
+	for id := range f.st.Held(ctx) {
+		t.Errorf("%s still held after the dismissal", id)
+	}
+	f.clock.Advance(time.Hour)
+	again, err := r.Dismiss(ctx, f.id(0), ledger.DismissOther)
+	if err != nil || again != d {
+		t.Errorf("a second Dismiss = %+v, %v; want the first back", again, err)
+	}
+	var dismissed []events.PrintEvent
+	var bodies []string
+	for _, e := range f.ev.All() {
+		if e.Kind == events.TypeReprintDismissed {
+			var p events.PrintEvent
+			if err := json.Unmarshal(e.Body, &p); err != nil {
+				t.Fatal(err)
+			}
+			dismissed, bodies = append(dismissed, p), append(bodies, string(e.Body))
+		}
+	}
+	if len(dismissed) != 2 || bodies[0] != bodies[1] || dismissed[0].Reason.Code != ledger.DismissUpstreamResend ||
+		dismissed[0].Reprint != 1 || dismissed[0].Supplier != "northprint" || dismissed[0].BatchID != f.batch.BatchID {
+		t.Errorf("dismissed events: %+v", dismissed)
+	}
+
+	// Deleted 30 days after the hold, not after the dismissal.
+	f.clock.Advance(30*24*time.Hour - 2*time.Hour - time.Minute)
+	if n, err := k.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("sweep before the period ends: %d, %v", n, err)
+	}
+	// Before then, an operator may still change their mind.
+	w, err := r.Operator(ctx, f.id(0), ledger.ReasonLostInPost)
+	if err != nil || w.Run != 1 {
+		t.Fatalf("a reprint after the dismissal = %+v, %v; want it made", w, err)
+	}
+	_, err = r.Dismiss(ctx, f.id(0), ledger.DismissOther)
+	refusal(t, err, reprint.CodeNotHeld)
+	f.clock.Advance(2 * time.Minute)
+	if n, err := k.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep after the period: %d, %v; want the dismissed envelope's files", n, err)
+	}
+}
+
+// TestCancelledWhileHeld: a cancellation that stands for a held envelope
+// (ledger.Store.CheckCancel) takes it off the list, and no reprint is made
+// of it afterwards.
+func TestCancelledWhileHeld(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	r := f.reprinter(0)
+	if err := r.Spoiled(ctx, f.batch, f.id(0)); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := envelopes.New(f.store).Cancel(ctx, envelopes.Cancellation{EnvelopeID: f.id(0), Code: "requested-by-parent", At: f.clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := f.st.CheckCancel(ctx, f.id(0), c.At); e != nil || err != nil {
+		t.Fatalf("CheckCancel = %+v, %v; want it to stand", e, err)
+	}
+	for h, err := range f.st.Holds(ctx) {
+		t.Errorf("still held: %+v, %v", h, err)
+	}
+	_, err = r.Operator(ctx, f.id(0), ledger.ReasonSpoiled)
+	refusal(t, err, ledger.HoldCancelled, "it was cancelled")
+	if rs, err := f.st.Reprints(ctx, f.id(0)); err != nil || len(rs) != 0 {
+		t.Errorf("reprints of the cancelled envelope: %+v, %v", rs, err)
+	}
+}
