@@ -48,6 +48,7 @@ type Ledger interface {
 	Receipt(ctx context.Context, batchID string) (ledger.Receipt, error)
 	Outcome(ctx context.Context, batchID, envelopeID, outcome string) (ledger.Outcome, error)
 	Hold(ctx context.Context, envelopeID string, run int) (ledger.Hold, error)
+	Dismissal(ctx context.Context, envelopeID string, run int) (ledger.Dismissal, error)
 }
 
 // Files says whether a stored file is still there: storage.Store. It
@@ -80,6 +81,7 @@ const (
 	StepSpoiled       = "spoiled"         // … spoiled in production (Code)
 	StepReprinted     = "reprinted"       // a reprint was asked for: a new print run begins
 	StepHeld          = "held"            // a spoiled envelope's reprint was not made: it waits for a person (Code says why)
+	StepDismissed     = "dismissed"       // an operator decided not to make the held reprint (Code: the dismissal's code)
 	StepDataDeleted   = "personal-data-deleted"
 )
 
@@ -102,8 +104,9 @@ type Entry struct {
 	Supplier string `json:"supplier,omitempty"`
 	// Code is a stable reason code: a cancellation's, why the envelope
 	// was left out, the supplier's for returned and spoiled, a reprint's
-	// reason (ledger.ReprintReasons), or why a reprint was held (the
-	// ledger.Hold* codes).
+	// reason (ledger.ReprintReasons), why a reprint was held (the
+	// ledger.Hold* codes), or why it was dismissed
+	// (ledger.DismissReasons).
 	Code string `json:"code,omitempty"`
 	// Source says who asked for a reprint: "supplier" (automatically, on
 	// a spoiled report) or "operator" (quire envelopes reprint).
@@ -206,24 +209,32 @@ func (b *Builder) Timeline(ctx context.Context, id string) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Whether the latest run is in a sealed batch: a cancellation is
-	// weighed against it (ledger.Store.CheckCancel), so one that comes
-	// while a reprint waits stands.
+	// Whether the latest run is in a sealed batch, and when the reprint
+	// after it was held: a cancellation is weighed against them
+	// (ledger.Store.CheckCancel), so one that comes while a reprint waits,
+	// or once it is held, stands.
 	inBatch := false
+	var heldAt time.Time
 	for _, r := range runs {
 		es, printed, err := b.runEntries(ctx, id, r)
 		if err != nil {
 			return nil, err
 		}
 		t.Entries = append(t.Entries, es...)
-		inBatch = printed
+		inBatch, heldAt = printed, time.Time{}
+		for _, e := range es {
+			if e.Step == StepHeld {
+				heldAt = e.At
+			}
+		}
 	}
 	if c := found.Cancellation; c != nil {
 		// Code only: the free-text reason may not be repeated. A
 		// cancellation stored while the envelope is in a sealed batch was
-		// too late (ledger.Store.CheckCancel).
+		// too late (ledger.Store.CheckCancel), unless its reprint was held
+		// by then: nothing more was to be printed.
 		step := StepCancelled
-		if inBatch {
+		if inBatch && (heldAt.IsZero() || c.At.Before(heldAt)) {
 			step = StepCancelRefused
 		}
 		t.Entries = append(t.Entries, Entry{Step: step, At: c.At, Code: c.Code})
@@ -241,7 +252,7 @@ func (b *Builder) Timeline(ctx context.Context, id string) (*Timeline, error) {
 
 // oldestFirst sorts entries, walked run by run, oldest first; a step with
 // no time stored goes last, and steps at the same time keep the order they
-// were walked in. A print run's start (held, reprinted) is never put
+// were walked in. A print run's start (held, dismissed, reprinted) is never put
 // before the steps of the run it follows: the supplier's clock times
 // those, Quire's the hold and the request, and a supplier whose clock is
 // ahead would otherwise have the hold come before the spoiled report that
@@ -255,7 +266,7 @@ func oldestFirst(entries []Entry) []Entry {
 	latest := map[int]time.Time{} // the latest key of each run so far
 	for i, e := range entries {
 		key := e.At
-		if prev := latest[e.Run-1]; (e.Step == StepHeld || e.Step == StepReprinted) && !key.IsZero() && prev.After(key) {
+		if prev := latest[e.Run-1]; (e.Step == StepHeld || e.Step == StepDismissed || e.Step == StepReprinted) && !key.IsZero() && prev.After(key) {
 			key = prev
 		}
 		if e.Run > 0 && key.After(latest[e.Run]) {
@@ -413,6 +424,12 @@ func (b *Builder) runEntries(ctx context.Context, id string, r printRun) (entrie
 			case !errors.Is(err, storage.ErrNotFound):
 				return failed(err)
 			}
+			switch d, err := b.ledger.Dismissal(ctx, id, r.n); {
+			case err == nil:
+				entries = append(entries, Entry{Step: StepDismissed, At: d.DismissedAt, Run: r.n + 1, Reprint: r.n, Code: d.Reason})
+			case !errors.Is(err, storage.ErrNotFound):
+				return failed(err)
+			}
 		}
 	}
 	return entries, true, nil
@@ -461,6 +478,9 @@ func summarise(entries []Entry) (string, string) {
 		s = "Rendered and stored; waiting for the next cut-off to be put into a print batch."
 	case StepCancelled:
 		s = "Cancelled (" + e.Code + "): it will not be printed."
+		if heldLast(entries) {
+			return e.Step, "Cancelled (" + e.Code + ") while its reprint waited for a person: it will not be printed again."
+		}
 	case StepBatching:
 		s = "Being put into print batch " + e.BatchID + " now; ask again in a few minutes."
 	case StepBatched:
@@ -490,6 +510,9 @@ func summarise(entries []Entry) (string, string) {
 		return e.Step, capital(PrintName(e.Run)) + " was asked for " + who + paren(e.Code) + "; it goes into the batch of the next cut-off."
 	case StepHeld:
 		return e.Step, held(entries, e)
+	case StepDismissed:
+		return e.Step, "Spoiled in production; " + PrintName(e.Run) + " was not made: an operator decided not to print it again (" + e.Code +
+			"). Nothing more is printed unless an operator asks for a reprint (quire envelopes reprint)."
 	default:
 		s = "Last step: " + e.Step + "."
 	}
@@ -519,6 +542,21 @@ func held(entries []Entry, e Entry) string {
 		s += " It was cancelled since, so it will not be printed again."
 	}
 	return s
+}
+
+// heldLast reports whether the envelope's latest print run is a reprint
+// that was held and not asked for since.
+func heldLast(entries []Entry) bool {
+	run, held := 0, false
+	for _, e := range entries {
+		switch {
+		case e.Run > run:
+			run, held = e.Run, e.Step == StepHeld
+		case e.Run == run && e.Step == StepReprinted:
+			held = false
+		}
+	}
+	return held
 }
 
 // capital returns s with its first letter in capitals.

@@ -389,17 +389,17 @@ func TestHeld(t *testing.T) {
 		t.Errorf("state %q, summary %q", tl.State, tl.Summary)
 	}
 
-	// The other one is cancelled while it is held: the cancellation is
-	// refused (its latest print is in a sealed batch), and the summary
-	// says it will not be printed again either.
+	// The other one is cancelled while it is held: the cancellation
+	// stands (nothing more was to be printed), and the summary says it
+	// will not be printed again.
 	if _, _, err := f.envs.Cancel(ctx, envelopes.Cancellation{EnvelopeID: other, Code: "requested-by-parent", At: cutOff.Add(20 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	tl = f.timeline(t, other)
-	check(t, tl, status.StepHeld, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #2",
-		"spoiled@03T08:30 run1 "+b1+" #2 paper-jam", "held@03T09:30 run2 reprint-limit", "cancel-refused@03T13:30 requested-by-parent")
-	if !strings.HasSuffix(tl.Summary, "It was cancelled since, so it will not be printed again.") {
-		t.Errorf("summary %q", tl.Summary)
+	check(t, tl, status.StepCancelled, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #2",
+		"spoiled@03T08:30 run1 "+b1+" #2 paper-jam", "held@03T09:30 run2 reprint-limit", "cancelled@03T13:30 requested-by-parent")
+	if want := "Cancelled (requested-by-parent) while its reprint waited for a person: it will not be printed again."; tl.Summary != want {
+		t.Errorf("summary %q, want %q", tl.Summary, want)
 	}
 	if _, err := rp.Operator(ctx, other, ledger.ReasonSpoiled); err == nil {
 		t.Error("a cancelled held envelope was reprinted")
@@ -439,4 +439,42 @@ func TestHeldAfterItsSpoiledReport(t *testing.T) {
 	}
 	check(t, f.timeline(t, id), status.StepReprinted, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
 		"spoiled@03T08:30 run1 "+b1+" #1 paper-jam", "held@03T08:30 run2 reprint-limit", "reprinted@03T08:30 run2 spoiled by operator")
+}
+
+// TestDismissed: an operator's dismissal of a held reprint is a step of
+// its own after the hold, and says nothing more is printed; a
+// cancellation that came before the hold was still too late.
+func TestDismissed(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	clock := memqueue.NewManualClock(cutOff.Add(16 * time.Hour))
+	rp, err := reprint.New(reprint.Config{Store: f.s, Events: &batchtest.Events{}, MaxAutomatic: 0, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := batchtest.Seal(t, f.s, "northprint", cutOff, 1)
+	b1, id := sealed.BatchID, sealed.Envelopes[0].EnvelopeID
+	if _, _, err := f.envs.Cancel(ctx, envelopes.Cancellation{EnvelopeID: id, Code: "requested-by-parent", At: cutOff.Add(14 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ledger.RecordOutcome(ctx, ledger.Outcome{BatchID: b1, EnvelopeID: id, Sequence: 1, Outcome: ledger.OutcomeSpoiled,
+		Code: "paper-jam", At: cutOff.Add(15 * time.Hour), ReportedAt: cutOff.Add(15 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rp.Spoiled(ctx, sealed, id); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	if _, err := rp.Dismiss(ctx, id, ledger.DismissUpstreamResend); err != nil {
+		t.Fatal(err)
+	}
+	tl := f.timeline(t, id)
+	check(t, tl, status.StepDismissed, "rendered@02T16:30", "batched@02T17:31 run1 "+b1+" #1",
+		"cancel-refused@03T07:30 requested-by-parent", "spoiled@03T08:30 run1 "+b1+" #1 paper-jam",
+		"held@03T09:30 run2 cancelled", "dismissed@03T10:30 run2 upstream-will-resend")
+	want := "Spoiled in production; reprint 1 (second print) was not made: an operator decided not to print it again (upstream-will-resend). " +
+		"Nothing more is printed unless an operator asks for a reprint (quire envelopes reprint)."
+	if tl.Summary != want {
+		t.Errorf("summary %q, want %q", tl.Summary, want)
+	}
 }

@@ -44,9 +44,9 @@ func newFixture(t *testing.T, withIndex bool) *fixture {
 	}
 	f := &fixture{log: &syncbuf.Buffer{}, clock: memqueue.NewManualClock(cutOff.Add(time.Hour))}
 	f.sealed = batchtest.Seal(t, s, "northprint", cutOff, 2)
-	// The second envelope is spoiled, held for an operator, and reprinted
-	// on the operator's word: every reprint step and field is in its
-	// timeline.
+	// The second envelope is spoiled, held for an operator, dismissed,
+	// and then reprinted on an operator's word after all: every reprint
+	// step and field is in its timeline.
 	l, held := ledger.NewStore(s), f.sealed.Envelopes[1]
 	if _, _, err := l.RecordOutcome(t.Context(), ledger.Outcome{BatchID: f.sealed.BatchID, EnvelopeID: held.EnvelopeID, Sequence: held.Sequence,
 		Outcome: ledger.OutcomeSpoiled, Code: "paper-jam", At: cutOff.Add(15 * time.Hour), ReportedAt: cutOff.Add(15 * time.Hour)}); err != nil {
@@ -54,6 +54,10 @@ func newFixture(t *testing.T, withIndex bool) *fixture {
 	}
 	if _, _, err := l.RecordHold(t.Context(), ledger.Hold{EnvelopeID: held.EnvelopeID, Run: 1, BatchID: f.sealed.BatchID, Sequence: held.Sequence,
 		Code: ledger.HoldLimit, HeldAt: cutOff.Add(16 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.Dismiss(t.Context(), ledger.Dismissal{EnvelopeID: held.EnvelopeID, Run: 1, BatchID: f.sealed.BatchID, Sequence: held.Sequence,
+		Reason: ledger.DismissNotNeeded, DismissedAt: cutOff.Add(16*time.Hour + 30*time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := l.CreateReprint(t.Context(), ledger.Reprint{EnvelopeID: held.EnvelopeID, Run: 1, Reason: ledger.ReasonSpoiled, Source: ledger.SourceOperator,
@@ -196,6 +200,7 @@ func TestShow(t *testing.T) {
 	// asked for the reprint.
 	_, _, body = f.do(t, "GET", statusapi.BasePath+"/envelopes/"+f.sealed.Envelopes[1].EnvelopeID, f.token, nil)
 	for _, want := range []string{`{"step":"held","at":"2026-03-03T09:30:00Z","run":2,"reprint":1,"code":"reprint-limit"}`,
+		`{"step":"dismissed","at":"2026-03-03T10:00:00Z","run":2,"reprint":1,"code":"not-needed"}`,
 		`{"step":"reprinted","at":"2026-03-03T10:30:00Z","run":2,"reprint":1,"code":"spoiled","source":"operator"}`} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("the held envelope's timeline has no %s: %s", want, body)
