@@ -462,3 +462,53 @@ func TestRequestAgainWhileSealingIsRetried(t *testing.T) {
 		t.Errorf("stats %+v, want the retry acked", s)
 	}
 }
+
+// TestCancelOfHeldOrWaitingReprintStands: an envelope whose latest print
+// was spoiled in a sealed batch, with its reprint held for an operator or
+// asked for and not yet batched, has no print coming from a sealed batch:
+// the cancellation stands, is announced, schedules the deletion of its
+// personal data, and takes a held envelope off the held list. Against
+// *ledger.Store and the real reprint records.
+func TestCancelOfHeldOrWaitingReprintStands(t *testing.T) {
+	h := newBatchedHarness(t, nil, func(s storage.Store) worker.CancelChecker { return ledger.NewStore(s) })
+	st := ledger.NewStore(h.fs)
+	cutOff := time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)
+	sealed := batchtest.Seal(t, h.fs, "northprint", cutOff, 2)
+	held, waiting := sealed.Envelopes[0].EnvelopeID, sealed.Envelopes[1].EnvelopeID
+	ctx := t.Context()
+	if _, _, err := st.RecordHold(ctx, ledger.Hold{EnvelopeID: held, Run: 1, BatchID: sealed.BatchID, Sequence: 1,
+		Code: ledger.HoldLimit, HeldAt: cutOff.Add(15 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.CreateReprint(ctx, ledger.Reprint{EnvelopeID: waiting, Run: 1, Reason: ledger.ReasonSpoiled, Source: ledger.SourceSupplier,
+		BatchID: sealed.BatchID, Sequence: 2, RequestedAt: cutOff.Add(15 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	h.publish(pipeline.KindCancel, cancelBody(held, "requested-by-parent"))
+	h.publish(pipeline.KindCancel, cancelBody(waiting, "requested-by-parent"))
+	h.waitSettled(2)
+
+	if s := h.q.Stats(); s.Acked != 2 || s.Retried != 0 || s.DeadLettered != 0 {
+		t.Errorf("stats %+v, want both acked", s)
+	}
+	if r := h.refusals(); len(r) != 0 {
+		t.Errorf("refused: %s", r)
+	}
+	var ids []string
+	for _, e := range h.eventsOf(events.TypeCancelled) {
+		ids = append(ids, e.EnvelopeID)
+	}
+	if len(ids) != 2 {
+		t.Errorf("cancelled events for %v, want %s and %s", ids, held, waiting)
+	}
+	if got, _ := h.ret.state(); len(got) != 2 || !got[held].Equal(start) || !got[waiting].Equal(start) {
+		t.Errorf("scheduled for deletion %v, want both from their cancellation at %v", got, start)
+	}
+	for id, err := range st.Held(ctx) {
+		t.Errorf("still on the held list: %s %v", id, err)
+	}
+	if got := testutil.ToFloat64(h.m.Cancelled.WithLabelValues("refused")); got != 0 {
+		t.Errorf("cancelled{refused} = %v, want 0", got)
+	}
+}

@@ -104,9 +104,10 @@ type Config struct {
 	// in-process queue's events publisher.
 	Events pipeline.Publisher
 	// Cancels, when set, is asked about every cancellation once its marker
-	// is stored, so that a cancellation of an envelope already in a sealed
-	// batch is refused (envelope.cancel-refused) instead of announced as
-	// cancelled. Default nil: nothing is batched, and every stored
+	// is stored, so that a cancellation of an envelope whose latest print
+	// is in a sealed batch (and not held for an operator) is refused
+	// (envelope.cancel-refused) instead of announced as cancelled; a held
+	// envelope it takes off the held list. Default nil: nothing is batched, and every stored
 	// cancellation stands.
 	Cancels CancelChecker
 	// References, when set, names the reference index entries committed

@@ -13,9 +13,12 @@
 // queue's retry path.
 //
 // When envelopes are batched (Config.Cancels), a cancellation is stored
-// and then checked against the batch records: once the envelope is in a
-// sealed batch it will be printed, so the cancellation is refused with an
-// envelope.cancel-refused event instead of announced as cancelled.
+// and then checked against the batch records: once the envelope's latest
+// print is in a sealed batch it will be printed, so the cancellation is
+// refused with an envelope.cancel-refused event instead of announced as
+// cancelled. One whose print was spoiled and whose reprint is held for an
+// operator, or asked for and not yet batched, has no print coming: its
+// cancellation stands.
 //
 // Logs, metric labels, dead-letter reasons and events carry envelope ids,
 // reason codes and field names only: never the names, addresses or dates a
