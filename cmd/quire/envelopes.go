@@ -50,6 +50,8 @@ var envelopeCommands = []envelopeCommand{
 	{"reprint", "reprint [flags] <envelope-id> --reason lost-in-post|damaged|spoiled|other",
 		"print an envelope again, same documents, at the next cut-off (lost in the post, damaged, spoiled)", runEnvelopesReprint},
 	{"held", "held [flags]", "the envelopes the supplier spoiled whose automatic reprint waits for an operator", runEnvelopesHeld},
+	{"dismiss", "dismiss [flags] <envelope-id> --reason not-needed|upstream-will-resend|other",
+		"decide not to reprint a held envelope: it leaves the held list", runEnvelopesDismiss},
 }
 
 // runEnvelopes implements "quire envelopes": support's view of one
@@ -70,10 +72,10 @@ func runEnvelopes(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		b.WriteString(`
 The store and the broker are configured as for quire serve, by the same
-flags and environment variables. show, reprint and held read the store;
-reprint also publishes an event (--amqp-*) and reads the cut-off schedule
-(--cutoff*, --bank-holidays) to say when the reprint is printed; held
-reads --max-reprints; token needs none. Lookup by certificate reference
+flags and environment variables. show, reprint, held and dismiss read the
+store; reprint and dismiss also publish an event (--amqp-*); reprint reads
+the cut-off schedule (--cutoff*, --bank-holidays) to say when the reprint
+is printed; held reads --max-reprints; token needs none. Lookup by certificate reference
 needs the same --reference-key-file as quire serve.
 
 Flags:

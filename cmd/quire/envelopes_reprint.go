@@ -25,7 +25,8 @@ type reprintSettings struct {
 
 func reprintFlags(e *envflag.Set, s *reprintSettings) {
 	scheduleFlags(e, &s.batch)
-	e.String(&s.reason, "reason", "", "", "reprint: why, one of "+strings.Join(ledger.ReprintReasons, ", ")+" (a `code`; no free text)")
+	e.String(&s.reason, "reason", "", "", "reprint: why, one of "+strings.Join(ledger.ReprintReasons, ", ")+
+		"; dismiss: one of "+strings.Join(ledger.DismissReasons, ", ")+" (a `code`; no free text)")
 }
 
 const reprintUsage = `Usage: quire envelopes reprint [flags] <envelope-id> --reason lost-in-post|damaged|spoiled|other
@@ -97,7 +98,7 @@ func runEnvelopesReprint(ctx context.Context, s *envelopesSettings, args []strin
 // runEnvelopesHeld implements "quire envelopes held".
 func runEnvelopesHeld(ctx context.Context, s *envelopesSettings, args []string, stdout, stderr io.Writer) int {
 	if len(args) != 0 {
-		fmt.Fprintln(stderr, "Usage: quire envelopes held [flags]\n\nLists the envelopes the supplier reported spoiled whose reprint was not made\nautomatically, why, and what to do. quire envelopes reprint takes one off the list.")
+		fmt.Fprintln(stderr, "Usage: quire envelopes held [flags]\n\nLists the envelopes the supplier reported spoiled whose reprint was not made\nautomatically, why, and what to do. quire envelopes reprint or dismiss takes one off the list.")
 		return 2
 	}
 	if err := s.cfg.Validate(); err != nil {

@@ -146,3 +146,65 @@ func TestBatchesShowSaysWhichAreReprints(t *testing.T) {
 		t.Errorf("show says\n%s", out.String())
 	}
 }
+
+func TestEnvelopesDismiss(t *testing.T) {
+	dir := t.TempDir()
+	s, err := fsstore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := batchtest.Seal(t, s, "northprint", batchCutOff, 2)
+	id, notHeld := sealed.Envelopes[0].EnvelopeID, sealed.Envelopes[1].EnvelopeID
+	st := ledger.NewStore(s)
+	if _, _, err := st.RecordOutcome(t.Context(), ledger.Outcome{BatchID: sealed.BatchID, EnvelopeID: id, Sequence: 1, Outcome: ledger.OutcomeSpoiled,
+		Code: "paper-jam", At: batchCutOff.Add(25 * time.Hour), ReportedAt: batchCutOff.Add(25 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.RecordHold(t.Context(), ledger.Hold{EnvelopeID: id, Run: 1, BatchID: sealed.BatchID, Sequence: 1,
+		Code: ledger.HoldLimit, HeldAt: batchCutOff.Add(26 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errOut := runEnvelopesCmd(t, "dismiss", "--data-dir", dir, id, "--reason", "upstream-will-resend")
+	if code != 0 {
+		t.Fatalf("dismiss: %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"envelope " + id + ": reprint 1 dismissed (reason upstream-will-resend, at ",
+		"spoiled   envelope 1 of batch " + sealed.BatchID + "; nothing more is printed", "quire envelopes reprint " + id} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dismiss says\n%s\nwithout %q", out, want)
+		}
+	}
+	if d, err := st.Dismissal(t.Context(), id, 1); err != nil || d.Reason != ledger.DismissUpstreamResend {
+		t.Errorf("dismissal %+v, %v", d, err)
+	}
+	if _, out, _ := runEnvelopesCmd(t, "held", "--data-dir", dir); strings.Contains(out, id) {
+		t.Errorf("still held after the dismissal:\n%s", out)
+	}
+	if _, out, _ := runEnvelopesCmd(t, "show", "--data-dir", dir, id); !strings.Contains(out, "dismissed") || !strings.Contains(out, "upstream-will-resend") {
+		t.Errorf("show after the dismissal:\n%s", out)
+	}
+	// Again: the first dismissal stands.
+	code, out2, _ := runEnvelopesCmd(t, "dismiss", "--data-dir", dir, id, "--reason", "other")
+	if code != 0 || !strings.Contains(out2, "reason upstream-will-resend") {
+		t.Errorf("a second dismiss: %d %s", code, out2)
+	}
+
+	code, _, errOut = runEnvelopesCmd(t, "dismiss", "--data-dir", dir, notHeld, "--reason", "not-needed")
+	if code != 1 || !strings.Contains(errOut, "it is not held for an operator") || !strings.Contains(errOut, "nothing was changed (not-held)") {
+		t.Errorf("dismissing an envelope not held: %d %s", code, errOut)
+	}
+	code, _, errOut = runEnvelopesCmd(t, "dismiss", "--data-dir", dir, id, "--reason", "Priya rang")
+	if code != 2 || strings.Contains(errOut, "Priya") || !strings.Contains(errOut, "not-needed, upstream-will-resend, other") {
+		t.Errorf("a free-text reason: %d %s", code, errOut)
+	}
+	if code, _, _ := runEnvelopesCmd(t, "dismiss", "--data-dir", dir, id); code != 2 {
+		t.Errorf("no reason: exit %d, want 2", code)
+	}
+	batchtest.CheckNoPersonalData(t, "quire envelopes dismiss", out+out2+errOut)
+
+	// A deliberate new decision: the operator reprints it after all.
+	if code, out, errOut := runEnvelopesCmd(t, "reprint", "--data-dir", dir, id, "--reason", "lost-in-post"); code != 0 || !strings.Contains(out, "reprint 1 asked for") {
+		t.Errorf("reprint after the dismissal: %d %s%s", code, out, errOut)
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/quire-print/quire/pipeline/batch/ledger"
+	"github.com/quire-print/quire/pipeline/batch/reprint"
+)
+
+const dismissUsage = `Usage: quire envelopes dismiss [flags] <envelope-id> --reason not-needed|upstream-will-resend|other
+
+Records an operator's decision not to reprint an envelope held for one
+(quire envelopes held): the family no longer needs it (not-needed), upstream
+sends a new envelope request with a new envelope id instead
+(upstream-will-resend), or another reason (other). The envelope leaves the
+held list, and upstream hears of it by an envelope.reprint-dismissed event.
+Its personal data goes at the end of the retention period, counted from the
+hold, as the hold scheduled it. An operator can still reprint it later with
+quire envelopes reprint, while its documents are kept. Refused when the
+envelope is not held. Asking again changes nothing.`
+
+// runEnvelopesDismiss implements "quire envelopes dismiss".
+func runEnvelopesDismiss(ctx context.Context, s *envelopesSettings, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || s.reprint.reason == "" {
+		fmt.Fprintln(stderr, dismissUsage)
+		return 2
+	}
+	id := args[0]
+	if err := ledger.ValidDismissReason(s.reprint.reason); err != nil {
+		fmt.Fprintf(stderr, "quire envelopes dismiss: --reason must be one of %s (a code: no free text)\n", strings.Join(ledger.DismissReasons, ", "))
+		return 2
+	}
+	if err := s.cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "quire envelopes: invalid configuration:\n%v\n", indent(err))
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := openStore(ctx, *s.cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes dismiss: %v\n", err)
+		return 1
+	}
+	events, closeEvents, err := eventsPublisher(*s.cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes dismiss: %v\n", err)
+		return 1
+	}
+	defer closeEvents()
+	// No Retention: the hold scheduled the envelope's deletion when it
+	// was made (quire serve's supplier API tells retention of every hold).
+	rp, err := reprint.New(reprint.Config{Store: st, Events: events, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes dismiss: %v\n", err)
+		return 1
+	}
+	d, err := rp.Dismiss(ctx, id, s.reprint.reason)
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes dismiss: %v\n", err)
+		var refused *reprint.RefusedError
+		if errors.As(err, &refused) {
+			fmt.Fprintf(stderr, "nothing was changed (%s)\n", refused.Code)
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "envelope %s: reprint %d dismissed (reason %s, at %s)\n", id, d.Run, d.Reason, london(d.DismissedAt))
+	fmt.Fprintf(stdout, "  spoiled   envelope %d of batch %s; nothing more is printed\n", d.Sequence, d.BatchID)
+	fmt.Fprintf(stdout, "  later     quire envelopes reprint %s --reason <code> still prints it, while its documents are kept\n", id)
+	return 0
+}
