@@ -75,8 +75,8 @@ The store and the broker are configured as for quire serve, by the same
 flags and environment variables. show, reprint, held and dismiss read the
 store; reprint and dismiss also publish an event (--amqp-*); reprint reads
 the cut-off schedule (--cutoff*, --bank-holidays) to say when the reprint
-is printed; held reads --max-reprints; token needs none. Lookup by certificate reference
-needs the same --reference-key-file as quire serve.
+is printed; held reads --max-reprints; token needs none. Lookup by
+certificate reference needs the same --reference-key-file as quire serve.
 
 Flags:
 `)
