@@ -400,9 +400,11 @@ func TestHeldGauge(t *testing.T) {
 			t.Errorf("quire_reprints_held{code=%q} = %v, want %v", code, got, want)
 		}
 	}
-	if err := h.st.Release(ctx, ids[1]); err != nil {
+	// An operator dismisses the second: it is no longer counted.
+	if _, err := rp.Dismiss(ctx, ids[1], ledger.DismissUpstreamResend); err != nil {
 		t.Fatal(err)
 	}
+	checkHeld(t, b, "one dismissed", 1, ledger.HoldLimit)
 
 	// Stray entries: one for an envelope that has no hold, one for an
 	// envelope reprinted since (its entry left behind).
@@ -446,4 +448,10 @@ func TestHeldGauge(t *testing.T) {
 	// nothing waits for a decision; it counts as cancelled.
 	h.cancel(ids[0])
 	checkHeld(t, b, "cancelled while held", 1, ledger.HoldCancelled)
+	// Once the cancel handler has found the cancellation stands
+	// (CheckCancel), it is off the list.
+	if e, err := h.st.CheckCancel(ctx, ids[0], day(1)); e != nil || err != nil {
+		t.Fatalf("CheckCancel of a held envelope = %+v, %v; want it to stand", e, err)
+	}
+	checkHeld(t, b, "cancellation stood", 0, "")
 }
