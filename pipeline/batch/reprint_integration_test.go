@@ -32,6 +32,7 @@ import (
 	"github.com/quire-print/quire/pipeline/batch/retention"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/broker"
+	"github.com/quire-print/quire/pipeline/cancel"
 	"github.com/quire-print/quire/pipeline/events"
 	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/service"
@@ -47,9 +48,12 @@ import (
 // spoiled (twice); the next cut-off prints it again, once, with the same
 // documents (pdftotext reads the same text) and codes of its own (read off
 // the pages and checked with printfile.Verify); spoiled again past the
-// limit it is held; an operator's reprint goes through; and once retention
-// has deleted another envelope's documents, its reprint is refused with
-// the sentence upstream acts on.
+// limit it is held; an operator dismisses the hold, then asks for the
+// reprint after all, and it goes through; spoiled again and held, it is
+// cancelled by upstream, and the real worker lets the cancellation stand
+// and takes it off the held list; and once retention has deleted another
+// envelope's documents, its reprint is refused with the sentence upstream
+// acts on.
 func TestReprintEndToEnd(t *testing.T) {
 	ctx := t.Context()
 	s3 := s3test.Config(t)
@@ -262,6 +266,14 @@ func TestReprintEndToEnd(t *testing.T) {
 		t.Errorf("a cut-off with the envelope held: %d batches, %v", len(res.Batches), err)
 	}
 
+	// An operator dismisses it: it leaves the held list and upstream is
+	// told. Then the operator decides otherwise: the reprint is made.
+	if d, err := rp.Dismiss(ctx, spoiled, ledger.DismissNotNeeded); err != nil || d.Run != 2 || d.BatchID != second.BatchID {
+		t.Fatalf("dismiss %+v, %v", d, err)
+	}
+	if n, err := b.RefreshHeld(ctx); err != nil || n != 0 {
+		t.Errorf("held after the dismissal: %d, %v", n, err)
+	}
 	// An operator's reprint is made.
 	if w, err := rp.Operator(ctx, spoiled, ledger.ReasonDamaged); err != nil || w.Run != 2 {
 		t.Fatalf("operator reprint %+v, %v", w, err)
@@ -288,6 +300,7 @@ func TestReprintEndToEnd(t *testing.T) {
 		up.Drain()
 		return slices.Equal(runs(events.TypeBatched), want) && slices.Equal(runs(events.TypeHandedOver), want) &&
 			len(runs(events.TypeReprintRequested)) == 2 && len(runs(events.TypeReprintHeld)) == 1 &&
+			slices.Equal(runs(events.TypeReprintDismissed), []string{second.BatchID + "/2"}) &&
 			slices.Equal(runs(events.TypeSpoiled), want[:2])
 	})
 	if got := runs(events.TypeReprintRequested); !slices.Equal(got, []string{first.BatchID + "/1", second.BatchID + "/2"}) {
@@ -295,6 +308,57 @@ func TestReprintEndToEnd(t *testing.T) {
 	}
 	for _, e := range up.Events() {
 		batchtest.CheckNoPersonalData(t, "an event", string(e.Body))
+	}
+
+	// Spoiled a third time: held again, the limit reached. Upstream
+	// cancels it: nothing more is coming from a sealed batch, so the
+	// worker lets the cancellation stand, schedules the deletion of its
+	// personal data, and takes it off the held list; an operator's reprint
+	// is refused from then on.
+	report(third, spoiled, "spoiled")
+	if h, err := st.Hold(ctx, spoiled, 3); err != nil || h.Code != ledger.HoldLimit {
+		t.Fatalf("the third hold: %+v, %v", h, err)
+	}
+	if n, err := b.RefreshHeld(ctx); err != nil || n != 1 {
+		t.Errorf("held before the cancellation: %d, %v", n, err)
+	}
+	dueFor := func() int {
+		n := 0
+		for info, err := range store.List(ctx, retention.DuePrefix) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasSuffix(info.Key, "/envelope-"+spoiled) {
+				n++
+			}
+		}
+		return n
+	}
+	dueBefore := dueFor()
+	cancelBody, err := cancel.Encode(cancel.Request{EnvelopeID: spoiled, Code: "requested-by-parent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Broker.Publish(ctx, pipeline.KindCancel, cancelBody); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, time.Minute, "the cancellation of the held envelope", func() bool {
+		up.Drain()
+		return slices.Contains(up.Settled()[spoiled], events.TypeCancelled)
+	})
+	if r := runs(events.TypeCancelRefused); len(r) != 0 {
+		t.Errorf("the cancellation of a held envelope was refused: %v", r)
+	}
+	if n, err := b.RefreshHeld(ctx); err != nil || n != 0 {
+		t.Errorf("held after the cancellation stood: %d, %v", n, err)
+	}
+	if got := dueFor(); got != dueBefore+1 {
+		t.Errorf("%d due entries for %s after the cancellation, want %d", got, spoiled, dueBefore+1)
+	}
+	_, err = rp.Operator(ctx, spoiled, ledger.ReasonDamaged)
+	var cancelled *reprint.RefusedError
+	if !errors.As(err, &cancelled) || cancelled.Code != ledger.HoldCancelled {
+		t.Errorf("a reprint of the cancelled envelope: %v", err)
 	}
 
 	// RP-2 was posted; thirty days on, retention deletes its documents,
