@@ -40,8 +40,8 @@ func printExamples() map[string]events.PrintEvent {
 		"reprint-held": events.ReprintHeld(inBatch, 3, "reprint-limit",
 			"it has been reprinted automatically 2 times, the most allowed (--max-reprints); an operator decides whether to print it again (quire envelopes reprint)", at.Add(70*time.Hour)),
 		"reprint-dismissed": events.ReprintDismissed(inBatch, 3, "upstream-will-resend", at.Add(72*time.Hour)),
-		"batched-reprint": events.Batched(reprintRun, at.Add(24*time.Hour+10*time.Minute)),
-		"posted-reprint":  events.Outcome(events.TypePosted, reprintRun, at.Add(50*time.Hour), ""),
+		"batched-reprint":   events.Batched(reprintRun, at.Add(24*time.Hour+10*time.Minute)),
+		"posted-reprint":    events.Outcome(events.TypePosted, reprintRun, at.Add(50*time.Hour), ""),
 	}
 }
 
