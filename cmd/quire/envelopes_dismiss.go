@@ -10,6 +10,8 @@ import (
 
 	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/reprint"
+	"github.com/quire-print/quire/pipeline/storage"
+	"github.com/quire-print/quire/pipeline/storage/envelopes"
 )
 
 const dismissUsage = `Usage: quire envelopes dismiss [flags] <envelope-id> --reason not-needed|upstream-will-resend|other
@@ -69,6 +71,14 @@ func runEnvelopesDismiss(ctx context.Context, s *envelopesSettings, args []strin
 	}
 	fmt.Fprintf(stdout, "envelope %s: reprint %d dismissed (reason %s, at %s)\n", id, d.Run, d.Reason, london(d.DismissedAt))
 	fmt.Fprintf(stdout, "  spoiled   envelope %d of batch %s; nothing more is printed\n", d.Sequence, d.BatchID)
-	fmt.Fprintf(stdout, "  later     quire envelopes reprint %s --reason <code> still prints it, while its documents are kept\n", id)
+	switch _, err := envelopes.New(st).Cancellation(ctx, id); {
+	case err == nil:
+		fmt.Fprintf(stdout, "  cancelled it was cancelled too, so it is never printed again\n")
+	case errors.Is(err, storage.ErrNotFound):
+		fmt.Fprintf(stdout, "  later     quire envelopes reprint %s --reason <code> still prints it, while its documents are kept\n", id)
+	default:
+		fmt.Fprintf(stderr, "quire envelopes dismiss: the dismissal is recorded, but reading the envelope's cancellation failed: %v\n", err)
+		return 1
+	}
 	return 0
 }

@@ -181,7 +181,8 @@ func TestEnvelopesDismiss(t *testing.T) {
 	if _, out, _ := runEnvelopesCmd(t, "held", "--data-dir", dir); strings.Contains(out, id) {
 		t.Errorf("still held after the dismissal:\n%s", out)
 	}
-	if _, out, _ := runEnvelopesCmd(t, "show", "--data-dir", dir, id); !strings.Contains(out, "dismissed") || !strings.Contains(out, "upstream-will-resend") {
+	if _, out, _ := runEnvelopesCmd(t, "show", "--data-dir", dir, id); !strings.Contains(out, "dismissed") || !strings.Contains(out, "upstream-will-resend") ||
+		!strings.Contains(out, "Nothing more is printed unless an operator asks for a reprint") {
 		t.Errorf("show after the dismissal:\n%s", out)
 	}
 	// Again: the first dismissal stands.
@@ -202,6 +203,23 @@ func TestEnvelopesDismiss(t *testing.T) {
 		t.Errorf("no reason: exit %d, want 2", code)
 	}
 	batchtest.CheckNoPersonalData(t, "quire envelopes dismiss", out+out2+errOut)
+
+	// One whose cancellation stood while it was held: dismissing it says
+	// it is never printed again, not how to reprint it.
+	sealed2 := batchtest.Seal(t, s, "northprint", batchCutOff.AddDate(0, 0, 1), 1)
+	cancelled := sealed2.Envelopes[0].EnvelopeID
+	if _, _, err := st.RecordHold(t.Context(), ledger.Hold{EnvelopeID: cancelled, Run: 1, BatchID: sealed2.BatchID, Sequence: 1,
+		Code: ledger.HoldLimit, HeldAt: batchCutOff.Add(50 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := envelopes.New(s).Cancel(t.Context(), envelopes.Cancellation{EnvelopeID: cancelled, Code: "requested-by-parent",
+		At: batchCutOff.Add(51 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runEnvelopesCmd(t, "dismiss", "--data-dir", dir, cancelled, "--reason", "not-needed")
+	if code != 0 || !strings.Contains(out, "it was cancelled too, so it is never printed again") || strings.Contains(out, "still prints it") {
+		t.Errorf("dismissing a cancelled envelope: %d\n%s%s", code, out, errOut)
+	}
 
 	// A deliberate new decision: the operator reprints it after all.
 	if code, out, errOut := runEnvelopesCmd(t, "reprint", "--data-dir", dir, id, "--reason", "lost-in-post"); code != 0 || !strings.Contains(out, "reprint 1 asked for") {

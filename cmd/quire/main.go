@@ -61,7 +61,7 @@ func commands() []command {
 			func(w io.Writer) *envflag.Set { s, _, _, _ := batchesFlags(w); return s }},
 		{"deadletters", "dead letters for support: list, show (personal data redacted), replay to the intake, discard", runDeadLetters,
 			func(w io.Writer) *envflag.Set { s, _ := deadLettersFlags(w); return s }},
-		{"envelopes", "one envelope for support: where it is (show, by id or certificate reference), reprint it, those held; status API tokens", runEnvelopes,
+		{"envelopes", "one envelope for support: where it is (show, by id or certificate reference), reprint it, those held, dismiss one; status API tokens", runEnvelopes,
 			func(w io.Writer) *envflag.Set { s, _ := envelopesFlags(w); return s }},
 		{"load", "load harness: envelopes/s and latency through RabbitMQ and S3", runLoad, nil},
 		{"previewload", "load harness: the preview endpoints under many clients", loadtest.RunPreview, nil},

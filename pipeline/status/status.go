@@ -511,8 +511,11 @@ func summarise(entries []Entry) (string, string) {
 	case StepHeld:
 		return e.Step, held(entries, e)
 	case StepDismissed:
-		return e.Step, "Spoiled in production; " + PrintName(e.Run) + " was not made: an operator decided not to print it again (" + e.Code +
-			"). Nothing more is printed unless an operator asks for a reprint (quire envelopes reprint)."
+		s := "Spoiled in production; " + PrintName(e.Run) + " was not made: an operator decided not to print it again (" + e.Code + "). "
+		if slices.ContainsFunc(entries, func(x Entry) bool { return x.Step == StepCancelled || x.Step == StepCancelRefused }) {
+			return e.Step, s + "It was cancelled, so it will not be printed again."
+		}
+		return e.Step, s + "Nothing more is printed unless an operator asks for a reprint (quire envelopes reprint)."
 	default:
 		s = "Last step: " + e.Step + "."
 	}

@@ -473,7 +473,7 @@ func TestDismissed(t *testing.T) {
 		"cancel-refused@03T07:30 requested-by-parent", "spoiled@03T08:30 run1 "+b1+" #1 paper-jam",
 		"held@03T09:30 run2 cancelled", "dismissed@03T10:30 run2 upstream-will-resend")
 	want := "Spoiled in production; reprint 1 (second print) was not made: an operator decided not to print it again (upstream-will-resend). " +
-		"Nothing more is printed unless an operator asks for a reprint (quire envelopes reprint)."
+		"It was cancelled, so it will not be printed again."
 	if tl.Summary != want {
 		t.Errorf("summary %q, want %q", tl.Summary, want)
 	}
