@@ -85,7 +85,7 @@ func newMetrics(cfg Config) *metrics {
 		}, []string{"source"}),
 		held: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "quire_reprints_held",
-			Help: "Envelopes the supplier reported spoiled whose reprint was not made and waits for a person (quire envelopes held), by the hold's code (one cancelled since under cancelled); read from the store's held list every batcher poll interval. code=reprint-limit waits for an operator's decision; the other codes for a new envelope request from upstream.",
+			Help: "Envelopes the supplier reported spoiled whose reprint was not made and waits for a person (quire envelopes held), by the hold's code (one cancelled since under cancelled, until the cancel handler takes it off the list; a dismissed one not at all); read from the store's held list every batcher poll interval. code=reprint-limit waits for an operator's decision; the other codes for a new envelope request from upstream.",
 		}, []string{"code"}),
 		adapter: cfg.Supplier.Adapter(),
 	}

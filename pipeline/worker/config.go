@@ -49,8 +49,9 @@ var _ Store = (*envelopes.Store)(nil)
 type CancelChecker interface {
 	// CheckCancel is asked after the cancellation marker of envelope id,
 	// received at at, is stored. It answers nil, nil when the cancellation
-	// stands; the cancel-refused event to publish when the envelope is in
-	// a sealed batch and will be printed; or an error wrapping
+	// stands; the cancel-refused event to publish when the envelope's
+	// latest print is in a sealed batch, not held, and will be printed; or
+	// an error wrapping
 	// ledger.ErrSealing while the envelope's batch is being sealed and the
 	// answer is not known yet.
 	CheckCancel(ctx context.Context, id string, at time.Time) (*events.PrintEvent, error)

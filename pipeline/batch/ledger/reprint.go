@@ -379,10 +379,11 @@ var HoldCodes = []string{HoldLimit, HoldDeleted, HoldDamaged, HoldReturned, Hold
 // Standing is a hold that stands, and whether its envelope is cancelled.
 type Standing struct {
 	Hold
-	// Cancelled: the envelope has a cancellation (one that came after the
-	// hold was refused as too late, since its latest print is in a sealed
-	// batch). An operator's reprint is refused, so there is nothing to
-	// decide: it counts as HoldCancelled, whatever its Code.
+	// Cancelled: the envelope has a cancellation: one that came after the
+	// hold and stood (CheckCancel takes the envelope off the list, so it
+	// is seen here only until then), or one from before that was refused.
+	// An operator's reprint is refused, so there is nothing to decide: it
+	// counts as HoldCancelled, whatever its Code.
 	Cancelled bool
 }
 
