@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
 	"github.com/quire-print/quire/pipeline/batch/ledger"
-	"github.com/quire-print/quire/pipeline/batch/reprint"
 	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 )
@@ -37,36 +35,14 @@ func runEnvelopesDismiss(ctx context.Context, s *envelopesSettings, args []strin
 		fmt.Fprintf(stderr, "quire envelopes dismiss: --reason must be one of %s (a code: no free text)\n", strings.Join(ledger.DismissReasons, ", "))
 		return 2
 	}
-	if err := s.cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "quire envelopes: invalid configuration:\n%v\n", indent(err))
-		return 2
+	rp, st, closeRP, code := openReprinter(ctx, s, "dismiss", stderr)
+	if rp == nil {
+		return code
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := openStore(ctx, *s.cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "quire envelopes dismiss: %v\n", err)
-		return 1
-	}
-	events, closeEvents, err := eventsPublisher(*s.cfg, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "quire envelopes dismiss: %v\n", err)
-		return 1
-	}
-	defer closeEvents()
-	// No Retention: the hold scheduled the envelope's deletion when it
-	// was made (quire serve's supplier API tells retention of every hold).
-	rp, err := reprint.New(reprint.Config{Store: st, Events: events, Logger: log})
-	if err != nil {
-		fmt.Fprintf(stderr, "quire envelopes dismiss: %v\n", err)
-		return 1
-	}
+	defer closeRP()
 	d, err := rp.Dismiss(ctx, id, s.reprint.reason)
 	if err != nil {
-		fmt.Fprintf(stderr, "quire envelopes dismiss: %v\n", err)
-		var refused *reprint.RefusedError
-		if errors.As(err, &refused) {
-			fmt.Fprintf(stderr, "nothing was changed (%s)\n", refused.Code)
-		}
+		printRefusal(stderr, "dismiss", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "envelope %s: reprint %d dismissed (reason %s, at %s)\n", id, d.Run, d.Reason, london(d.DismissedAt))

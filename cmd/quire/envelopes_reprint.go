@@ -13,6 +13,7 @@ import (
 	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/reprint"
 	"github.com/quire-print/quire/pipeline/batch/schedule"
+	"github.com/quire-print/quire/pipeline/storage"
 )
 
 // reprintSettings are quire envelopes reprint's and held's own flags: the
@@ -51,34 +52,14 @@ func runEnvelopesReprint(ctx context.Context, s *envelopesSettings, args []strin
 		fmt.Fprintf(stderr, "quire envelopes reprint: --reason must be one of %s (a code: no free text)\n", strings.Join(ledger.ReprintReasons, ", "))
 		return 2
 	}
-	if err := s.cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "quire envelopes: invalid configuration:\n%v\n", indent(err))
-		return 2
+	rp, _, closeRP, code := openReprinter(ctx, s, "reprint", stderr)
+	if rp == nil {
+		return code
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := openStore(ctx, *s.cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "quire envelopes reprint: %v\n", err)
-		return 1
-	}
-	events, closeEvents, err := eventsPublisher(*s.cfg, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "quire envelopes reprint: %v\n", err)
-		return 1
-	}
-	defer closeEvents()
-	rp, err := reprint.New(reprint.Config{Store: st, Events: events, Logger: log})
-	if err != nil {
-		fmt.Fprintf(stderr, "quire envelopes reprint: %v\n", err)
-		return 1
-	}
+	defer closeRP()
 	w, err := rp.Operator(ctx, id, s.reprint.reason)
 	if err != nil {
-		fmt.Fprintf(stderr, "quire envelopes reprint: %v\n", err)
-		var refused *reprint.RefusedError
-		if errors.As(err, &refused) {
-			fmt.Fprintf(stderr, "nothing was changed (%s)\n", refused.Code)
-		}
+		printRefusal(stderr, "reprint", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "envelope %s: reprint %d asked for (reason %s, by an operator)\n", id, w.Run, w.Reason)
@@ -93,6 +74,47 @@ func runEnvelopesReprint(ctx context.Context, s *envelopesSettings, args []strin
 	}
 	fmt.Fprintf(stdout, "  printed   in the batch of %s, with the same documents and new page codes\n", next)
 	return 0
+}
+
+// openReprinter opens the store and the event publisher for the operator
+// command cmd ("reprint", "dismiss") and returns a Reprinter on them, with
+// the store and a function that closes the publisher. When it cannot, it
+// says why on stderr and returns a nil Reprinter and the exit code.
+func openReprinter(ctx context.Context, s *envelopesSettings, cmd string, stderr io.Writer) (*reprint.Reprinter, storage.Store, func(), int) {
+	if err := s.cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "quire envelopes: invalid configuration:\n%v\n", indent(err))
+		return nil, nil, nil, 2
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := openStore(ctx, *s.cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes %s: %v\n", cmd, err)
+		return nil, nil, nil, 1
+	}
+	events, closeEvents, err := eventsPublisher(*s.cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "quire envelopes %s: %v\n", cmd, err)
+		return nil, nil, nil, 1
+	}
+	// No Retention: quire serve's supplier API tells retention of every
+	// hold, and an operator's reprint is printed and posted like any other.
+	rp, err := reprint.New(reprint.Config{Store: st, Events: events, Logger: log})
+	if err != nil {
+		closeEvents()
+		fmt.Fprintf(stderr, "quire envelopes %s: %v\n", cmd, err)
+		return nil, nil, nil, 1
+	}
+	return rp, st, closeEvents, 0
+}
+
+// printRefusal says why operator command cmd failed, and that nothing
+// changed when the reprint rules refused it.
+func printRefusal(stderr io.Writer, cmd string, err error) {
+	fmt.Fprintf(stderr, "quire envelopes %s: %v\n", cmd, err)
+	var refused *reprint.RefusedError
+	if errors.As(err, &refused) {
+		fmt.Fprintf(stderr, "nothing was changed (%s)\n", refused.Code)
+	}
 }
 
 // runEnvelopesHeld implements "quire envelopes held".
