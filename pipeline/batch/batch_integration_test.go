@@ -41,6 +41,7 @@ import (
 	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/service"
 	"github.com/quire-print/quire/pipeline/service/servicetest"
+	"github.com/quire-print/quire/pipeline/storage"
 	"github.com/quire-print/quire/pipeline/storage/envelopes"
 	"github.com/quire-print/quire/pipeline/storage/s3store/s3test"
 	"github.com/quire-print/quire/pipeline/supplier/adapters"
@@ -94,6 +95,52 @@ func ids(es []events.PrintEvent) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// cutOffRig is what an end-to-end test batches with: the default
+// schedule, a manual clock just past its next cut-off after now (so every
+// envelope rendered before is due), events on RabbitMQ, real print files,
+// retention and the configured supplier adapter, all on store.
+type cutOffRig struct {
+	sched   *schedule.Schedule
+	cutOff  time.Time
+	clock   *memqueue.ManualClock
+	events  *broker.Broker
+	keeper  *retention.Keeper
+	batcher *batch.Batcher
+}
+
+func newCutOffRig(t *testing.T, store storage.Store, r printfile.Renderer, prefix string, logger *slog.Logger) cutOffRig {
+	t.Helper()
+	sched, err := schedule.New(schedule.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := sched.Next(time.Now())
+	clock := memqueue.NewManualClock(c.Add(time.Second))
+	evBroker, err := broker.New(broker.Config{URL: servicetest.AMQPURL(t), Prefix: prefix, RetryDelays: testDelays, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { evBroker.Close() })
+	asm, err := printfile.New(printfile.Config{Renderer: r, Store: store, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper, err := retention.New(retention.Config{Store: store, Clock: clock, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := adapters.Build(adapters.Config{Supplier: "northprint"}, store, clock, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := batch.New(batch.Config{Store: store, Schedule: sched, Assembler: asm, Supplier: sender,
+		Events: evBroker.Events(), Retention: keeper, Clock: clock, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cutOffRig{sched: sched, cutOff: c, clock: clock, events: evBroker, keeper: keeper, batcher: b}
 }
 
 // TestEndToEnd runs Quire's whole path on RabbitMQ and MinIO: requests and
@@ -173,34 +220,8 @@ func TestEndToEnd(t *testing.T) {
 
 	// The cut-off: the next one after now, so every envelope was rendered
 	// before it. The batcher's clock reads just after it.
-	sched, err := schedule.New(schedule.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := sched.Next(time.Now())
-	clock := memqueue.NewManualClock(c.Add(time.Second))
-	evBroker, err := broker.New(broker.Config{URL: servicetest.AMQPURL(t), Prefix: prefix, RetryDelays: testDelays, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer evBroker.Close()
-	asm, err := printfile.New(printfile.Config{Renderer: r, Store: store, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keeper, err := retention.New(retention.Config{Store: store, Clock: clock, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender, err := adapters.Build(adapters.Config{Supplier: "northprint"}, store, clock, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := batch.New(batch.Config{Store: store, Schedule: sched, Assembler: asm, Supplier: sender,
-		Events: evBroker.Events(), Retention: keeper, Clock: clock, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rig := newCutOffRig(t, store, r, prefix, logger)
+	c, clock, evBroker, keeper, b := rig.cutOff, rig.clock, rig.events, rig.keeper, rig.batcher
 	res, err := b.CutOff(ctx, c)
 	if err != nil {
 		t.Fatal(err)

@@ -23,22 +23,18 @@ import (
 	"github.com/quire-print/quire/internal/syncbuf"
 	"github.com/quire-print/quire/internal/waitfor"
 	"github.com/quire-print/quire/pipeline"
-	"github.com/quire-print/quire/pipeline/batch"
 	"github.com/quire-print/quire/pipeline/batch/batchtest"
 	"github.com/quire-print/quire/pipeline/batch/ledger"
 	"github.com/quire-print/quire/pipeline/batch/printfile"
 	"github.com/quire-print/quire/pipeline/batch/printfile/printfiletest"
 	"github.com/quire-print/quire/pipeline/batch/reprint"
 	"github.com/quire-print/quire/pipeline/batch/retention"
-	"github.com/quire-print/quire/pipeline/batch/schedule"
 	"github.com/quire-print/quire/pipeline/broker"
 	"github.com/quire-print/quire/pipeline/cancel"
 	"github.com/quire-print/quire/pipeline/events"
-	"github.com/quire-print/quire/pipeline/memqueue"
 	"github.com/quire-print/quire/pipeline/service"
 	"github.com/quire-print/quire/pipeline/service/servicetest"
 	"github.com/quire-print/quire/pipeline/storage/s3store/s3test"
-	"github.com/quire-print/quire/pipeline/supplier/adapters"
 	"github.com/quire-print/quire/pipeline/supplier/pull"
 	"github.com/quire-print/quire/renderer"
 )
@@ -86,34 +82,8 @@ func TestReprintEndToEnd(t *testing.T) {
 	}
 	up.WaitSettled(all, time.Minute)
 
-	sched, err := schedule.New(schedule.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c1, _ := sched.Next(time.Now())
-	clock := memqueue.NewManualClock(c1.Add(time.Second))
-	evBroker, err := broker.New(broker.Config{URL: servicetest.AMQPURL(t), Prefix: prefix, RetryDelays: testDelays, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer evBroker.Close()
-	asm, err := printfile.New(printfile.Config{Renderer: r, Store: store, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keeper, err := retention.New(retention.Config{Store: store, Clock: clock, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender, err := adapters.Build(adapters.Config{Supplier: "northprint"}, store, clock, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := batch.New(batch.Config{Store: store, Schedule: sched, Assembler: asm, Supplier: sender,
-		Events: evBroker.Events(), Retention: keeper, Clock: clock, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rig := newCutOffRig(t, store, r, prefix, logger)
+	sched, c1, clock, evBroker, keeper, b := rig.sched, rig.cutOff, rig.clock, rig.events, rig.keeper, rig.batcher
 	rp, err := reprint.New(reprint.Config{Store: store, Events: evBroker.Events(), MaxAutomatic: 1, Clock: clock, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
